@@ -1,0 +1,16 @@
+# One image for web, worker and beat.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY webmail ./webmail
+COPY accounts ./accounts
+COPY templates ./templates
+COPY static ./static
+COPY manage.py ./
+RUN pip install . && useradd --system --home /app webmail \
+    && DEBUG=1 STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v 0
+ENV STATIC_ROOT=/app/staticfiles
+USER webmail
+EXPOSE 8000
+CMD ["gunicorn", "webmail.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

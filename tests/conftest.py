@@ -1,0 +1,79 @@
+"""Session-wide real services: one private Dovecot for the whole run.
+
+Each test gets its own fresh mailbox user, so tests stay independent without
+restarting anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotInstance]:
+    ensure_dovecot_installed()
+    # Under /tmp: Dovecot's users must be able to reach the data directory.
+    root = Path(tempfile.mkdtemp(prefix="webmail-dovecot-", dir="/tmp"))
+    instance = DovecotInstance.create(root)
+    instance.start()
+    yield instance
+    instance.stop()
+    if not os.environ.get("WEBMAIL_KEEP_TEST_DATA"):
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class MailUser:
+    email: str
+    password: str
+
+
+_user_ids = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(dovecot: DovecotInstance) -> Callable[..., MailUser]:
+    """Create a fresh mailbox on the test Dovecot; returns its address and password."""
+
+    def make(prefix: str = "user") -> MailUser:
+        n = next(_user_ids)
+        user = MailUser(f"{prefix}{n}-{os.getpid()}@example.test", f"pw-{n}-{os.urandom(4).hex()}")
+        dovecot.add_user(user.email, user.password)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def mail_user(make_user: Callable[..., MailUser]) -> MailUser:
+    return make_user()
+
+
+@pytest.fixture
+def imap_settings(settings: pytest.FixtureRequest, dovecot: DovecotInstance) -> DovecotInstance:
+    """Point the webmail's default server at the test Dovecot, TLS verified against its cert."""
+    settings.WEBMAIL_IMAP_HOST = "127.0.0.1"
+    settings.WEBMAIL_IMAP_PORT = dovecot.imap_port
+    settings.WEBMAIL_IMAP_SECURITY = "starttls"
+    settings.WEBMAIL_TLS_VERIFY = True
+    settings.WEBMAIL_TLS_CA_FILE = str(dovecot.cert_path)
+    return dovecot
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool() -> Iterator[None]:
+    """No pooled IMAP connection survives a test."""
+    from webmail.mailbox import get_pool
+
+    yield
+    get_pool().close_all()

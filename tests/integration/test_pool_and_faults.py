@@ -1,0 +1,90 @@
+"""Connections are pooled, dead ones replaced, and a vanished server is a clear 503."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+
+from tests.conftest import MailUser
+from tests.support.mail import dated, make_message
+from tests.support.tcpproxy import TcpProxy
+from webmail.devstack.dovecot import DovecotInstance
+from webmail.mailbox import get_pool
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def proxy(imap_settings: DovecotInstance, settings: object) -> Iterator[TcpProxy]:
+    proxy = TcpProxy("127.0.0.1", imap_settings.imap_port)
+    settings.WEBMAIL_IMAP_PORT = proxy.port
+    yield proxy
+    proxy.close()
+
+
+def _sign_in(client: Client, user: MailUser) -> None:
+    response = client.post("/login/", {"email": user.email, "password": user.password})
+    assert response.status_code == 302
+
+
+def test_connection_is_reused_across_requests(client: Client, proxy: TcpProxy, mail_user: MailUser) -> None:
+    _sign_in(client, mail_user)
+    for _ in range(4):
+        assert client.get("/mail/").status_code == 200
+        assert client.get("/mail/?folder=Sent").status_code == 200
+    # The sign-in connection itself was kept and served every page.
+    assert proxy.connections == 1
+    assert get_pool().stats()["reused"] >= 8
+
+
+def test_dead_pooled_connection_is_replaced_transparently(
+    client: Client, proxy: TcpProxy, mail_user: MailUser
+) -> None:
+    _sign_in(client, mail_user)
+    assert client.get("/mail/").status_code == 200
+    proxy.cut()  # the server drops every connection (restart, idle timeout...)
+    response = client.get("/mail/")
+    assert response.status_code == 200
+    assert b'id="message-list"' in response.content
+    assert proxy.connections == 2
+
+
+def test_server_gone_mid_session_is_a_clear_503(client: Client, proxy: TcpProxy, mail_user: MailUser) -> None:
+    _sign_in(client, mail_user)
+    assert client.get("/mail/").status_code == 200
+    proxy.close()  # connections cut and new ones refused
+    response = client.get("/mail/")
+    assert response.status_code == 503
+    assert b"refused" in response.content or b"cannot be reached" in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_list_cost_does_not_grow_with_folder_size(
+    client: Client, proxy: TcpProxy, dovecot: DovecotInstance, make_user: object
+) -> None:
+    small, big = make_user("small"), make_user("big")  # type: ignore[operator]
+
+    def fill(user: MailUser, count: int) -> None:
+        msgs = [
+            (make_message(subject=f"Message {i}", date=dated(i), body="y" * 300), "S", dated(i).timestamp())
+            for i in range(count)
+        ]
+        dovecot.write_messages(user.email, "INBOX", msgs)
+
+    fill(small, 60)
+    fill(big, 3000)
+    costs = {}
+    for user in (small, big):
+        _sign_in(client, user)
+        client.get("/mail/")  # warm Dovecot's index for this folder
+        for sort in ("arrival", "date"):
+            proxy.reset_counters()
+            assert client.get(f"/mail/?sort={sort}").status_code == 200
+            costs[(user.email, sort)] = proxy.bytes_from_server
+        client.post("/logout/")
+    for sort in ("arrival", "date"):
+        small_cost, big_cost = costs[(small.email, sort)], costs[(big.email, sort)]
+        # 50 rows either way: 3000 envelopes would be ~60x the bytes.
+        assert big_cost < small_cost * 1.5, (sort, small_cost, big_cost)

@@ -1,0 +1,56 @@
+"""Building and seeding test messages on the real Dovecot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from imapclient import IMAPClient
+
+
+def make_message(
+    *,
+    subject: str,
+    sender: str = "Sender <sender@example.test>",
+    to: str = "rcpt@example.test",
+    date: datetime | None = None,
+    body: str = "Hello",
+    attachment: tuple[str, bytes, str] | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(domain="example.test")
+    msg.set_content(body)
+    if attachment:
+        name, data, ctype = attachment
+        maintype, subtype = ctype.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return bytes(msg)
+
+
+def imap_login(port: int, email: str, password: str) -> IMAPClient:
+    client = IMAPClient("127.0.0.1", port=port, ssl=False, timeout=10)
+    client.login(email, password)
+    return client
+
+
+def append_all(
+    port: int, email: str, password: str, folder: str, messages: Iterable[tuple[bytes, list[bytes]]]
+) -> None:
+    client = imap_login(port, email, password)
+    try:
+        if not client.folder_exists(folder):
+            client.create_folder(folder)
+        for raw, flags in messages:
+            client.append(folder, raw, flags=flags)
+    finally:
+        client.logout()
+
+
+def dated(i: int, base: datetime | None = None) -> datetime:
+    return (base or datetime(2026, 1, 1, tzinfo=UTC)) + timedelta(hours=i)

@@ -1,0 +1,114 @@
+"""Pool bookkeeping, with a stand-in client: exclusive checkout, caps, eviction, probing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from webmail.mailaccess.errors import ServerBusy
+from webmail.mailaccess.pool import ImapPool, PoolKey
+
+
+class StubClient:
+    def __init__(self, alive: bool = True) -> None:
+        self.alive = alive
+        self.closed = False
+        self.noops = 0
+
+    def noop(self) -> None:
+        self.noops += 1
+        if not self.alive:
+            raise OSError("dead")
+
+    def logout(self) -> None:
+        self.closed = True
+
+    def shutdown(self) -> None:
+        self.closed = True
+
+
+KEY = PoolKey.for_login("h", 1, "u@example.test", "pw", b"pepper")
+
+
+def test_key_depends_on_password_and_hides_it() -> None:
+    other = PoolKey.for_login("h", 1, "u@example.test", "other", b"pepper")
+    assert KEY != other
+    assert "pw" not in repr(KEY) and KEY.secret_digest not in repr(KEY)
+
+
+def test_reuses_idle_connection() -> None:
+    pool = ImapPool(max_per_key=2)
+    made: list[StubClient] = []
+
+    def opener() -> StubClient:
+        made.append(StubClient())
+        return made[-1]
+
+    for _ in range(3):
+        with pool.connection(KEY, opener) as client:
+            assert client is made[0]
+    assert len(made) == 1 and pool.reused == 2
+
+
+def test_checkout_is_exclusive_and_capped() -> None:
+    pool = ImapPool(max_per_key=2, wait_seconds=0.2)
+    with pool.connection(KEY, StubClient) as a, pool.connection(KEY, StubClient) as b:
+        assert a is not b
+        with pytest.raises(ServerBusy), pool.connection(KEY, StubClient):
+            pass
+    assert pool.stats()["open"] == 2
+
+
+def test_waiter_gets_connection_when_released() -> None:
+    pool = ImapPool(max_per_key=1, wait_seconds=2)
+    got: list[object] = []
+    with pool.connection(KEY, StubClient) as first:
+        t = threading.Thread(target=lambda: got.append(pool.run(KEY, StubClient, lambda c: c)))
+        t.start()
+        time.sleep(0.1)
+        assert not got
+    t.join(2)
+    assert got == [first]
+
+
+def test_connection_that_fails_probe_is_replaced() -> None:
+    pool = ImapPool(probe_after=0)
+    dead = StubClient(alive=False)
+    pool.adopt(KEY, dead)
+    with pool.connection(KEY, StubClient) as client:
+        assert client is not dead
+    assert dead.closed and dead.noops == 1
+
+
+def test_failed_operation_discards_connection() -> None:
+    pool = ImapPool()
+    with pytest.raises(OSError), pool.connection(KEY, StubClient) as client:
+        raise OSError("socket died")
+    assert client.closed and pool.stats()["open"] == 0
+
+
+def test_run_retries_once_on_dead_reused_connection() -> None:
+    pool = ImapPool()
+    pool.adopt(KEY, StubClient())
+    calls: list[object] = []
+
+    def op(client: object) -> str:
+        calls.append(client)
+        if len(calls) == 1:
+            raise OSError("broken pipe")
+        return "ok"
+
+    assert pool.run(KEY, StubClient, op) == "ok"
+    assert len(calls) == 2 and calls[0] is not calls[1]
+
+
+def test_idle_connections_expire() -> None:
+    pool = ImapPool(idle_seconds=0.05)
+    old = StubClient()
+    pool.adopt(KEY, old)
+    time.sleep(0.1)
+    with pool.connection(KEY, StubClient) as client:
+        assert client is not old
+    assert old.closed

@@ -1,0 +1,48 @@
+"""Domain errors for everything that can go wrong talking to a mail server.
+
+Views and services catch these, never socket or protocol exceptions. The
+messages are for people, so they are translated; none carries a password.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+class MailError(Exception):
+    """Base class; ``user_message`` is safe to show to the signed-in user."""
+
+    default_message = _("The mail server reported an error.")
+
+    def __init__(self, user_message: str | None = None, *, detail: str = "") -> None:
+        self.user_message = str(user_message or self.default_message)
+        self.detail = detail  # technical detail for logs; never a secret
+        super().__init__(self.user_message if not detail else f"{self.user_message} ({detail})")
+
+
+class AuthenticationFailed(MailError):
+    default_message = _("Wrong email address or password.")
+
+
+class ServerUnavailable(MailError):
+    default_message = _("The mail server cannot be reached right now. Please try again shortly.")
+
+
+class TlsError(ServerUnavailable):
+    default_message = _("A secure (TLS) connection to the mail server could not be established.")
+
+
+class ServerBusy(ServerUnavailable):
+    default_message = _("Too many connections to the mail server are open; please retry.")
+
+
+class FolderNotFound(MailError):
+    default_message = _("This folder does not exist (it may have been renamed or deleted).")
+
+
+class MessageGone(MailError):
+    default_message = _("This message is no longer in this folder; it may have been moved or deleted.")
+
+
+class ProtocolError(MailError):
+    default_message = _("The mail server sent a response we could not understand.")

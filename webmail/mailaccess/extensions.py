@@ -1,0 +1,132 @@
+"""IMAP extensions that imapclient has no method for: LIST-STATUS and ESORT PARTIAL.
+
+Commands go through imapclient's own command sender and response parser;
+nothing here splits protocol bytes by hand. This is the only module that
+reaches into imapclient internals, and each caller has a plain fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imapclient import IMAPClient
+from imapclient.imap_utf7 import decode as decode_utf7
+from imapclient.response_parser import parse_response
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    flags: frozenset[str]
+    delimiter: str
+    name: str
+    messages: int | None = None
+    unseen: int | None = None
+
+
+def _text(value: bytes | str | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _folder_name(value: bytes | str | int) -> str:
+    if isinstance(value, bytes):
+        return decode_utf7(value)
+    return str(value)
+
+
+def _take_untagged(client: IMAPClient, name: str) -> list[bytes | tuple[bytes, bytes]]:
+    return [item for item in client._imap.untagged_responses.pop(name, []) if item]
+
+
+def _raw(client: IMAPClient, command: bytes, args: list[bytes], *, uid: bool = False) -> None:
+    """Send a command through imapclient and raise on NO/BAD."""
+    typ, data = client._raw_command(command, args, uid=uid)
+    client._checkok(command.decode(), typ, data)
+
+
+def list_with_status(client: IMAPClient) -> list[ListEntry]:
+    """One round trip: LIST "" "*" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))."""
+    client._imap.untagged_responses.pop("LIST", None)
+    client._imap.untagged_responses.pop("STATUS", None)
+    _raw(client, b"LIST", [b'""', b'"*"', b"RETURN", b"(SPECIAL-USE STATUS (MESSAGES UNSEEN))"])
+    listed = client._proc_folder_list(_take_untagged(client, "LIST"))
+    counts: dict[str, tuple[int | None, int | None]] = {}
+    for raw in _take_untagged(client, "STATUS"):
+        parsed = parse_response([raw] if isinstance(raw, bytes) else [raw])
+        if len(parsed) < 2:
+            continue
+        name, items = _folder_name(parsed[0]), parsed[1]
+        values = dict(zip(items[::2], items[1::2], strict=False))
+        counts[name] = (values.get(b"MESSAGES"), values.get(b"UNSEEN"))
+    entries = []
+    for flags, delimiter, name in listed:
+        name_s = name if isinstance(name, str) else _folder_name(name)
+        messages, unseen = counts.get(name_s, (None, None))
+        entries.append(
+            ListEntry(
+                flags=frozenset(_text(f).lower() for f in flags),
+                delimiter=_text(delimiter),
+                name=name_s,
+                messages=messages,
+                unseen=unseen,
+            )
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class PartialSort:
+    uids: list[int]  # the requested window, in sort order
+    total: int
+
+
+def _expand_sequence_set(value: bytes | int) -> list[int]:
+    """Expand an ESEARCH sequence-set like b"4,7,9:12" keeping its order."""
+    if isinstance(value, int):
+        return [value]
+    out: list[int] = []
+    for piece in value.decode("ascii").split(","):
+        if ":" in piece:
+            a, b = (int(x) for x in piece.split(":"))
+            step = 1 if b >= a else -1
+            out.extend(range(a, b + step, step))
+        elif piece:
+            out.append(int(piece))
+    return out
+
+
+def esort_partial(
+    client: IMAPClient, criteria: bytes, first: int, last: int, charset: bytes = b"UTF-8"
+) -> PartialSort:
+    """UID SORT RETURN (PARTIAL first:last COUNT) — only one page of UIDs crosses the wire.
+
+    RFC 5267 ESORT with the PARTIAL return option (RFC 5267 §4.4 / RFC 9394).
+    """
+    client._imap.untagged_responses.pop("ESEARCH", None)
+    _raw(
+        client,
+        b"SORT",
+        [b"RETURN", b"(PARTIAL %d:%d COUNT)" % (first, last), b"(" + criteria + b")", charset, b"ALL"],
+        uid=True,
+    )
+    responses = _take_untagged(client, "ESEARCH")
+    uids: list[int] = []
+    total = 0
+    for raw in responses:
+        parsed = parse_response([raw] if isinstance(raw, bytes) else [raw])
+        items = list(parsed)
+        # Skip the correlator "(TAG "A1")" and the "UID" atom.
+        if items and isinstance(items[0], tuple):
+            items = items[1:]
+        if items and items[0] == b"UID":
+            items = items[1:]
+        for key, value in zip(items[::2], items[1::2], strict=False):
+            if key == b"COUNT":
+                total = int(value)
+            elif key == b"PARTIAL" and isinstance(value, tuple) and len(value) == 2:
+                if value[1] is not None:
+                    uids = _expand_sequence_set(value[1])
+    return PartialSort(uids=uids, total=total)

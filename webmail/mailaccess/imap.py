@@ -1,0 +1,109 @@
+"""Opening and authenticating IMAP connections, with errors made domain errors."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import imapclient
+from imapclient import exceptions as imap_exc
+
+from .diagnose import connection_error
+from .errors import (
+    AuthenticationFailed,
+    FolderNotFound,
+    MailError,
+    ProtocolError,
+    ServerUnavailable,
+)
+from .tls import tls_context
+from .types import Endpoint, Security
+
+logger = logging.getLogger(__name__)
+
+IMAPClient = imapclient.IMAPClient
+
+# Errors that mean the connection itself is unusable.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ssl.SSLError,
+    socket.timeout,
+    imap_exc.IMAPClientAbortError,
+)
+
+
+def open_connection(endpoint: Endpoint) -> IMAPClient:
+    """Connect (and STARTTLS when asked); raise ServerUnavailable/TlsError in plain words."""
+    try:
+        client = IMAPClient(
+            endpoint.host,
+            port=endpoint.port,
+            ssl=endpoint.security == Security.TLS,
+            ssl_context=tls_context(endpoint) if endpoint.security == Security.TLS else None,
+            timeout=endpoint.timeout,
+        )
+        if endpoint.security == Security.STARTTLS:
+            client.starttls(tls_context(endpoint))
+    except imap_exc.IMAPClientError as exc:
+        raise ServerUnavailable(detail=f"{endpoint.label}: {exc}") from exc
+    except CONNECTION_ERRORS as exc:
+        raise connection_error(exc, endpoint) from exc
+    return client
+
+
+def authenticate(client: IMAPClient, username: str, password: str, *, client_ip: str = "") -> None:
+    """LOGIN, after telling the server the browser's address when it supports ID.
+
+    Dovecot penalizes failed logins per source IP; with the webmail in the
+    server's ``login_trusted_networks``, the ID x-originating-ip makes it
+    penalize the browser instead of every user of the webmail.
+    """
+    try:
+        if client_ip and client.has_capability("ID"):
+            client.id_({"name": "webmail", "x-originating-ip": client_ip})
+        client.login(username, password)
+    except imap_exc.LoginError as exc:
+        raise AuthenticationFailed(detail="LOGIN rejected") from exc
+    except imap_exc.IMAPClientError as exc:
+        raise ProtocolError(detail=f"{exc.__class__.__name__}") from exc
+    except CONNECTION_ERRORS as exc:
+        raise ServerUnavailable(detail=f"{exc.__class__.__name__}") from exc
+
+
+def close_quietly(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:
+        try:
+            client.shutdown()
+        except Exception:  # noqa: S110
+            pass
+
+
+def check_credentials(endpoint: Endpoint, username: str, password: str, *, client_ip: str = "") -> None:
+    """Open, authenticate and log out: the sign-in check."""
+    client = open_connection(endpoint)
+    try:
+        authenticate(client, username, password, client_ip=client_ip)
+    finally:
+        close_quietly(client)
+
+
+@contextmanager
+def translate_errors(folder: str | None = None) -> Iterator[None]:
+    """Map imapclient/socket exceptions raised by commands to domain errors."""
+    try:
+        yield
+    except MailError:
+        raise
+    except CONNECTION_ERRORS as exc:
+        raise ServerUnavailable(detail=exc.__class__.__name__) from exc
+    except imap_exc.IMAPClientError as exc:
+        text = str(exc).lower()
+        if folder is not None and ("nonexistent" in text or "doesn't exist" in text
+                                   or "not exist" in text or "unknown mailbox" in text):
+            raise FolderNotFound(detail=folder) from exc
+        raise ProtocolError(detail=str(exc)[:200]) from exc

@@ -1,0 +1,67 @@
+"""Connection tests for the admin: connect, negotiate TLS, read the greeting; say what failed."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from .diagnose import connection_error
+from .errors import MailError
+from .imap import close_quietly, open_connection
+from .tls import tls_context
+from .types import Endpoint, Security
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    message: str
+
+
+def probe_imap(endpoint: Endpoint) -> ProbeResult:
+    try:
+        client = open_connection(endpoint)
+    except MailError as exc:
+        return ProbeResult(False, exc.user_message)
+    try:
+        caps = client.capabilities()
+    except Exception as exc:
+        return ProbeResult(False, connection_error(exc, endpoint).user_message)
+    finally:
+        close_quietly(client)
+    tls = _("TLS verified") if endpoint.tls_verify and endpoint.security != Security.NONE else (
+        _("TLS NOT verified") if endpoint.security != Security.NONE else _("no encryption")
+    )
+    return ProbeResult(
+        True,
+        _("connected to %(where)s (%(tls)s); %(count)d capabilities")
+        % {"where": endpoint.label, "tls": tls, "count": len(caps)},
+    )
+
+
+def probe_smtp(endpoint: Endpoint) -> ProbeResult:
+    try:
+        if endpoint.security == Security.TLS:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                endpoint.host, endpoint.port, timeout=endpoint.timeout, context=tls_context(endpoint)
+            )
+        else:
+            smtp = smtplib.SMTP(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+        try:
+            smtp.ehlo()
+            if endpoint.security == Security.STARTTLS:
+                if not smtp.has_extn("starttls"):
+                    return ProbeResult(False, _("%(where)s does not offer STARTTLS.") % {"where": endpoint.label})
+                smtp.starttls(context=tls_context(endpoint))
+                smtp.ehlo()
+        finally:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+    except (OSError, ssl.SSLError, smtplib.SMTPException) as exc:
+        return ProbeResult(False, connection_error(exc, endpoint).user_message)
+    return ProbeResult(True, _("connected to %(where)s") % {"where": endpoint.label})

@@ -1,0 +1,117 @@
+"""``manage.py demo``: a private Dovecot, an SMTP relay, Celery and the web server, in one go.
+
+Everything lives under ``var/`` (git-ignored). Ctrl-C stops everything this
+command started; running it again reuses the data and works.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from webmail.devstack.demodata import DEMO_USERS, EXTERNAL_POP_USER, seed_demo
+from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
+from webmail.devstack.smtprelay import LocalRelay
+
+DEMO_PORTS = {
+    "imap_port": 10143,
+    "imaps_port": 10993,
+    "pop3_port": 10110,
+    "pop3s_port": 10995,
+    "lmtp_port": 10024,
+}
+SMTP_PORT = 10587
+
+
+class Command(BaseCommand):
+    help = "Run the demo: local Dovecot with demo mailboxes, SMTP relay, Celery and the web server."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="address for the web server")
+        parser.add_argument("--no-web", action="store_true", help="start the mail stack only")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        var = Path(settings.VAR_DIR)
+        var.mkdir(parents=True, exist_ok=True)
+        ensure_dovecot_installed()
+        dovecot = DovecotInstance.create(var / "dovecot", DEMO_PORTS)
+        self.stdout.write("Starting Dovecot (IMAP %d, POP3 %d)…" % (dovecot.imap_port, dovecot.pop3_port))
+        dovecot.start()
+        seed_demo(dovecot)
+        local_domains = {u[0].split("@")[1] for u in [*DEMO_USERS, EXTERNAL_POP_USER]}
+        relay = LocalRelay("127.0.0.1", SMTP_PORT, "127.0.0.1", dovecot.lmtp_port, local_domains,
+                           authenticate=True, imap_port=dovecot.imap_port)
+        relay.start()
+        env_file = var / "demo.env"
+        env_file.write_text(self._env_text(dovecot))
+        children: list[subprocess.Popen[bytes]] = []
+        try:
+            child_env = {**os.environ, "WEBMAIL_DEMO": "1", "WEBMAIL_ENV_FILE": str(env_file)}
+            manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+            subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
+            subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=child_env, check=True)
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "webmail", "worker", "-B",
+                     "--loglevel", "WARNING", "--concurrency", "2",
+                     "--schedule", str(var / "celerybeat-schedule")],
+                    env=child_env,
+                )
+            )
+            if not options["no_web"]:
+                children.append(
+                    subprocess.Popen([*manage, "runserver", options["addr"], "--noreload"], env=child_env)
+                )
+            self._banner(options["addr"], dovecot)
+            while all(c.poll() is None for c in children):
+                time.sleep(0.5)
+            self.stderr.write("A demo process exited; stopping everything.")
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            relay.stop()
+            dovecot.stop()
+            self.stdout.write("Demo stopped.")
+
+    def _env_text(self, dovecot: DovecotInstance) -> str:
+        values = {
+            "WEBMAIL_IMAP_HOST": "127.0.0.1",
+            "WEBMAIL_IMAP_PORT": dovecot.imap_port,
+            "WEBMAIL_IMAP_SECURITY": "starttls",
+            "WEBMAIL_TLS_CA_FILE": dovecot.cert_path,
+            "WEBMAIL_SMTP_HOST": "127.0.0.1",
+            "WEBMAIL_SMTP_PORT": SMTP_PORT,
+            "WEBMAIL_SMTP_SECURITY": "none",
+            "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "WEBMAIL_DEMO_POP3_PORT": dovecot.pop3_port,
+        }
+        return "".join(f"{k}={v}\n" for k, v in values.items())
+
+    def _banner(self, addr: str, dovecot: DovecotInstance) -> None:
+        user, password = DEMO_USERS[0]
+        other, other_pw = DEMO_USERS[1]
+        ext, ext_pw = EXTERNAL_POP_USER
+        self.stdout.write(self.style.SUCCESS(f"\n  Webmail demo running on http://{addr}/\n"))
+        self.stdout.write(f"  Sign in as   {user}  /  {password}")
+        self.stdout.write(f"  or           {other}  /  {other_pw}")
+        self.stdout.write(
+            f"  POP3 account to import: {ext} / {ext_pw} on 127.0.0.1:{dovecot.pop3_port} (no TLS)"
+        )
+        self.stdout.write("  Press Ctrl-C to stop everything.\n")

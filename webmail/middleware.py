@@ -1,0 +1,54 @@
+"""Mail-server failures become one friendly page; sessions get an absolute lifetime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from accounts.session import login_age
+from webmail.mailaccess.errors import (
+    AuthenticationFailed,
+    FolderNotFound,
+    MailError,
+    MessageGone,
+    ServerUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class MailErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            age = login_age(request.session)
+            if age is not None and age > settings.WEBMAIL_SESSION_MAX_AGE:
+                logout(request)
+                messages.info(request, _("Your session has expired. Please sign in again."))
+                return redirect("login")
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, MailError):
+            return None
+        logger.warning("mail error on %s: %s", request.path, exception)
+        if isinstance(exception, AuthenticationFailed):
+            # The password changed on the server since sign-in.
+            logout(request)
+            messages.error(request, _("The mail server no longer accepts your password. Please sign in again."))
+            return redirect("login")
+        status = 503 if isinstance(exception, ServerUnavailable) else 404 if isinstance(
+            exception, FolderNotFound | MessageGone
+        ) else 502
+        template = "webmail/partials/error.html" if getattr(request, "htmx", False) else "webmail/error.html"
+        return render(request, template, {"error": exception.user_message}, status=status)

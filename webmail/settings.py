@@ -1,0 +1,207 @@
+"""Django settings, read from the environment with embedded defaults.
+
+Every variable is documented in the README's "Configuration" table. With no
+environment at all the project runs the demo: SQLite, a local Dovecot on the
+ports the demo writes into ``var/demo.env``, and a broker that needs no server.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# The demo writes its ports here; real deployments use the process environment.
+_demo_env = Path(env.str("WEBMAIL_ENV_FILE", default=str(VAR_DIR / "demo.env")))
+if _demo_env.is_file():
+    env.read_env(str(_demo_env), overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+_INSECURE_KEY = "insecure-demo-key-do-not-use-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY)
+
+# The Fernet key(s) that encrypt stored and session credentials. Comma-separated;
+# the first encrypts, all decrypt, so a key can be rotated without data loss.
+_INSECURE_CREDENTIALS_KEY = "ZGVtby1jcmVkZW50aWFscy1rZXktbm90LXByb2QhISE="
+WEBMAIL_CREDENTIALS_KEYS = env.list("WEBMAIL_CREDENTIALS_KEY", default=[_INSECURE_CREDENTIALS_KEY])
+
+# The insecure built-in keys are tolerated only for the demo, DEBUG and the test
+# suite; a production process (gunicorn, celery) refuses to start with them.
+_INSECURE_OK = DEBUG or env.bool("WEBMAIL_DEMO", default=False) or "pytest" in sys.modules
+if not _INSECURE_OK:
+    if SECRET_KEY == _INSECURE_KEY:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if _INSECURE_CREDENTIALS_KEY in WEBMAIL_CREDENTIALS_KEYS:
+        raise ImproperlyConfigured("WEBMAIL_CREDENTIALS_KEY must be set when DEBUG is off.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "csp",
+    "accounts",
+    "webmail",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "webmail.middleware.MailErrorMiddleware",
+]
+
+ROOT_URLCONF = "webmail.urls"
+WSGI_APPLICATION = "webmail.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'webmail.sqlite3'}"),
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# IMAP sign-in for everyone; local passwords only for admin-only accounts
+# made with createsuperuser (IMAP-created users get an unusable one).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.ImapBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "mailbox"
+
+# Sessions: server-side, HttpOnly, SameSite=Lax, idle and absolute expiry.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("WEBMAIL_SESSION_IDLE_SECONDS", default=2 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True  # sliding idle timeout
+WEBMAIL_SESSION_MAX_AGE = env.int("WEBMAIL_SESSION_MAX_AGE_SECONDS", default=24 * 3600)
+WEBMAIL_HTTPS = env.bool("WEBMAIL_HTTPS", default=False)
+SESSION_COOKIE_SECURE = WEBMAIL_HTTPS
+CSRF_COOKIE_SECURE = WEBMAIL_HTTPS
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = WEBMAIL_HTTPS
+SECURE_HSTS_SECONDS = 31536000 if WEBMAIL_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = WEBMAIL_HTTPS
+SECURE_HSTS_PRELOAD = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if WEBMAIL_HTTPS else None
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# The app's own pages: our static files only, no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "webmail" / "locale"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://webmail")}
+
+# --- Mail servers -----------------------------------------------------------
+# The default server, used for any domain no MailServer row in the admin claims.
+WEBMAIL_IMAP_HOST = env.str("WEBMAIL_IMAP_HOST", default="127.0.0.1")
+WEBMAIL_IMAP_PORT = env.int("WEBMAIL_IMAP_PORT", default=143)
+WEBMAIL_IMAP_SECURITY = env.str("WEBMAIL_IMAP_SECURITY", default="starttls")
+WEBMAIL_SMTP_HOST = env.str("WEBMAIL_SMTP_HOST", default="127.0.0.1")
+WEBMAIL_SMTP_PORT = env.int("WEBMAIL_SMTP_PORT", default=587)
+WEBMAIL_SMTP_SECURITY = env.str("WEBMAIL_SMTP_SECURITY", default="starttls")
+WEBMAIL_TLS_VERIFY = env.bool("WEBMAIL_TLS_VERIFY", default=True)
+WEBMAIL_TLS_CA_FILE = env.str("WEBMAIL_TLS_CA_FILE", default="") or None
+WEBMAIL_IMAP_TIMEOUT = env.float("WEBMAIL_IMAP_TIMEOUT", default=15.0)
+WEBMAIL_PAGE_SIZE = env.int("WEBMAIL_PAGE_SIZE", default=50)
+# Per-process pool: stay well under Dovecot's mail_max_userip_connections (10).
+WEBMAIL_POOL_MAX_PER_USER = env.int("WEBMAIL_POOL_MAX_PER_USER", default=3)
+WEBMAIL_POOL_IDLE_SECONDS = env.int("WEBMAIL_POOL_IDLE_SECONDS", default=300)
+WEBMAIL_POP_ALLOWED_HOSTS = env.list("WEBMAIL_POP_ALLOWED_HOSTS", default=[])
+
+# --- Celery -----------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # No broker server needed for the demo: kombu's filesystem transport.
+    _broker_dir = VAR_DIR / "broker"
+    for sub in ("queue", "processed"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"imapclient": {"level": "WARNING"}},
+}

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.backends import ImapBackend
+from accounts.session import store_password
+from webmail.forms import LoginForm
+from webmail.mailbox import get_pool
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect("mailbox")
+    form = LoginForm(request, data=request.POST or None)
+    if request.method == "POST" and form.is_valid() and form.user is not None:
+        login(request, form.user)  # rotates the session id
+        if getattr(form.user, "backend", "").endswith(ImapBackend.__name__):
+            store_password(request.session, form.cleaned_data["password"])
+        else:
+            return redirect("admin:index")
+        target = request.POST.get("next") or request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            target = ""
+        return redirect(target or "mailbox")
+    return render(request, "webmail/login.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        get_pool().discard_user(request.user.get_username())
+    logout(request)  # flushes the server-side session
+    return redirect("login")
