@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.conftest import MailUser
 from tests.support.mail import dated, make_message
-from tests.support.tcpproxy import TcpProxy
+from webmail.devstack.tcpproxy import TcpProxy
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.mailbox import get_pool
 

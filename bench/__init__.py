@@ -1,0 +1,1 @@
+"""Benchmarks; run with ``./dev bench [name]``."""

@@ -1,0 +1,26 @@
+"""``python -m bench [name ...]``: run the named benchmarks (all by default)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = {
+    "list": "bench.list_pages",
+}
+
+
+def main(argv: list[str]) -> int:
+    names = [a for a in argv if not a.startswith("-")] or list(BENCHMARKS)
+    options = [a for a in argv if a.startswith("-")]
+    for name in names:
+        if name not in BENCHMARKS:
+            print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
+            return 2
+        module = importlib.import_module(BENCHMARKS[name])
+        module.main(options)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
