@@ -31,4 +31,6 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value: Any) -> str | None:
         if value is None or value == "":
             return value
+        if getattr(value, "already_encrypted", False):  # rotate_credentials writes ciphertext
+            return str(value)
         return crypto.encrypt(str(value))

@@ -8,6 +8,7 @@ ports the demo writes into ``var/demo.env``, and a broker that needs no server.
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "csp",
+    "axes",
     "accounts",
     "webmail",
 ]
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "webmail.middleware.MailErrorMiddleware",
+    # Last, so it can turn a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webmail.urls"
@@ -101,9 +105,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # IMAP sign-in for everyone; local passwords only for admin-only accounts
 # made with createsuperuser (IMAP-created users get an unusable one).
 AUTHENTICATION_BACKENDS = [
+    # First: refuses locked-out clients before the IMAP server is even asked.
+    "axes.backends.AxesStandaloneBackend",
     "accounts.backends.ImapBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Sign-in throttling (django-axes): per client address and, separately, per account.
+# The message never says whether the account exists.
+AXES_FAILURE_LIMIT = env.int("WEBMAIL_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("WEBMAIL_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "webmail.views.auth.locked_out"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mailbox"
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -34,6 +36,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
             target = ""
         return redirect(target or "mailbox")
     return render(request, "webmail/login.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: object = None) -> HttpResponse:
+    """django-axes lockout page: the same form, a plain message, status 429."""
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    form = LoginForm(request)
+    message = ngettext(
+        "Too many failed sign-in attempts. Try again in %(minutes)d minute.",
+        "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+    return render(
+        request, "webmail/login.html", {"form": form, "lockout": message, "next": ""}, status=429
+    )
 
 
 @require_POST

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+
+from accounts.models import MailAccount
+
+pytestmark = pytest.mark.django_db
+
+
+def _raw_token(pk: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT imap_password FROM accounts_mailaccount WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+def test_rotation_command_reencrypts_with_newest_key(settings: object) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.WEBMAIL_CREDENTIALS_KEYS = [old]
+    user = get_user_model().objects.create(username="r@example.test")
+    account = MailAccount.objects.create(user=user, email="r@example.test", imap_password="imap-secret")
+    token_before = _raw_token(account.pk)
+    assert "imap-secret" not in token_before
+    settings.WEBMAIL_CREDENTIALS_KEYS = [new, old]
+    call_command("rotate_credentials")
+    settings.WEBMAIL_CREDENTIALS_KEYS = [new]  # the old key is gone now
+    assert MailAccount.objects.get(pk=account.pk).imap_password == "imap-secret"
+    assert _raw_token(account.pk) != token_before
