@@ -8,7 +8,7 @@ from django.contrib.sessions.backends.base import SessionBase
 
 from . import crypto
 
-_SECRET = "mail_secret"
+_SECRET = "mail_secret"  # noqa: S105 - a session key name, not a secret
 _LOGIN_AT = "mail_login_at"
 
 

@@ -45,7 +45,9 @@ class MailErrorMiddleware:
         if isinstance(exception, AuthenticationFailed):
             # The password changed on the server since sign-in.
             logout(request)
-            messages.error(request, _("The mail server no longer accepts your password. Please sign in again."))
+            messages.error(
+                request, _("The mail server no longer accepts your password. Please sign in again.")
+            )
             return redirect("login")
         status = 503 if isinstance(exception, ServerUnavailable) else 404 if isinstance(
             exception, FolderNotFound | MessageGone

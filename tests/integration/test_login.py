@@ -35,10 +35,15 @@ def test_session_never_holds_the_password_in_clear(
         assert mail_user.password not in session.session_data
 
 
-def test_session_id_changes_at_login(client: Client, imap_settings: object, mail_user: MailUser) -> None:
-    client.get("/login/")
-    client.session.save()
-    before = client.session.session_key
+def test_session_id_changes_at_login(
+    client: Client, imap_settings: object, mail_user: MailUser, settings: object
+) -> None:
+    session = client.session
+    session["visited"] = True
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key  # type: ignore[attr-defined]
+    before = session.session_key
+    assert client.get("/login/").status_code == 200
     client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
     assert client.session.session_key != before
 

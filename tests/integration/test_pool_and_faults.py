@@ -9,8 +9,8 @@ from django.test import Client
 
 from tests.conftest import MailUser
 from tests.support.mail import dated, make_message
-from webmail.devstack.tcpproxy import TcpProxy
 from webmail.devstack.dovecot import DovecotInstance
+from webmail.devstack.tcpproxy import TcpProxy
 from webmail.mailbox import get_pool
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

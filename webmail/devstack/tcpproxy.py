@@ -43,7 +43,11 @@ class TcpProxy:
         """Stop listening too: new connections are refused."""
         self._running = False
         with contextlib.suppress(OSError):
+            # shutdown() wakes the thread blocked in accept(); close() alone does not.
+            self._listener.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             self._listener.close()
+        self._thread.join(timeout=2)
         self.cut()
 
     def _accept_loop(self) -> None:

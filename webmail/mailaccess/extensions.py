@@ -55,7 +55,7 @@ def list_with_status(client: IMAPClient) -> list[ListEntry]:
     listed = client._proc_folder_list(_take_untagged(client, "LIST"))
     counts: dict[str, tuple[int | None, int | None]] = {}
     for raw in _take_untagged(client, "STATUS"):
-        parsed = parse_response([raw] if isinstance(raw, bytes) else [raw])
+        parsed = parse_response([raw])
         if len(parsed) < 2:
             continue
         name, items = _folder_name(parsed[0]), parsed[1]
@@ -116,7 +116,7 @@ def esort_partial(
     uids: list[int] = []
     total = 0
     for raw in responses:
-        parsed = parse_response([raw] if isinstance(raw, bytes) else [raw])
+        parsed = parse_response([raw])
         items = list(parsed)
         # Skip the correlator "(TAG "A1")" and the "UID" atom.
         if items and isinstance(items[0], tuple):

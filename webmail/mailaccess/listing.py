@@ -19,12 +19,13 @@ from typing import Any
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
+from webmail.messages.choose import choose_display
 from webmail.messages.decode import decode_address_list, decode_header_value
-from webmail.messages.parts import MimePart, build_part_tree
+from webmail.messages.parts import build_part_tree
 
 from .extensions import esort_partial
 from .imap import translate_errors
-from .types import Address, MessagePage, MessageSummary, SortKey
+from .types import MessagePage, MessageSummary, SortKey
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def _page_by_sequence(
         hi = min(total, lo + page_size - 1)
     client.use_uid = False
     try:
-        data = client.fetch(f"{lo}:{hi}", fetch_items(client))
+        data = client.fetch(list(range(lo, hi + 1)), fetch_items(client))
     finally:
         client.use_uid = True
     seqs = sorted(data, reverse=reverse)
@@ -142,8 +143,8 @@ def summarize(uid: int, item: dict[bytes, Any]) -> MessageSummary:
     return MessageSummary(
         uid=uid,
         subject=subject,
-        sender=_to_address(senders[0]) if senders else None,
-        recipients=tuple(_to_address(a) for a in recipients),
+        sender=senders[0] if senders else None,
+        recipients=tuple(recipients),
         date=date if isinstance(date, datetime) else None,
         size=int(item.get(b"RFC822.SIZE", 0) or 0),
         flags=flags,
@@ -152,23 +153,11 @@ def summarize(uid: int, item: dict[bytes, Any]) -> MessageSummary:
     )
 
 
-def _to_address(address: Any) -> Address:
-    return Address(name=getattr(address, "name", "") or "", email=getattr(address, "email", "") or "")
-
-
 def has_attachments(bodystructure: Any) -> bool:
+    """Same answer as the reading pane's attachment list (inline cid images don't count)."""
     if not bodystructure:
         return False
     try:
-        tree = build_part_tree(bodystructure)
+        return bool(choose_display(build_part_tree(bodystructure)).all_attachments())
     except Exception:
         return False
-    return any(_is_attachment(part) for part in tree.walk())
-
-
-def _is_attachment(part: MimePart) -> bool:
-    if part.is_multipart:
-        return False
-    if part.disposition == "attachment":
-        return True
-    return bool(part.filename) and part.disposition != "inline"

@@ -54,7 +54,8 @@ def probe_smtp(endpoint: Endpoint) -> ProbeResult:
             smtp.ehlo()
             if endpoint.security == Security.STARTTLS:
                 if not smtp.has_extn("starttls"):
-                    return ProbeResult(False, _("%(where)s does not offer STARTTLS.") % {"where": endpoint.label})
+                    message = _("%(where)s does not offer STARTTLS.") % {"where": endpoint.label}
+                    return ProbeResult(False, message)
                 smtp.starttls(context=tls_context(endpoint))
                 smtp.ehlo()
         finally:

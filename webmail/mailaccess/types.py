@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from webmail.messages.decode import Address
+
+__all__ = ["Address"]  # one address type for the whole app
+
 
 class Security(StrEnum):
     TLS = "tls"  # implicit TLS (993, 995, 465)
@@ -68,15 +72,6 @@ class Folder:
     def parent(self) -> str | None:
         parts = self.parts
         return self.delimiter.join(parts[:-1]) if len(parts) > 1 else None
-
-
-@dataclass(frozen=True)
-class Address:
-    name: str
-    email: str
-
-    def __str__(self) -> str:
-        return self.name or self.email
 
 
 class SortKey(StrEnum):

@@ -38,7 +38,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "webmail/login.html", {"form": form, "next": request.GET.get("next", "")})
 
 
-def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: object = None) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, response: HttpResponse | None = None, credentials: object = None
+) -> HttpResponse:
     """django-axes lockout page: the same form, a plain message, status 429."""
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
     form = LoginForm(request)
