@@ -1,0 +1,572 @@
+"""Decoding of header values, addresses and part bodies; nothing here raises.
+
+Real mail lies about its charsets, truncates its base64 and puts raw 8-bit
+bytes in headers. Every function falls back step by step: the declared
+charset (or the superset that mailers really mean by it), UTF-8, a
+``charset_normalizer`` guess among the charsets mail actually uses, and
+finally UTF-8 with replacement characters. Base64, quoted-printable and
+RFC 2047 are decoded by the standard library; only the tolerance around it
+is ours.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import quopri
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email import utils as email_utils
+from email.header import decode_header, ecre
+from email.message import Message
+from typing import Any
+
+import charset_normalizer
+
+__all__ = [
+    "Address",
+    "decode_address_list",
+    "decode_date",
+    "decode_header_value",
+    "decode_part_body",
+    "decode_part_bytes",
+    "decode_text",
+    "normalize_charset",
+    "parse_format_flowed_params",
+    "unflow_text",
+]
+
+
+@dataclass(frozen=True)
+class Address:
+    """One decoded mailbox. ``email`` is empty for a group with no members
+    (``undisclosed-recipients:;``), whose label is then in ``name``."""
+
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        if self.name and self.email:
+            return f"{self.name} <{self.email}>"
+        return self.name or self.email
+
+
+# --------------------------------------------------------------------------
+# Charsets
+
+# Labels Python does not know, mapped to the codec that decodes them.
+_LABEL_ALIASES = {
+    "iso-8859-8-i": "iso8859-8",
+    "iso-8859-6-i": "iso8859-6",
+    "iso-8859-8-e": "iso8859-8",
+    "iso-8859-6-e": "iso8859-6",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "x-euc-jp": "euc_jp",
+    "x-gbk": "gb18030",
+    "x-euc-tw": "big5",
+    "windows-874": "cp874",
+    "x-mac-roman": "mac-roman",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "x-mac-greek": "mac-greek",
+    "x-mac-turkish": "mac-turkish",
+    "x-mac-ce": "mac-latin2",
+    "unicode-1-1-utf-8": "utf-8",
+    "unicode-2-0-utf-8": "utf-8",
+    "x-unicode20utf8": "utf-8",
+    "utf8mb4": "utf-8",
+    "x-cp1250": "cp1250",
+    "x-cp1251": "cp1251",
+    "x-cp1252": "cp1252",
+}
+
+# Labels that say "no idea": decode by sniffing instead.
+_UNKNOWN_LABELS = frozenset(
+    {
+        "x-unknown",
+        "unknown",
+        "unknown-8bit",
+        "x-user-defined",
+        "8bit",
+        "default",
+        "none",
+        "charset",
+        "x-binaryenc",
+        "binary",
+        "auto",
+        "_autodetect_all",
+    }
+)
+
+# Codecs Python would accept but that are not a text charset a mail could mean.
+_FORBIDDEN_CODECS = frozenset(
+    {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "mbcs", "oem", "palmos"}
+)
+
+# What mailers mean when they write a label: the WHATWG-style supersets, tried
+# in order before anything is guessed. Keys are Python's canonical names.
+_SUPERSETS: dict[str, tuple[str, ...]] = {
+    "ascii": ("ascii", "utf-8", "cp1252"),
+    "iso8859-1": ("cp1252", "iso8859-1"),
+    "iso8859-9": ("cp1254", "iso8859-9"),
+    "iso8859-11": ("cp874",),
+    "tis-620": ("cp874",),
+    "gb2312": ("gb18030",),
+    "gbk": ("gb18030",),
+    "big5": ("big5hkscs", "cp950"),
+    "shift_jis": ("cp932", "shift_jis_2004"),
+    "euc_kr": ("cp949",),
+    "iso2022_jp": ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_3"),
+    "utf-8": ("utf-8-sig",),
+}
+
+# Charsets whose bytes never look like UTF-8 by accident: valid non-ASCII UTF-8
+# under one of these labels is UTF-8 mislabelled, the commonest lie there is.
+_SINGLE_BYTE_PREFIXES = ("iso8859", "cp12", "koi8", "mac-", "cp4", "cp8", "tis", "ascii")
+
+# Candidates for sniffing, in the order we prefer them when the guesser ties
+# (short texts tie often; Western European is the most frequent mislabel).
+_GUESS_ORDER = (
+    "utf_8",
+    "cp1252",
+    "iso8859_15",
+    "cp1251",
+    "koi8_r",
+    "koi8_u",
+    "cp1250",
+    "iso8859_2",
+    "iso8859_5",
+    "cp1253",
+    "iso8859_7",
+    "cp1254",
+    "cp1257",
+    "cp932",
+    "euc_jp",
+    "iso2022_jp",
+    "gb18030",
+    "big5hkscs",
+    "cp949",
+    "cp1255",
+    "cp1256",
+    "mac_roman",
+    "cp874",
+)
+_GUESS_SAMPLE = 64 * 1024
+
+
+def normalize_charset(label: str | bytes | None) -> str | None:
+    """Python's codec name for a MIME charset label, or None if unknown."""
+    if label is None:
+        return None
+    if isinstance(label, bytes):
+        label = label.decode("ascii", "replace")
+    # RFC 2231 allows "utf-8*en"; quotes and spaces come from sloppy mailers.
+    name = str(label).split("*", 1)[0].strip().strip("\"'").strip().lower()
+    if not name or name in _UNKNOWN_LABELS:
+        return None
+    name = _LABEL_ALIASES.get(name, name)
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        # "cp-1251", "windows_1251" and friends.
+        try:
+            info = codecs.lookup(name.replace("-", "").replace("_", ""))
+        except (LookupError, ValueError):
+            return None
+    if info.name.replace("-", "_") in _FORBIDDEN_CODECS:
+        return None
+    try:
+        # Rejects bytes-to-bytes codecs such as base64 (empty input would not).
+        b"a".decode(info.name)
+    except LookupError:
+        return None
+    except UnicodeDecodeError:
+        pass
+    return info.name
+
+
+def _is_single_byte(codec: str) -> bool:
+    return codec.startswith(_SINGLE_BYTE_PREFIXES)
+
+
+def _looks_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _truncated_utf8(data: bytes) -> bool:
+    """UTF-8 cut inside its last character (a truncated part), as opposed to
+    another charset under a UTF-8 label: the text before the cut must already
+    prove itself UTF-8 with a valid non-ASCII character."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        head = data[: error.start]
+        return error.reason == "unexpected end of data" and not head.isascii() and _looks_utf8(head)
+    return True
+
+
+def _guess_codec(data: bytes) -> str | None:
+    """Sniff the charset of ``data``; ties go to the charset mail uses most."""
+    sample = data[:_GUESS_SAMPLE]
+    rank = {name: i for i, name in enumerate(_GUESS_ORDER)}
+    try:
+        matches = list(charset_normalizer.from_bytes(sample, cp_isolation=list(_GUESS_ORDER)))
+        if not matches:
+            best = charset_normalizer.from_bytes(sample).best()
+            return best.encoding if best else None
+    except Exception:  # a sniffer bug must not break reading mail
+        return None
+
+    def score(match: Any) -> tuple[float, float, int]:
+        names = [match.encoding, *getattr(match, "could_be_from_charset", [])]
+        return (
+            round(match.chaos, 3),
+            -round(match.coherence, 3),
+            min(rank.get(n, len(rank)) for n in names),
+        )
+
+    best = min(matches, key=score)
+    names = [best.encoding, *getattr(best, "could_be_from_charset", [])]
+    return min(names, key=lambda n: rank.get(n, len(rank)))
+
+
+def _decode_with(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode_text(data: bytes, charset: str | bytes | None = None) -> str:
+    """Bytes to text, trusting ``charset`` only as far as the bytes allow."""
+    try:
+        return _decode_text(data, charset)
+    except Exception:  # last resort, never raise
+        return bytes(data).decode("utf-8", "replace")
+
+
+def _decode_text(data: bytes, charset: str | bytes | None) -> str:
+    data = bytes(data)
+    codec = normalize_charset(charset)
+    if codec is None and data.isascii():
+        return data.decode("ascii")
+    if codec is not None:
+        if _is_single_byte(codec) and not data.isascii() and _looks_utf8(data):
+            return data.decode("utf-8")
+        for candidate in _SUPERSETS.get(codec, (codec,)):
+            text = _decode_with(data, candidate)
+            if text is not None:
+                return text
+        if codec == "utf-8":
+            if _truncated_utf8(data):
+                return data.decode("utf-8", "replace")
+        else:
+            # The label is right but a few bytes are broken (a stray vendor
+            # character, a cut part): keep the label if the damage is small.
+            text = data.decode(codec, "replace")
+            if text.count("\ufffd") <= max(2, len(text) // 200):
+                return text
+    elif _looks_utf8(data):
+        return data.decode("utf-8")
+    elif _truncated_utf8(data):
+        return data.decode("utf-8", "replace")
+    guessed = _guess_codec(data)
+    if guessed:
+        text = _decode_with(data, guessed)
+        if text is not None:
+            return text
+        try:
+            return data.decode(guessed, "replace")
+        except LookupError:
+            pass
+    return data.decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------
+# Headers
+
+_FOLDING = re.compile(r"\r?\n(?=[ \t])")
+_CONTROL_RUN = re.compile(r"[\x00-\x1f\x7f \t]+")
+
+
+def _to_text(raw: Any) -> str:
+    if isinstance(raw, bytes | bytearray | memoryview):
+        return decode_text(bytes(raw), None)
+    text = raw if isinstance(raw, str) else str(raw)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        # A str holding surrogate-escaped 8-bit bytes (email's compat32).
+        return decode_text(text.encode("utf-8", "surrogateescape"), None)
+    return text
+
+
+def _decode_encoded_words(text: str) -> str:
+    """Decode RFC 2047 words; whitespace between two encoded words is dropped
+    and adjacent words in one charset are joined before decoding, so a
+    multibyte character split across words survives."""
+    pieces = ecre.split(text)
+    # pieces = [plain, charset, encoding, payload, plain, charset, ...]
+    chunks: list[tuple[str | bytes, str | None]] = []
+    if pieces[0]:
+        chunks.append((pieces[0], None))
+    for i in range(1, len(pieces), 4):
+        charset, encoding, payload, plain = pieces[i : i + 4]
+        word = f"=?{charset}?{encoding}?{payload}?="
+        try:
+            decoded = b"".join(
+                part if isinstance(part, bytes) else part.encode("ascii", "replace")
+                for part, _ in decode_header(word)
+            )
+        except Exception:  # keep an undecodable word as it stands
+            chunks.append((word, None))
+        else:
+            label = charset.split("*", 1)[0].strip().lower()
+            if (
+                len(chunks) >= 2
+                and isinstance(chunks[-1][0], str)
+                and not chunks[-1][0].strip(" \t\r\n")
+                and isinstance(chunks[-2][0], bytes)
+            ):
+                chunks.pop()  # whitespace between two encoded words
+            if chunks and isinstance(chunks[-1][0], bytes) and chunks[-1][1] == label:
+                chunks[-1] = (chunks[-1][0] + decoded, label)
+            else:
+                chunks.append((decoded, label))
+        if plain:
+            chunks.append((plain, None))
+    return "".join(
+        decode_text(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in chunks
+    )
+
+
+def decode_header_value(raw: bytes | str | None) -> str:
+    """A header value as one line of text, RFC 2047 decoded; never raises."""
+    if raw is None:
+        return ""
+    try:
+        text = _FOLDING.sub("", _to_text(raw))
+        if "=?" in text:
+            text = _decode_encoded_words(_CONTROL_RUN.sub(" ", text))
+        return _CONTROL_RUN.sub(" ", text).strip()
+    except Exception:  # a header must always render
+        if isinstance(raw, bytes):
+            return raw.decode("latin-1")
+        return str(raw)
+
+
+def decode_date(raw: bytes | str | datetime | None) -> datetime | None:
+    """A Date header (or imapclient's datetime) as an aware datetime, or None."""
+    if raw is None:
+        return None
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    try:
+        value = email_utils.parsedate_to_datetime(decode_header_value(raw))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------
+# Addresses
+
+# Hosts that servers invent for a mailbox written without a domain.
+_MISSING_HOSTS = frozenset({"", "missing_domain", ".missing-host-name.", ".syntax-error."})
+
+
+def _field(address: Any, index: int, attr: str) -> Any:
+    if isinstance(address, tuple | list):
+        return address[index] if len(address) > index else None
+    return getattr(address, attr, None)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    return _to_text(value).strip()
+
+
+def _from_envelope_addresses(addresses: Iterable[Any]) -> list[Address]:
+    out: list[Address] = []
+    group: str | None = None
+    members = 0
+    for address in addresses:
+        if address is None:
+            continue
+        name = _field(address, 0, "name")
+        mailbox = _field(address, 2, "mailbox")
+        host = _field(address, 3, "host")
+        if mailbox is not None and host is None:
+            # RFC 3501 group start: the mailbox field holds the group's name.
+            group, members = decode_header_value(mailbox), 0
+            continue
+        if mailbox is None and host is None:
+            if group is not None and members == 0:
+                out.append(Address(name=group, email=""))
+            group = None
+            continue
+        local, domain = _plain(mailbox), _plain(host)
+        email = local if domain.lower() in _MISSING_HOSTS else f"{local}@{domain}"
+        out.append(Address(name=decode_header_value(name), email=email))
+        members += 1
+    if group is not None and members == 0:
+        out.append(Address(name=group, email=""))
+    return out
+
+
+def _from_header_text(raw: bytes | str) -> list[Address]:
+    text = _CONTROL_RUN.sub(" ", _FOLDING.sub("", _to_text(raw))).strip()
+    if not text:
+        return []
+    try:
+        header = policy.default.header_factory("to", text)
+    except Exception:  # email's strict parser gave up: use the lenient one
+        header = None
+    if header is not None:
+        out: list[Address] = []
+        for group in header.groups:
+            if group.display_name is not None and not group.addresses:
+                out.append(Address(name=decode_header_value(group.display_name), email=""))
+            for addr in group.addresses:
+                out.append(
+                    Address(
+                        name=decode_header_value(addr.display_name),
+                        email=addr.addr_spec if addr.username else "",
+                    )
+                )
+        if out or not header.defects:
+            return [a for a in out if a.name or a.email]
+    return [
+        Address(name=decode_header_value(name), email=email.strip())
+        for name, email in email_utils.getaddresses([text])
+        if name or email
+    ]
+
+
+def decode_address_list(value: Any) -> list[Address]:
+    """Addresses from imapclient ``Address`` objects, raw 4-tuples from a
+    BODYSTRUCTURE envelope, or a raw header value (str or bytes)."""
+    if value is None:
+        return []
+    try:
+        if isinstance(value, bytes | str):
+            return _from_header_text(value)
+        return _from_envelope_addresses(value)
+    except Exception:  # an odd address must not hide the message
+        return []
+
+
+# --------------------------------------------------------------------------
+# Bodies
+
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
+
+
+def _decode_base64(data: bytes) -> bytes:
+    """Base64 that survives line noise, missing padding, a truncated tail and
+    several encoded blobs glued together."""
+    cleaned = _B64_JUNK.sub(b"", data)
+    out = []
+    for segment in re.split(rb"=+", cleaned):
+        if len(segment) % 4 == 1:
+            segment = segment[:-1]  # a lone sextet carries no whole byte
+        if not segment:
+            continue
+        try:
+            out.append(base64.b64decode(segment + b"=" * (-len(segment) % 4)))
+        except (binascii.Error, ValueError):
+            continue
+    return b"".join(out)
+
+
+def _decode_uuencode(data: bytes) -> bytes:
+    message = Message()
+    message["Content-Transfer-Encoding"] = "x-uuencode"
+    message.set_payload(data)
+    payload = message.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else data
+
+
+def decode_part_bytes(data: bytes, *, encoding: str | None) -> bytes:
+    """Undo the Content-Transfer-Encoding; unknown encodings pass through."""
+    try:
+        cte = (encoding or "").strip().lower()
+        if cte == "base64":
+            return _decode_base64(data)
+        if cte == "quoted-printable":
+            return quopri.decodestring(data)
+        if cte in ("x-uuencode", "uuencode", "x-uue", "uue"):
+            return _decode_uuencode(data)
+    except Exception:  # show the raw bytes rather than nothing
+        return bytes(data)
+    return bytes(data)
+
+
+def decode_part_body(data: bytes, *, encoding: str | None, charset: str | None) -> str:
+    """A text part's body as str with "\\n" line ends; never raises."""
+    try:
+        text = decode_text(decode_part_bytes(data, encoding=encoding), charset)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+    except Exception:  # never raise
+        return bytes(data).decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------
+# format=flowed (RFC 3676)
+
+
+def parse_format_flowed_params(part: Any) -> tuple[bool, bool]:
+    """``(flowed, delsp)`` for a text/plain ``MimePart`` (or a params mapping)."""
+    params: Mapping[str, str] | None
+    if isinstance(part, Mapping):
+        params = part
+    else:
+        content_type = getattr(part, "content_type", "text/plain")
+        if content_type != "text/plain":
+            return (False, False)
+        params = getattr(part, "params", None)
+    if not params:
+        return (False, False)
+    flowed = str(params.get("format", "")).strip().strip('"').lower() == "flowed"
+    delsp = str(params.get("delsp", "")).strip().strip('"').lower() == "yes"
+    return (flowed, flowed and delsp)
+
+
+def unflow_text(text: str, *, delsp: bool = False) -> str:
+    """Join the soft line breaks of a format=flowed body (RFC 3676 §4.2)."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing
+        flowed = content.endswith(" ") and content != "-- "
+        if flowed and delsp:
+            content = content[:-1]
+        if pending is not None and depth != pending_depth:
+            out.append(_quoted(pending, pending_depth))  # quote depth changed
+            pending = None
+        pending = content if pending is None else pending + content
+        pending_depth = depth
+        if not flowed:
+            out.append(_quoted(pending, depth))
+            pending = None
+    if pending is not None:
+        out.append(_quoted(pending, pending_depth))
+    return "\n".join(out)
+
+
+def _quoted(content: str, depth: int) -> str:
+    return (">" * depth + " " + content) if depth else content
