@@ -10,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from webmail.mailaccess.types import Endpoint, Security
 
 from .fields import EncryptedTextField
+from .preferences import Preferences, TrustedSender
+
+__all__ = ["MailAccount", "MailServer", "Preferences", "TrustedSender"]
 
 
 class SecurityChoices(models.TextChoices):
