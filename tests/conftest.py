@@ -71,9 +71,12 @@ def imap_settings(settings: pytest.FixtureRequest, dovecot: DovecotInstance) -> 
 
 
 @pytest.fixture(autouse=True)
-def _fresh_pool() -> Iterator[None]:
-    """No pooled IMAP connection survives a test."""
+def _fresh_pool_and_cache() -> Iterator[None]:
+    """No pooled IMAP connection or cached body survives a test."""
+    from django.core.cache import cache
+
     from webmail.mailbox import get_pool
 
     yield
     get_pool().close_all()
+    cache.clear()

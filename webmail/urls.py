@@ -2,13 +2,19 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from webmail.views import auth, mailbox
+from webmail.views import auth, mailbox, message
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="mailbox", permanent=False)),
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
     path("mail/", mailbox.mailbox_view, name="mailbox"),
+    path("mail/message/", message.message_view, name="message"),
+    path("mail/message/body/", message.body_view, name="message_body"),
+    path("mail/message/part/", message.part_view, name="message_part"),
+    path("mail/message/raw/", message.raw_view, name="message_raw"),
+    path("mail/message/seen/", message.seen_view, name="message_seen"),
+    path("mail/message/trust-sender/", message.trust_sender_view, name="trust_sender"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -28,3 +28,39 @@
     document.body.classList.remove("show-folders");
   });
 })();
+
+// Reading pane behaviour, kept outside the IIFE above for clarity.
+(function () {
+  "use strict";
+  var PHONE = window.matchMedia("(max-width: 760px)");
+
+  function row(uid) {
+    return document.querySelector('tr.msg[data-uid="' + uid + '"]');
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var el = event.detail.elt;
+    // On a phone the reading pane is hidden: open the message as a full page.
+    if (PHONE.matches && el.matches && el.matches("a.open")) {
+      event.preventDefault();
+      window.location.href = el.getAttribute("href");
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "reading-pane") return;
+    var msg = event.detail.target.querySelector("article.message");
+    if (!msg) return;
+    document.querySelectorAll("tr.msg.selected").forEach(function (r) { r.classList.remove("selected"); });
+    var r = row(msg.dataset.uid);
+    if (r) { r.classList.remove("unread"); r.classList.add("selected"); }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("form.mark-unread-form") || !event.detail.successful) return;
+    var msg = form.closest("article.message");
+    var r = msg && row(msg.dataset.uid);
+    if (r) r.classList.add("unread");
+  });
+})();

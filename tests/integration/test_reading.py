@@ -1,0 +1,238 @@
+"""Reading a message against the real Dovecot: lazy fetches, safe HTML, streamed parts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from accounts.preferences import Preferences
+from tests.conftest import MailUser
+from tests.support.mail import imap_login, make_message
+from webmail.devstack.dovecot import DovecotInstance
+from webmail.devstack.tcpproxy import TcpProxy
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+EML = Path(__file__).resolve().parent.parent / "fixtures" / "eml"
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8cfc0f01f0005000201a3a5f3b50000000049454e44ae426082"
+)
+
+
+def append(dovecot: DovecotInstance, user: MailUser, raw: bytes, flags: tuple[bytes, ...] = ()) -> int:
+    client = imap_login(dovecot.imap_port, user.email, user.password)
+    try:
+        client.append("INBOX", raw, flags=flags)
+        client.select_folder("INBOX")
+        return max(client.search("ALL"))
+    finally:
+        client.logout()
+
+
+def server_flags(dovecot: DovecotInstance, user: MailUser, uid: int) -> set[bytes]:
+    client = imap_login(dovecot.imap_port, user.email, user.password)
+    try:
+        client.select_folder("INBOX", readonly=True)
+        return set(client.get_flags([uid])[uid])
+    finally:
+        client.logout()
+
+
+def html_message(html: str, *, sender: str = "Newsletter <news@example.test>", cid_png: bool = False) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "me@example.test", "HTML mail"
+    msg["Message-ID"] = make_msgid()
+    msg.set_content("plain alternative")
+    msg.add_alternative(html, subtype="html")
+    if cid_png:
+        msg.get_payload()[1].add_related(PNG, "image", "png", cid="<logo@example.test>")
+    return bytes(msg)
+
+
+@pytest.fixture
+def web(login: Callable[[MailUser], Client], mail_user: MailUser) -> Client:
+    return login(mail_user)
+
+
+def test_open_html_message_marks_read_and_serves_sandboxed_body(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    uid = append(dovecot, mail_user, html_message('<p onclick="x()">Hi <b>there</b></p><script>alert(1)</script>'))
+    response = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in html
+    assert "allow-scripts" not in html and "allow-same-origin" not in html
+    assert b"\\Seen" in server_flags(dovecot, mail_user, uid)
+    src = re.search(r'<iframe class="mail-html"[^>]*src="([^"]+)"', html).group(1).replace("&amp;", "&")
+    body = web.get(src)
+    assert body.status_code == 200
+    assert b"<b>there</b>" in body.content
+    assert b"<script" not in body.content and b"onclick" not in body.content
+    csp = body["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "sandbox" in csp and "script-src" not in csp
+    assert body["X-Frame-Options"] == "SAMEORIGIN"
+    # The app's own page forbids framing and inline script.
+    assert response["X-Frame-Options"] == "DENY"
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_open_without_marking_read_then_mark_unread(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    uid = append(dovecot, mail_user, make_message(subject="keep unread"))
+    prefs = Preferences.for_user(get_user_model().objects.get(username=mail_user.email))
+    prefs.mark_read_on_open = False
+    prefs.save()
+    assert web.get(f"/mail/message/?folder=INBOX&uid={uid}").status_code == 200
+    assert b"\\Seen" not in server_flags(dovecot, mail_user, uid)
+    prefs.mark_read_on_open = True
+    prefs.save()
+    web.get(f"/mail/message/?folder=INBOX&uid={uid}")
+    assert b"\\Seen" in server_flags(dovecot, mail_user, uid)
+    assert web.get(f"/mail/message/seen/?folder=INBOX&uid={uid}&seen=0").status_code == 405
+    response = web.post("/mail/message/seen/", {"folder": "INBOX", "uid": uid, "seen": "0"})
+    assert response.status_code == 302
+    assert b"\\Seen" not in server_flags(dovecot, mail_user, uid)
+
+
+@pytest.fixture
+def proxied(web: Client, imap_settings: DovecotInstance, settings: object) -> Iterator[TcpProxy]:
+    proxy = TcpProxy("127.0.0.1", imap_settings.imap_port)
+    settings.WEBMAIL_IMAP_PORT = proxy.port  # type: ignore[attr-defined]
+    yield proxy
+    proxy.close()
+
+
+def test_big_attachment_is_not_transferred_to_open_and_streams_on_download(
+    login: Callable[[MailUser], Client], proxied: TcpProxy, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    payload = bytes(range(256)) * (10 * 1024 * 1024 // 256)  # 10 MiB
+    raw = make_message(subject="Big one", body="See the attachment.",
+                       attachment=("data.bin", payload, "application/octet-stream"))
+    uid = append(dovecot, mail_user, raw)
+    web = login(mail_user)  # through the proxy
+    web.get("/mail/")
+    proxied.reset_counters()
+    response = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
+    assert response.status_code == 200
+    assert b"data.bin" in response.content and b"See the attachment." in response.content
+    assert proxied.bytes_from_server < len(raw) / 100, proxied.bytes_from_server
+    section = re.search(rb'href="/mail/message/part/\?[^"]*section=([0-9.]+)"', response.content).group(1).decode()
+    proxied.reset_counters()
+    download = web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={section}")
+    assert download.streaming
+    chunks = list(download.streaming_content)
+    assert len(chunks) > 10  # fetched and sent in pieces, never whole
+    assert b"".join(chunks) == payload
+    assert download["Content-Disposition"] == 'attachment; filename="data.bin"'
+    assert download["X-Content-Type-Options"] == "nosniff"
+
+
+def test_html_and_svg_attachments_are_never_inline(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@example.test", "b@example.test", "attachments"
+    msg.set_content("body")
+    msg.add_attachment(b"<script>alert(1)</script>", maintype="text", subtype="html", filename="page.html")
+    msg.add_attachment(b"<svg onload='alert(1)'/>", maintype="image", subtype="svg+xml", filename="pic.svg")
+    msg.add_attachment(PNG, maintype="image", subtype="png", filename="Отчёт.png")
+    uid = append(dovecot, mail_user, bytes(msg))
+    for section in ("2", "3"):
+        response = web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={section}&inline=1")
+        assert response["Content-Type"] == "application/octet-stream"
+        assert response["Content-Disposition"].startswith("attachment;")
+        assert "sandbox" in response["Content-Security-Policy"]
+    png = web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section=4&inline=1")
+    assert png["Content-Type"] == "image/png"
+    assert png["Content-Disposition"] == "inline; filename*=utf-8''%D0%9E%D1%82%D1%87%D1%91%D1%82.png"
+    assert b"".join(png.streaming_content) == PNG
+
+
+def test_cid_images_inline_and_remote_content_blocked_until_allowed(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    html = ('<p>Logo <img src="cid:logo@example.test" alt="logo"></p>'
+            '<img src="https://tracker.example.net/pixel.gif">')
+    uid = append(dovecot, mail_user, html_message(html, cid_png=True))
+    page = web.get(f"/mail/message/?folder=INBOX&uid={uid}").content.decode()
+    assert "Remote content was blocked" in page and "(1 item)" in page
+    src = re.search(r'<iframe class="mail-html"[^>]*src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    body = web.get(src).content.decode()
+    assert "data:image/png;base64," in body
+    assert "tracker.example.net" not in body
+    # "Show remote content" for this message.
+    page = web.get(f"/mail/message/?folder=INBOX&uid={uid}&remote=1").content.decode()
+    assert "Remote content was blocked" not in page
+    src = re.search(r'<iframe class="mail-html"[^>]*src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    body_response = web.get(src)
+    assert "https://tracker.example.net/pixel.gif" in body_response.content.decode()
+    assert "https:" in body_response["Content-Security-Policy"]
+    # "Always for this sender" persists.
+    web.post("/mail/message/trust-sender/", {"folder": "INBOX", "uid": uid})
+    page = web.get(f"/mail/message/?folder=INBOX&uid={uid}").content.decode()
+    assert "Remote content was blocked" not in page
+
+
+def test_raw_source_and_eml_download(web: Client, dovecot: DovecotInstance, mail_user: MailUser) -> None:
+    raw = make_message(subject="Source me", body="line one\nline two")
+    uid = append(dovecot, mail_user, raw)
+    source = web.get(f"/mail/message/raw/?folder=INBOX&uid={uid}")
+    assert source["Content-Type"] == "text/plain; charset=utf-8"
+    text = b"".join(source.streaming_content)
+    assert text.replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
+    eml = web.get(f"/mail/message/raw/?folder=INBOX&uid={uid}&download=1")
+    assert eml["Content-Disposition"] == 'attachment; filename="Source me.eml"'
+
+
+def test_nested_forwarded_message_is_shown_with_its_headers(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    uid = append(dovecot, mail_user, (EML / "forwarded_rfc822_attachment.eml").read_bytes())
+    page = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
+    assert page.status_code == 200
+    assert b'class="nested-message"' in page.content
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EML.glob("*.eml")))
+def test_every_corpus_message_opens(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser, name: str
+) -> None:
+    uid = append(dovecot, mail_user, (EML / name).read_bytes())
+    page = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
+    assert page.status_code == 200, name
+    for src in re.findall(r'<iframe class="mail-html"[^>]*src="([^"]+)"', page.content.decode()):
+        assert web.get(src.replace("&amp;", "&")).status_code == 200
+    assert web.get(f"/mail/message/raw/?folder=INBOX&uid={uid}").status_code == 200
+
+
+def test_urls_are_scoped_to_own_mailbox(
+    client: Client, imap_settings: DovecotInstance, make_user: Callable[..., MailUser]
+) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    uid = append(imap_settings, alice, make_message(subject="Alice's secret", body="top secret"))
+    client.post("/login/", {"email": bob.email, "password": bob.password})
+    for url in (
+        f"/mail/message/?folder=INBOX&uid={uid}",
+        f"/mail/message/body/?folder=INBOX&uid={uid}&section=1",
+        f"/mail/message/part/?folder=INBOX&uid={uid}&section=1",
+        f"/mail/message/raw/?folder=INBOX&uid={uid}",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert b"secret" not in response.content
+
+
+def test_message_gone_is_a_polite_404(web: Client) -> None:
+    response = web.get("/mail/message/?folder=INBOX&uid=999999")
+    assert response.status_code == 404
+    assert b"no longer in this folder" in response.content

@@ -1,0 +1,166 @@
+"""Security baseline, checked against the running app (not just settings values)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from tests.conftest import MailUser
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def test_app_pages_carry_strict_headers(client: Client, imap_settings: object, mail_user: MailUser) -> None:
+    client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    for url in ("/login/", "/mail/"):
+        response = client.get(url)
+        csp = response["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp
+        assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_session_cookie_flags(client: Client, imap_settings: object, mail_user: MailUser) -> None:
+    response = client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    cookie = response.cookies["sessionid"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # plain HTTP in tests; see the HTTPS test below
+
+
+def test_https_mode_sets_secure_cookies_and_hsts(
+    client: Client, imap_settings: object, mail_user: MailUser, settings: object
+) -> None:
+    settings.SESSION_COOKIE_SECURE = True  # what WEBMAIL_HTTPS=true sets
+    settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.post(
+        "/login/", {"email": mail_user.email, "password": mail_user.password}, secure=True
+    )
+    assert response.cookies["sessionid"]["secure"]
+    page = client.get("/mail/", secure=True)
+    assert page["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_session_expires_after_max_age(
+    client: Client, imap_settings: object, mail_user: MailUser, settings: object
+) -> None:
+    client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    assert client.get("/mail/").status_code == 200
+    session = client.session
+    session["mail_login_at"] = int(time.time()) - 10
+    session.save()
+    settings.WEBMAIL_SESSION_MAX_AGE = 5
+    response = client.get("/mail/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert "_auth_user_id" not in client.session
+
+
+def test_idle_expiry_is_configured_on_the_cookie(
+    client: Client, imap_settings: object, mail_user: MailUser, settings: object
+) -> None:
+    settings.SESSION_COOKIE_AGE = 600
+    response = client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    assert response.cookies["sessionid"]["max-age"] == 600
+
+
+def test_throttling_locks_out_one_client_not_another(
+    imap_settings: object, make_user: object, settings: object
+) -> None:
+    victim, other = make_user("victim"), make_user("other")  # type: ignore[operator]
+    attacker = Client(REMOTE_ADDR="198.51.100.7")
+    for _ in range(settings.AXES_FAILURE_LIMIT):  # type: ignore[attr-defined]
+        attacker.post("/login/", {"email": victim.email, "password": "guess"})
+    locked = attacker.post("/login/", {"email": other.email, "password": other.password})
+    assert locked.status_code == 429
+    assert b"Too many failed sign-in attempts. Try again in 15 minutes." in locked.content
+    # Even the right password is refused from the locked-out address...
+    assert "_auth_user_id" not in attacker.session
+    # ...while another client signs in normally.
+    bystander = Client(REMOTE_ADDR="203.0.113.9")
+    ok = bystander.post("/login/", {"email": other.email, "password": other.password})
+    assert ok.status_code == 302
+
+
+def test_lockout_message_does_not_reveal_account_existence(imap_settings: object, settings: object) -> None:
+    bodies = []
+    for address in ("nobody-here@example.test", "nobody-else@example.test"):
+        c = Client(REMOTE_ADDR=f"192.0.2.{len(bodies) + 10}")
+        for _ in range(settings.AXES_FAILURE_LIMIT + 1):  # type: ignore[attr-defined]
+            response = c.post("/login/", {"email": address, "password": "x"})
+        body = response.content.decode().replace(address, "")
+        bodies.append(re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body))
+    assert bodies[0] == bodies[1]
+
+
+def test_get_never_logs_out_or_changes_state(client: Client, imap_settings: object, mail_user: MailUser) -> None:
+    client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    assert client.get("/logout/").status_code == 405
+    assert client.get("/mail/").status_code == 200
+
+
+def test_csrf_is_enforced(imap_settings: object, mail_user: MailUser) -> None:
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    assert response.status_code == 403
+
+
+def test_no_password_in_logs(
+    client: Client, imap_settings: object, mail_user: MailUser, settings: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    from webmail.devstack.ports import free_port
+
+    caplog.set_level(logging.DEBUG)
+    client.post("/login/", {"email": mail_user.email, "password": "wrong-" + mail_user.password})
+    client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    client.get("/mail/")
+    client.get("/mail/?folder=Nope")
+    settings.WEBMAIL_IMAP_PORT = free_port()
+    from webmail.mailbox import get_pool
+
+    get_pool().close_all()
+    client.get("/mail/")
+    text = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+    assert text  # the error paths did log
+    assert mail_user.password not in text
+
+
+def _run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DEBUG", "WEBMAIL_", "SECRET_KEY"))}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], env={**base, **env},
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+
+
+def test_refuses_to_start_without_real_keys() -> None:
+    result = _run_manage("check", env={"DEBUG": "0", "WEBMAIL_ENV_FILE": "/nonexistent"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    from cryptography.fernet import Fernet
+
+    env = {
+        "DEBUG": "0",
+        "WEBMAIL_ENV_FILE": "/nonexistent",
+        "SECRET_KEY": "x" * 20 + Fernet.generate_key().decode(),
+        "WEBMAIL_CREDENTIALS_KEY": Fernet.generate_key().decode(),
+        "WEBMAIL_HTTPS": "true",
+        "ALLOWED_HOSTS": "mail.example.org",
+    }
+    result = _run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,169 @@
+"""Reading one message lazily: structure first, then only the sections shown.
+
+Nothing here downloads a whole message to display it. Attachments and the raw
+source are streamed with partial fetches (``BODY.PEEK[sec]<offset.length>``)
+so memory stays flat whatever their size. (``BINARY.PEEK`` would spare the
+base64 overhead, but imapclient cannot parse its ``~{n}`` literal8 answers.)
+"""
+
+from __future__ import annotations
+
+import binascii
+import quopri
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from imapclient import IMAPClient
+
+from webmail.messages.parts import Envelope, MimePart, build_part_tree, envelope_from_imap
+
+from .errors import MessageGone
+from .imap import translate_errors
+from .listing import select
+
+CHUNK = 512 * 1024
+MAX_DISPLAY_BYTES = 2 * 1024 * 1024  # a text part larger than this is shown truncated
+
+
+@dataclass(frozen=True)
+class MessageHead:
+    uid: int
+    flags: frozenset[str]
+    size: int
+    internaldate: datetime | None
+    envelope: Envelope
+    tree: MimePart
+
+    @property
+    def seen(self) -> bool:
+        return "\\seen" in self.flags
+
+
+def _flags(raw: Any) -> frozenset[str]:
+    return frozenset(
+        (f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)).lower() for f in raw or ()
+    )
+
+
+def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
+    """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
+    select(client, folder, readonly=True)
+    with translate_errors(folder):
+        data = client.fetch([uid], [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"])
+    item = data.get(uid)
+    if not item or b"BODYSTRUCTURE" not in item:
+        raise MessageGone(detail=f"{folder}/{uid}")
+    return MessageHead(
+        uid=uid,
+        flags=_flags(item.get(b"FLAGS")),
+        size=int(item.get(b"RFC822.SIZE") or 0),
+        internaldate=item.get(b"INTERNALDATE"),
+        envelope=envelope_from_imap(item.get(b"ENVELOPE")) or Envelope(),
+        tree=build_part_tree(item[b"BODYSTRUCTURE"]),
+    )
+
+
+def fetch_sections(
+    client: IMAPClient, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
+) -> dict[str, bytes]:
+    """The encoded bytes of the given sections (at most ``limit`` each), in one FETCH."""
+    if not sections:
+        return {}
+    items = [f"BODY.PEEK[{s}]<0.{limit}>".encode() for s in sections]
+    with translate_errors():
+        data = client.fetch([uid], items)
+    item = data.get(uid)
+    if item is None:
+        raise MessageGone(detail=str(uid))
+    out = {}
+    for section in sections:
+        value = item.get(f"BODY[{section}]<0>".encode())
+        if value is None:
+            value = item.get(f"BODY[{section}]".encode())
+        out[section] = value or b""
+    return out
+
+
+def set_seen(client: IMAPClient, folder: str, uid: int, seen: bool) -> None:
+    select(client, folder, readonly=False)
+    with translate_errors(folder):
+        if seen:
+            client.add_flags([uid], [b"\\Seen"], silent=True)
+        else:
+            client.remove_flags([uid], [b"\\Seen"], silent=True)
+
+
+def _fetch_range(client: IMAPClient, uid: int, section: str, offset: int, length: int) -> bytes:
+    key = f"BODY.PEEK[{section}]<{offset}.{length}>".encode()
+    with translate_errors():
+        data = client.fetch([uid], [key])
+    item = data.get(uid)
+    if item is None:
+        raise MessageGone(detail=str(uid))
+    value = item.get(f"BODY[{section}]<{offset}>".encode())
+    if value is None:  # a server answers without the origin when offset is 0
+        value = item.get(f"BODY[{section}]".encode())
+    return value or b""
+
+
+def iter_section(client: IMAPClient, uid: int, section: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
+    """Encoded bytes of a section (``""`` is the whole message), chunk by chunk."""
+    offset = 0
+    while True:
+        data = _fetch_range(client, uid, section, offset, chunk)
+        if data:
+            yield data
+        if len(data) < chunk:
+            return
+        offset += len(data)
+
+
+def decode_stream(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
+    """Undo the Content-Transfer-Encoding incrementally, keeping memory flat."""
+    encoding = (encoding or "").lower()
+    if encoding == "base64":
+        yield from _decode_base64_stream(chunks)
+    elif encoding == "quoted-printable":
+        yield from _decode_qp_stream(chunks)
+    else:
+        yield from chunks
+
+
+def _decode_base64_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    carry = b""
+    for chunk in chunks:
+        data = carry + b"".join(chunk.split())
+        usable = len(data) - len(data) % 4
+        carry = data[usable:]
+        if usable:
+            yield _b64(data[:usable])
+    if carry.strip(b"="):
+        # Truncated base64: decode what can be, as mail readers do.
+        yield _b64(carry + b"=" * (-len(carry) % 4))
+
+
+def _b64(data: bytes) -> bytes:
+    try:
+        return binascii.a2b_base64(data)
+    except binascii.Error:
+        # Garbage inside: keep only valid characters and try again.
+        valid = bytes(c for c in data if c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+        valid = valid[: len(valid) - len(valid) % 4]
+        try:
+            return binascii.a2b_base64(valid)
+        except binascii.Error:
+            return b""
+
+
+def _decode_qp_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1  # decode whole lines only: "=\r\n" must not be split
+        carry = data[cut:]
+        if cut:
+            yield quopri.decodestring(data[:cut])
+    if carry:
+        yield quopri.decodestring(carry)

@@ -1,0 +1,142 @@
+"""Opening a message for display: the structure, then only the displayed sections.
+
+This composes the IMAP access layer (what to fetch), the message model (what
+to show) and the sanitizer (how to show it safely). Inline ``cid:`` images are
+fetched with the HTML that shows them and embedded as ``data:`` URIs: the
+mail iframe is sandboxed into an opaque origin, so the browser would not send
+our SameSite session cookie with image requests it makes.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Literal
+
+from imapclient import IMAPClient
+
+from webmail.mailaccess.message import MAX_DISPLAY_BYTES, MessageHead, fetch_head, fetch_sections, set_seen
+from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, choose_display
+from webmail.messages.decode import decode_part_body, decode_part_bytes, parse_format_flowed_params
+from webmail.messages.parts import Envelope, MimePart
+from webmail.sanitize import render_plain_text, sanitize_html
+
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+MAX_INLINE_IMAGE_BYTES = 3 * 1024 * 1024  # encoded; larger cid images stay attachments
+
+
+@dataclass
+class RenderedItem:
+    kind: Literal["html", "text", "image", "nested-message"]
+    part: MimePart
+    html: str = ""  # safe HTML: a text body, or the sanitized HTML document body
+    truncated: bool = False
+    remote_blocked: int = 0
+    nested: RenderedMessage | None = None
+
+
+@dataclass
+class RenderedMessage:
+    envelope: Envelope
+    items: list[RenderedItem] = field(default_factory=list)
+    attachments: tuple[AttachmentInfo, ...] = ()
+    remote_blocked: int = 0
+
+
+@dataclass
+class OpenedMessage:
+    head: MessageHead
+    rendered: RenderedMessage
+    was_unseen: bool
+
+
+def open_message(
+    client: IMAPClient,
+    folder: str,
+    uid: int,
+    *,
+    prefer_html: bool,
+    allow_remote: bool,
+    mark_read: bool,
+) -> OpenedMessage:
+    head = fetch_head(client, folder, uid)
+    plan = choose_display(head.tree, prefer_html=prefer_html)
+    wanted = _sections_to_fetch(plan)
+    fetched = fetch_sections(client, uid, wanted)
+    rendered = _render(plan, head.envelope, fetched, allow_remote=allow_remote)
+    was_unseen = not head.seen
+    if mark_read and was_unseen:
+        set_seen(client, folder, uid, True)
+    return OpenedMessage(head=head, rendered=rendered, was_unseen=was_unseen)
+
+
+def _sections_to_fetch(plan: DisplayPlan) -> list[str]:
+    sections = list(plan.sections_to_fetch())
+    for item in plan.walk_items():
+        if item.kind == "image" and _inlinable(item.part):
+            sections.append(item.section)
+    if any(i.kind == "html" for i in plan.walk_items()):
+        sections += [p.section for p in _all_cid_images(plan) if _inlinable(p)]
+    return list(dict.fromkeys(sections))
+
+
+def _all_cid_images(plan: DisplayPlan) -> list[MimePart]:
+    parts = list(plan.inline_images.values())
+    for item in plan.body:
+        if item.plan is not None:
+            parts += _all_cid_images(item.plan)
+    return parts
+
+
+def _inlinable(part: MimePart) -> bool:
+    return part.content_type in INLINE_IMAGE_TYPES and part.size <= MAX_INLINE_IMAGE_BYTES
+
+
+def _data_uri(part: MimePart, data: bytes) -> str:
+    payload = decode_part_bytes(data, encoding=part.encoding)
+    return f"data:{part.content_type};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def _render(
+    plan: DisplayPlan, envelope: Envelope, fetched: dict[str, bytes], *, allow_remote: bool
+) -> RenderedMessage:
+    cids = {cid: part for cid, part in plan.inline_images.items() if part.section in fetched}
+
+    def cid_url(cid: str) -> str | None:
+        part = cids.get(cid.strip("<>"))
+        return _data_uri(part, fetched[part.section]) if part else None
+
+    out = RenderedMessage(envelope=envelope, attachments=plan.attachments)
+    for item in plan.body:
+        rendered = _render_item(item, fetched, cid_url, allow_remote)
+        if rendered is None:
+            continue
+        out.remote_blocked += rendered.remote_blocked
+        if rendered.nested is not None:
+            out.remote_blocked += rendered.nested.remote_blocked
+        out.items.append(rendered)
+    return out
+
+
+def _render_item(
+    item: DisplayItem, fetched: dict[str, bytes], cid_url: object, allow_remote: bool
+) -> RenderedItem | None:
+    part = item.part
+    if item.kind == "nested-message":
+        nested_env = part.envelope or Envelope()
+        nested = _render(item.plan or DisplayPlan(), nested_env, fetched, allow_remote=allow_remote)
+        return RenderedItem("nested-message", part, nested=nested)
+    if item.kind == "image":
+        if part.section not in fetched:
+            return None
+        return RenderedItem("image", part, html=_data_uri(part, fetched[part.section]))
+    data = fetched.get(part.section, b"")
+    text = decode_part_body(data, encoding=part.encoding, charset=part.charset)
+    truncated = len(data) >= MAX_DISPLAY_BYTES and part.size > len(data)
+    if item.kind == "html":
+        result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
+        return RenderedItem(
+            "html", part, html=result.html, truncated=truncated, remote_blocked=result.remote_blocked
+        )
+    flowed, delsp = parse_format_flowed_params(part)
+    return RenderedItem("text", part, html=render_plain_text(text, flowed=flowed, delsp=delsp), truncated=truncated)

@@ -1,0 +1,244 @@
+"""Reading a message: the reading pane, the sandboxed HTML body, parts and raw source."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.preferences import Preferences, TrustedSender
+from webmail.mailaccess.listing import select
+from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
+from webmail.mailbox import UserMailbox
+from webmail.messages.choose import attachment_name
+from webmail.reader import OpenedMessage, RenderedMessage, open_message
+
+from .decorators import mailbox_required
+
+BODY_CACHE_SECONDS = 120
+# Served inline only when the browser cannot turn them into a page of our origin.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf"})
+
+
+def _target(request: HttpRequest) -> tuple[str, int]:
+    folder = request.GET.get("folder") or request.POST.get("folder") or ""
+    try:
+        uid = int(request.GET.get("uid") or request.POST.get("uid") or "")
+    except ValueError as exc:
+        raise Http404 from exc
+    if not folder or uid <= 0:
+        raise Http404
+    return folder, uid
+
+
+def _body_cache_key(request: HttpRequest, folder: str, uid: int, section: str, remote: bool) -> str:
+    # Bound to this session: a cached body is never served to anyone else.
+    raw = f"{request.session.session_key}\0{request.user.pk}\0{folder}\0{uid}\0{section}\0{int(remote)}"
+    return "mailbody:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _sender_email(opened: OpenedMessage) -> str:
+    senders = opened.rendered.envelope.from_
+    return senders[0].email.lower() if senders and senders[0].email else ""
+
+
+def _remote_allowed(request: HttpRequest, sender: str) -> bool:
+    if request.GET.get("remote") == "1":
+        return True
+    return bool(sender) and TrustedSender.objects.filter(user=request.user, email=sender).exists()
+
+
+@require_GET
+@mailbox_required
+def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """Opening marks the message read (unless the user turned that off): the one GET that writes."""
+    folder, uid = _target(request)
+    prefs = Preferences.for_user(request.user)
+    wants_remote = request.GET.get("remote") == "1"
+
+    def load(client: object) -> OpenedMessage:
+        opened = open_message(
+            client,  # type: ignore[arg-type]
+            folder,
+            uid,
+            prefer_html=prefs.prefer_html,
+            allow_remote=wants_remote,
+            mark_read=prefs.mark_read_on_open,
+        )
+        sender = _sender_email(opened)
+        if not wants_remote and sender and _remote_allowed(request, sender):
+            # A trusted sender: render again with remote content allowed.
+            opened = open_message(
+                client, folder, uid, prefer_html=prefs.prefer_html, allow_remote=True, mark_read=False  # type: ignore[arg-type]
+            )
+            opened.rendered.remote_blocked = 0
+            return opened
+        return opened
+
+    opened = mailbox.read(load)
+    sender = _sender_email(opened)
+    remote = wants_remote or _remote_allowed(request, sender)
+    _cache_bodies(request, folder, uid, opened.rendered, remote)
+    context = {
+        "folder": folder,
+        "uid": uid,
+        "opened": opened,
+        "message": opened.rendered,
+        "sender_email": sender,
+        "remote": remote,
+        "trusted": remote and not wants_remote,
+        "previewable": INLINE_TYPES,
+    }
+    template = "webmail/partials/message.html" if request.htmx else "webmail/message_page.html"
+    return render(request, template, context)
+
+
+def _cache_bodies(request: HttpRequest, folder: str, uid: int, rendered: RenderedMessage, remote: bool) -> None:
+    for item in _html_items(rendered):
+        if len(item.html) < 1_000_000:
+            cache.set(_body_cache_key(request, folder, uid, item.part.section, remote), item.html, BODY_CACHE_SECONDS)
+
+
+def _html_items(rendered: RenderedMessage) -> Iterator[object]:
+    for item in rendered.items:
+        if item.kind == "html":
+            yield item
+        elif item.nested is not None:
+            yield from _html_items(item.nested)  # type: ignore[misc]
+
+
+def _body_csp(remote: bool) -> str:
+    images = "'self' data: https: http:" if remote else "'self' data:"
+    fonts = "https: data:" if remote else "data:"
+    return (
+        f"default-src 'none'; img-src {images}; style-src 'unsafe-inline'; font-src {fonts}; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
+        "sandbox allow-popups allow-popups-to-escape-sandbox"
+    )
+
+
+@require_GET
+@mailbox_required
+def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """One sanitized HTML part as its own document, for the sandboxed iframe."""
+    folder, uid = _target(request)
+    section = request.GET.get("section", "")
+    remote = request.GET.get("remote") == "1"
+    html = cache.get(_body_cache_key(request, folder, uid, section, remote))
+    if html is None:
+        prefs = Preferences.for_user(request.user)
+
+        def load(client: object) -> OpenedMessage:
+            return open_message(client, folder, uid, prefer_html=prefs.prefer_html,  # type: ignore[arg-type]
+                                allow_remote=remote, mark_read=False)
+
+        opened = mailbox.read(load)
+        found = [i for i in _html_items(opened.rendered) if i.part.section == section]  # type: ignore[attr-defined]
+        if not found:
+            raise Http404
+        html = found[0].html  # type: ignore[attr-defined]
+    response = render(request, "webmail/mail_body.html", {"body": html})
+    response["Content-Security-Policy"] = _body_csp(remote)
+    response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
+    response["Cache-Control"] = "private, no-store"
+    return response  # django-csp leaves a response's own CSP header alone
+
+
+@require_GET
+@mailbox_required
+def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
+    """Stream one part (attachment, inline image) with partial fetches; memory stays flat."""
+    folder, uid = _target(request)
+    section = request.GET.get("section", "")
+    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    part = head.tree.find(section) if section else None
+    if part is None or part.is_multipart:
+        raise Http404
+    name = attachment_name(part)
+    inline = request.GET.get("inline") == "1" and part.content_type in INLINE_TYPES
+    content_type = part.content_type if inline else _download_type(part.content_type)
+
+    def stream() -> Iterator[bytes]:
+        with mailbox.connection() as client:
+            select(client, folder, readonly=True)
+            yield from decode_stream(iter_section(client, uid, section), part.encoding)
+
+    response = StreamingHttpResponse(stream(), content_type=content_type)
+    return _download_headers(response, name, inline=inline)
+
+
+def _download_type(content_type: str) -> str:
+    """A download keeps its type unless that type could render as a page of our origin."""
+    risky = ("html", "xml", "svg", "javascript", "ecmascript")
+    if content_type.startswith("text/") and content_type != "text/plain":
+        return "application/octet-stream"
+    if any(word in content_type for word in risky):
+        return "application/octet-stream"
+    return content_type
+
+
+def _download_headers(response: StreamingHttpResponse, name: str, *, inline: bool) -> StreamingHttpResponse:
+    response["Content-Disposition"] = content_disposition_header(not inline, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    if response["Content-Type"].startswith("application/pdf"):
+        # Chromium's PDF viewer does not run under a sandbox CSP; PDF scripts run in
+        # the viewer's own context, not in our origin.
+        response._csp_exempt = True  # type: ignore[attr-defined]
+    else:
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+@require_GET
+@mailbox_required
+def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
+    """The whole message: ``?download=1`` as a .eml file, otherwise its source as plain text."""
+    folder, uid = _target(request)
+    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    download = request.GET.get("download") == "1"
+
+    def stream() -> Iterator[bytes]:
+        with mailbox.connection() as client:
+            select(client, folder, readonly=True)
+            yield from iter_section(client, uid, "")
+
+    subject = head.envelope.subject or "message"
+    name = "".join(c if c.isalnum() or c in " -_." else "_" for c in subject).strip()[:80] or "message"
+    response = StreamingHttpResponse(
+        stream(), content_type="message/rfc822" if download else "text/plain; charset=utf-8"
+    )
+    return _download_headers(response, f"{name}.eml", inline=not download)
+
+
+@require_POST
+@mailbox_required
+def seen_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    folder, uid = _target(request)
+    seen = request.POST.get("seen") == "1"
+    with mailbox.connection() as client:
+        set_seen(client, folder, uid, seen)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "mail-flags-changed"
+        return response
+    return redirect(f"{reverse('mailbox')}?{urlencode({'folder': folder})}")
+
+
+@require_POST
+@mailbox_required
+def trust_sender_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """"Always show remote content from this sender"."""
+    folder, uid = _target(request)
+    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    senders = head.envelope.from_
+    if senders and senders[0].email:
+        TrustedSender.objects.get_or_create(user=request.user, email=senders[0].email.lower())
+    return redirect(f"{reverse('message')}?{urlencode({'folder': folder, 'uid': uid})}")
