@@ -138,7 +138,11 @@ SECURE_HSTS_SECONDS = 31536000 if WEBMAIL_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = WEBMAIL_HTTPS
 SECURE_HSTS_PRELOAD = env.bool("WEBMAIL_HSTS_PRELOAD", default=WEBMAIL_HTTPS)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if WEBMAIL_HTTPS else None
-SECURE_REFERRER_POLICY = "no-referrer"
+# App pages: "same-origin", so no URL of ours ever reaches another site. Plain
+# "no-referrer" would make browsers send "Origin: null" on our own POSTs, which
+# Django's CSRF check must refuse. The mail documents themselves (body, parts)
+# are served with "no-referrer".
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -23,14 +21,11 @@ def browser() -> Iterator[object]:
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="webmail-chromium-")
+    # Playwright gives every launch a fresh, throw-away profile of its own.
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*FLAGS, f"--user-data-dir={profile}"]
-        )
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser
         browser.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

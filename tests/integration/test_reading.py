@@ -80,6 +80,7 @@ def test_open_html_message_marks_read_and_serves_sandboxed_body(
     csp = body["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "sandbox" in csp and "script-src" not in csp
     assert body["X-Frame-Options"] == "SAMEORIGIN"
+    assert body["Referrer-Policy"] == "no-referrer"
     # The app's own page forbids framing and inline script.
     assert response["X-Frame-Options"] == "DENY"
     assert "script-src 'self'" in response["Content-Security-Policy"]

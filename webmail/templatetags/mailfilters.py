@@ -7,6 +7,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import pgettext
 
 register = template.Library()
 
@@ -21,5 +22,6 @@ def maildate(value: datetime | None) -> str:
     if local.date() == now.date():
         return date_format(local, "TIME_FORMAT")
     if local.year == now.year:
-        return date_format(local, "MONTH_DAY_FORMAT")
+        # Translators: a short day-and-month date format (Django's date syntax).
+        return date_format(local, pgettext("list date", "M j"))
     return date_format(local, "SHORT_DATE_FORMAT")

@@ -147,6 +147,7 @@ def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     response = render(request, "webmail/mail_body.html", {"body": html})
     response["Content-Security-Policy"] = _body_csp(remote)
     response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
+    response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-store"
     return response  # django-csp leaves a response's own CSP header alone
 
@@ -188,6 +189,7 @@ def _download_headers(response: StreamingHttpResponse, name: str, *, inline: boo
     response["Content-Disposition"] = content_disposition_header(not inline, name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
     if response["Content-Type"].startswith("application/pdf"):
         # Chromium's PDF viewer does not run under a sandbox CSP; PDF scripts run in
         # the viewer's own context, not in our origin.

@@ -32,6 +32,10 @@ DEMO_PORTS = {
 SMTP_PORT = 10587
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the demo: local Dovecot with demo mailboxes, SMTP relay, Celery and the web server."
 
@@ -40,6 +44,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-web", action="store_true", help="start the mail stack only")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # SIGTERM (e.g. from a supervisor) stops everything as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         var = Path(settings.VAR_DIR)
         var.mkdir(parents=True, exist_ok=True)
         ensure_dovecot_installed()
