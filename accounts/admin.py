@@ -13,8 +13,17 @@ from .models import MailAccount, MailServer
 
 @admin.register(MailServer)
 class MailServerAdmin(admin.ModelAdmin):
-    list_display = ("name", "domains", "imap_host", "imap_port", "imap_security", "smtp_host",
-                    "smtp_port", "tls_verify", "enabled")
+    list_display = (
+        "name",
+        "domains",
+        "imap_host",
+        "imap_port",
+        "imap_security",
+        "smtp_host",
+        "smtp_port",
+        "tls_verify",
+        "enabled",
+    )
     list_filter = ("enabled", "tls_verify")
     search_fields = ("name", "domains", "imap_host", "smtp_host")
     actions = ["test_connection"]

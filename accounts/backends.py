@@ -34,7 +34,10 @@ class ImapBackend(BaseBackend):
     """
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
         **kwargs: Any,
     ) -> AbstractBaseUser | None:
         if not username or not password or "@" not in username:

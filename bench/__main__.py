@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = {
     "list": "bench.list_pages",
+    "read": "bench.read_message",
 }
 
 

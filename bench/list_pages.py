@@ -68,6 +68,8 @@ def _run(proxy: TcpProxy, args: argparse.Namespace) -> None:
                 assert response.status_code == 200 and response.content.count(b'class="msg') == 50
             print(f"{sort:<10} {page:>6} {median(times):>10.1f} {min(times):>8.1f} {median(received):>14.0f}")
     stats = get_pool().stats()
-    print(f"\nIMAP connections opened: {stats['opened']}, reused: {stats['reused']}, "
-          f"TCP connections seen by the proxy: {proxy.connections}")
+    print(
+        f"\nIMAP connections opened: {stats['opened']}, reused: {stats['reused']}, "
+        f"TCP connections seen by the proxy: {proxy.connections}"
+    )
     print("Roundcube 1.6 reference (DESIGN.md): page 1 of 100k = ~294 ms and ~614 KB.")

@@ -39,8 +39,6 @@ class LoginForm(forms.Form):
             # Server down, TLS broken...: say so plainly, not "wrong password".
             raise forms.ValidationError(exc.user_message, code="unavailable") from exc
         if user is None:
-            raise forms.ValidationError(
-                _("Wrong email address or password."), code="invalid_login"
-            )
+            raise forms.ValidationError(_("Wrong email address or password."), code="invalid_login")
         self.user = user
         return data

@@ -49,8 +49,12 @@ class MailErrorMiddleware:
                 request, _("The mail server no longer accepts your password. Please sign in again.")
             )
             return redirect("login")
-        status = 503 if isinstance(exception, ServerUnavailable) else 404 if isinstance(
-            exception, FolderNotFound | MessageGone
-        ) else 502
+        status = (
+            503
+            if isinstance(exception, ServerUnavailable)
+            else 404
+            if isinstance(exception, FolderNotFound | MessageGone)
+            else 502
+        )
         template = "webmail/partials/error.html" if getattr(request, "htmx", False) else "webmail/error.html"
         return render(request, template, {"error": exception.user_message}, status=status)

@@ -139,4 +139,6 @@ def _render_item(
             "html", part, html=result.html, truncated=truncated, remote_blocked=result.remote_blocked
         )
     flowed, delsp = parse_format_flowed_params(part)
-    return RenderedItem("text", part, html=render_plain_text(text, flowed=flowed, delsp=delsp), truncated=truncated)
+    return RenderedItem(
+        "text", part, html=render_plain_text(text, flowed=flowed, delsp=delsp), truncated=truncated
+    )

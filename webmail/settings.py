@@ -7,6 +7,7 @@ ports the demo writes into ``var/demo.env``, and a broker that needs no server.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = Path(os.environ.get("WEBMAIL_VAR_DIR") or BASE_DIR / "var")
 
 env = environ.Env()
 # The demo writes its ports here; real deployments use the process environment.

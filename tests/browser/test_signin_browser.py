@@ -13,7 +13,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _seed(dovecot: DovecotInstance, user: MailUser) -> None:
     append_all(
-        dovecot.imap_port, user.email, user.password, "INBOX",
+        dovecot.imap_port,
+        user.email,
+        user.password,
+        "INBOX",
         [(make_message(subject=f"Browser test {i}"), [] if i == 2 else [b"\\Seen"]) for i in range(3)],
     )
 

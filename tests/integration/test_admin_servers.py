@@ -16,8 +16,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 def _server(dovecot: DovecotInstance, name: str, domains: str, imap_port: int) -> MailServer:
     return MailServer.objects.create(
-        name=name, domains=domains, imap_host="127.0.0.1", imap_port=imap_port,
-        imap_security="starttls", smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none",
+        name=name,
+        domains=domains,
+        imap_host="127.0.0.1",
+        imap_port=imap_port,
+        imap_security="starttls",
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_security="none",
         tls_verify=False,
     )
 
@@ -41,9 +47,7 @@ def test_domain_on_a_dead_server_is_reported(
     assert b"refused" in response.content
 
 
-def test_admin_test_connection_action(
-    client: Client, imap_settings: DovecotInstance
-) -> None:
+def test_admin_test_connection_action(client: Client, imap_settings: DovecotInstance) -> None:
     admin = get_user_model().objects.create_superuser("admin", "admin@example.org", "admin-pw-123")
     good = _server(imap_settings, "Good", "good.test", imap_settings.imap_port)
     bad = _server(imap_settings, "Bad", "bad.test", free_port())

@@ -115,7 +115,10 @@ def test_rows_show_sender_subject_flags_and_attachment(
     )
     plain = make_message(subject="Plain one")
     append_all(
-        dovecot.imap_port, mail_user.email, mail_user.password, "INBOX",
+        dovecot.imap_port,
+        mail_user.email,
+        mail_user.password,
+        "INBOX",
         [(with_attachment, [b"\\Flagged"]), (plain, [b"\\Seen"])],
     )
     html = login(mail_user).get("/mail/").content.decode()

@@ -46,7 +46,9 @@ def server_flags(dovecot: DovecotInstance, user: MailUser, uid: int) -> set[byte
         client.logout()
 
 
-def html_message(html: str, *, sender: str = "Newsletter <news@example.test>", cid_png: bool = False) -> bytes:
+def html_message(
+    html: str, *, sender: str = "Newsletter <news@example.test>", cid_png: bool = False
+) -> bytes:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, "me@example.test", "HTML mail"
     msg["Message-ID"] = make_msgid()
@@ -65,7 +67,9 @@ def web(login: Callable[[MailUser], Client], mail_user: MailUser) -> Client:
 def test_open_html_message_marks_read_and_serves_sandboxed_body(
     web: Client, dovecot: DovecotInstance, mail_user: MailUser
 ) -> None:
-    uid = append(dovecot, mail_user, html_message('<p onclick="x()">Hi <b>there</b></p><script>alert(1)</script>'))
+    uid = append(
+        dovecot, mail_user, html_message('<p onclick="x()">Hi <b>there</b></p><script>alert(1)</script>')
+    )
     response = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
     assert response.status_code == 200
     html = response.content.decode()
@@ -117,8 +121,11 @@ def test_big_attachment_is_not_transferred_to_open_and_streams_on_download(
     login: Callable[[MailUser], Client], proxied: TcpProxy, dovecot: DovecotInstance, mail_user: MailUser
 ) -> None:
     payload = bytes(range(256)) * (10 * 1024 * 1024 // 256)  # 10 MiB
-    raw = make_message(subject="Big one", body="See the attachment.",
-                       attachment=("data.bin", payload, "application/octet-stream"))
+    raw = make_message(
+        subject="Big one",
+        body="See the attachment.",
+        attachment=("data.bin", payload, "application/octet-stream"),
+    )
     uid = append(dovecot, mail_user, raw)
     web = login(mail_user)  # through the proxy
     web.get("/mail/")
@@ -127,7 +134,9 @@ def test_big_attachment_is_not_transferred_to_open_and_streams_on_download(
     assert response.status_code == 200
     assert b"data.bin" in response.content and b"See the attachment." in response.content
     assert proxied.bytes_from_server < len(raw) / 100, proxied.bytes_from_server
-    section = re.search(rb'href="/mail/message/part/\?[^"]*section=([0-9.]+)"', response.content).group(1).decode()
+    section = (
+        re.search(rb'href="/mail/message/part/\?[^"]*section=([0-9.]+)"', response.content).group(1).decode()
+    )
     proxied.reset_counters()
     download = web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={section}")
     assert download.streaming
@@ -162,8 +171,10 @@ def test_html_and_svg_attachments_are_never_inline(
 def test_cid_images_inline_and_remote_content_blocked_until_allowed(
     web: Client, dovecot: DovecotInstance, mail_user: MailUser
 ) -> None:
-    html = ('<p>Logo <img src="cid:logo@example.test" alt="logo"></p>'
-            '<img src="https://tracker.example.net/pixel.gif">')
+    html = (
+        '<p>Logo <img src="cid:logo@example.test" alt="logo"></p>'
+        '<img src="https://tracker.example.net/pixel.gif">'
+    )
     uid = append(dovecot, mail_user, html_message(html, cid_png=True))
     page = web.get(f"/mail/message/?folder=INBOX&uid={uid}").content.decode()
     assert "Remote content was blocked" in page and "(1 item)" in page

@@ -47,9 +47,7 @@ def test_https_mode_sets_secure_cookies_and_hsts(
     settings.SESSION_COOKIE_SECURE = True  # what WEBMAIL_HTTPS=true sets
     settings.CSRF_COOKIE_SECURE = True
     settings.SECURE_HSTS_SECONDS = 31536000
-    response = client.post(
-        "/login/", {"email": mail_user.email, "password": mail_user.password}, secure=True
-    )
+    response = client.post("/login/", {"email": mail_user.email, "password": mail_user.password}, secure=True)
     assert response.cookies["sessionid"]["secure"]
     page = client.get("/mail/", secure=True)
     assert page["Strict-Transport-Security"].startswith("max-age=31536000")
@@ -106,7 +104,9 @@ def test_lockout_message_does_not_reveal_account_existence(imap_settings: object
     assert bodies[0] == bodies[1]
 
 
-def test_get_never_logs_out_or_changes_state(client: Client, imap_settings: object, mail_user: MailUser) -> None:
+def test_get_never_logs_out_or_changes_state(
+    client: Client, imap_settings: object, mail_user: MailUser
+) -> None:
     client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
     assert client.get("/logout/").status_code == 405
     assert client.get("/mail/").status_code == 200
@@ -119,7 +119,11 @@ def test_csrf_is_enforced(imap_settings: object, mail_user: MailUser) -> None:
 
 
 def test_no_password_in_logs(
-    client: Client, imap_settings: object, mail_user: MailUser, settings: object, caplog: pytest.LogCaptureFixture
+    client: Client,
+    imap_settings: object,
+    mail_user: MailUser,
+    settings: object,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from webmail.devstack.ports import free_port
 
@@ -141,8 +145,12 @@ def test_no_password_in_logs(
 def _run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DEBUG", "WEBMAIL_", "SECRET_KEY"))}
     return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], env={**base, **env},
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
 
 

@@ -11,13 +11,25 @@ def folder(name: str, role: FolderRole = FolderRole.NONE) -> Folder:
 
 def test_tree_order_specials_first_children_after_parents() -> None:
     names = [
-        folder("Zeta"), folder("Projects/2026"), folder("Trash", FolderRole.TRASH),
-        folder("INBOX", FolderRole.INBOX), folder("Projects"), folder("Projects/2025"),
-        folder("Sent", FolderRole.SENT), folder("archive-old"),
+        folder("Zeta"),
+        folder("Projects/2026"),
+        folder("Trash", FolderRole.TRASH),
+        folder("INBOX", FolderRole.INBOX),
+        folder("Projects"),
+        folder("Projects/2025"),
+        folder("Sent", FolderRole.SENT),
+        folder("archive-old"),
     ]
     ordered = [f.name for f in order_tree(names)]
     assert ordered == [
-        "INBOX", "Sent", "Trash", "archive-old", "Projects", "Projects/2025", "Projects/2026", "Zeta",
+        "INBOX",
+        "Sent",
+        "Trash",
+        "archive-old",
+        "Projects",
+        "Projects/2025",
+        "Projects/2026",
+        "Zeta",
     ]
     assert folder("Projects/2026").depth == 1 and folder("Projects/2026").leaf_name == "2026"
 

@@ -29,8 +29,7 @@ def connection_error(exc: BaseException, endpoint: Endpoint) -> MailError:
         )
     if isinstance(exc, ssl.SSLError):
         return TlsError(
-            _("The TLS handshake with %(where)s failed (is the security setting right?).")
-            % {"where": where},
+            _("The TLS handshake with %(where)s failed (is the security setting right?).") % {"where": where},
             detail=str(exc),
         )
     if isinstance(exc, ConnectionRefusedError):

@@ -103,7 +103,11 @@ def translate_errors(folder: str | None = None) -> Iterator[None]:
         raise ServerUnavailable(detail=exc.__class__.__name__) from exc
     except imap_exc.IMAPClientError as exc:
         text = str(exc).lower()
-        if folder is not None and ("nonexistent" in text or "doesn't exist" in text
-                                   or "not exist" in text or "unknown mailbox" in text):
+        if folder is not None and (
+            "nonexistent" in text
+            or "doesn't exist" in text
+            or "not exist" in text
+            or "unknown mailbox" in text
+        ):
             raise FolderNotFound(detail=folder) from exc
         raise ProtocolError(detail=str(exc)[:200]) from exc

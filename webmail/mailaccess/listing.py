@@ -25,6 +25,7 @@ from webmail.messages.parts import build_part_tree
 
 from .extensions import esort_partial
 from .imap import translate_errors
+from .selection import select
 from .types import MessagePage, MessageSummary, SortKey
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,6 @@ def sort_criteria(client: IMAPClient, sort: SortKey, reverse: bool) -> bytes:
     return (b"REVERSE " + key) if reverse else key
 
 
-def select(client: IMAPClient, folder: str, *, readonly: bool = True) -> dict[bytes, Any]:
-    with translate_errors(folder):
-        return client.select_folder(folder, readonly=readonly)
-
-
 def list_page(
     client: IMAPClient,
     folder: str,
@@ -66,8 +62,7 @@ def list_page(
     sort: SortKey = SortKey.ARRIVAL,
     reverse: bool = True,
 ) -> MessagePage:
-    info = select(client, folder, readonly=True)
-    total = int(info.get(b"EXISTS", 0))
+    total = select(client, folder).exists
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     if total == 0:

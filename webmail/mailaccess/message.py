@@ -21,7 +21,7 @@ from webmail.messages.parts import Envelope, MimePart, build_part_tree, envelope
 
 from .errors import MessageGone
 from .imap import translate_errors
-from .listing import select
+from .selection import select
 
 CHUNK = 512 * 1024
 MAX_DISPLAY_BYTES = 2 * 1024 * 1024  # a text part larger than this is shown truncated
@@ -49,7 +49,7 @@ def _flags(raw: Any) -> frozenset[str]:
 
 def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
     """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
-    select(client, folder, readonly=True)
+    select(client, folder)
     with translate_errors(folder):
         data = client.fetch([uid], [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"])
     item = data.get(uid)
@@ -87,7 +87,7 @@ def fetch_sections(
 
 
 def set_seen(client: IMAPClient, folder: str, uid: int, seen: bool) -> None:
-    select(client, folder, readonly=False)
+    select(client, folder)
     with translate_errors(folder):
         if seen:
             client.add_flags([uid], [b"\\Seen"], silent=True)
@@ -149,7 +149,9 @@ def _b64(data: bytes) -> bytes:
         return binascii.a2b_base64(data)
     except binascii.Error:
         # Garbage inside: keep only valid characters and try again.
-        valid = bytes(c for c in data if c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+        valid = bytes(
+            c for c in data if c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+        )
         valid = valid[: len(valid) - len(valid) % 4]
         try:
             return binascii.a2b_base64(valid)

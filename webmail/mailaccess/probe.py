@@ -32,8 +32,10 @@ def probe_imap(endpoint: Endpoint) -> ProbeResult:
         return ProbeResult(False, connection_error(exc, endpoint).user_message)
     finally:
         close_quietly(client)
-    tls = _("TLS verified") if endpoint.tls_verify and endpoint.security != Security.NONE else (
-        _("TLS NOT verified") if endpoint.security != Security.NONE else _("no encryption")
+    tls = (
+        _("TLS verified")
+        if endpoint.tls_verify and endpoint.security != Security.NONE
+        else (_("TLS NOT verified") if endpoint.security != Security.NONE else _("no encryption"))
     )
     return ProbeResult(
         True,

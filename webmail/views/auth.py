@@ -49,9 +49,7 @@ def locked_out(
         "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
         minutes,
     ) % {"minutes": minutes}
-    return render(
-        request, "webmail/login.html", {"form": form, "lockout": message, "next": ""}, status=429
-    )
+    return render(request, "webmail/login.html", {"form": form, "lockout": message, "next": ""}, status=429)
 
 
 @require_POST

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -65,5 +68,7 @@ def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
         "current_folder": current,
         "listing": listing,
         "sort_choices": SORT_LABELS,
+        # Built once, not per row: rows only append their UID.
+        "message_url": f"{reverse('message')}?{urlencode({'folder': listing.folder})}&uid=",
         "unread_inbox": unread_inbox or 0,
     }

@@ -14,8 +14,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.preferences import Preferences, TrustedSender
-from webmail.mailaccess.listing import select
 from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
+from webmail.mailaccess.selection import select
 from webmail.mailbox import UserMailbox
 from webmail.messages.choose import attachment_name
 from webmail.reader import OpenedMessage, RenderedMessage, open_message
@@ -24,7 +24,9 @@ from .decorators import mailbox_required
 
 BODY_CACHE_SECONDS = 120
 # Served inline only when the browser cannot turn them into a page of our origin.
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf"})
+INLINE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf"}
+)
 
 
 def _target(request: HttpRequest) -> tuple[str, int]:
@@ -76,7 +78,12 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         if not wants_remote and sender and _remote_allowed(request, sender):
             # A trusted sender: render again with remote content allowed.
             opened = open_message(
-                client, folder, uid, prefer_html=prefs.prefer_html, allow_remote=True, mark_read=False  # type: ignore[arg-type]
+                client,
+                folder,
+                uid,
+                prefer_html=prefs.prefer_html,
+                allow_remote=True,
+                mark_read=False,  # type: ignore[arg-type]
             )
             opened.rendered.remote_blocked = 0
             return opened
@@ -100,10 +107,16 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     return render(request, template, context)
 
 
-def _cache_bodies(request: HttpRequest, folder: str, uid: int, rendered: RenderedMessage, remote: bool) -> None:
+def _cache_bodies(
+    request: HttpRequest, folder: str, uid: int, rendered: RenderedMessage, remote: bool
+) -> None:
     for item in _html_items(rendered):
         if len(item.html) < 1_000_000:
-            cache.set(_body_cache_key(request, folder, uid, item.part.section, remote), item.html, BODY_CACHE_SECONDS)
+            cache.set(
+                _body_cache_key(request, folder, uid, item.part.section, remote),
+                item.html,
+                BODY_CACHE_SECONDS,
+            )
 
 
 def _html_items(rendered: RenderedMessage) -> Iterator[object]:
@@ -136,8 +149,14 @@ def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         prefs = Preferences.for_user(request.user)
 
         def load(client: object) -> OpenedMessage:
-            return open_message(client, folder, uid, prefer_html=prefs.prefer_html,  # type: ignore[arg-type]
-                                allow_remote=remote, mark_read=False)
+            return open_message(
+                client,
+                folder,
+                uid,
+                prefer_html=prefs.prefer_html,  # type: ignore[arg-type]
+                allow_remote=remote,
+                mark_read=False,
+            )
 
         opened = mailbox.read(load)
         found = [i for i in _html_items(opened.rendered) if i.part.section == section]  # type: ignore[attr-defined]
@@ -168,7 +187,7 @@ def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespon
 
     def stream() -> Iterator[bytes]:
         with mailbox.connection() as client:
-            select(client, folder, readonly=True)
+            select(client, folder)
             yield from decode_stream(iter_section(client, uid, section), part.encoding)
 
     response = StreamingHttpResponse(stream(), content_type=content_type)
@@ -209,7 +228,7 @@ def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespons
 
     def stream() -> Iterator[bytes]:
         with mailbox.connection() as client:
-            select(client, folder, readonly=True)
+            select(client, folder)
             yield from iter_section(client, uid, "")
 
     subject = head.envelope.subject or "message"
@@ -237,7 +256,7 @@ def seen_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 @require_POST
 @mailbox_required
 def trust_sender_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
-    """"Always show remote content from this sender"."""
+    """ "Always show remote content from this sender"."""
     folder, uid = _target(request)
     head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
     senders = head.envelope.from_

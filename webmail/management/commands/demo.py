@@ -42,6 +42,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address for the web server")
         parser.add_argument("--no-web", action="store_true", help="start the mail stack only")
+        parser.add_argument(
+            "--port-offset", type=int, default=0, help="add this to every mail port (to run two demos)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # SIGTERM (e.g. from a supervisor) stops everything as cleanly as Ctrl-C.
@@ -49,19 +52,23 @@ class Command(BaseCommand):
         var = Path(settings.VAR_DIR)
         var.mkdir(parents=True, exist_ok=True)
         ensure_dovecot_installed()
-        dovecot = DovecotInstance.create(var / "dovecot", DEMO_PORTS)
+        offset = options["port_offset"]
+        dovecot = DovecotInstance.create(var / "dovecot", {k: v + offset for k, v in DEMO_PORTS.items()})
+        smtp_port = SMTP_PORT + offset
         self.stdout.write("Starting Dovecot (IMAP %d, POP3 %d)…" % (dovecot.imap_port, dovecot.pop3_port))
         dovecot.start()
         seed_demo(dovecot)
         local_domains = {u[0].split("@")[1] for u in [*DEMO_USERS, EXTERNAL_POP_USER]}
-        relay = LocalRelay("127.0.0.1", SMTP_PORT, "127.0.0.1", dovecot.lmtp_port, local_domains,
+        relay = LocalRelay("127.0.0.1", smtp_port, "127.0.0.1", dovecot.lmtp_port, local_domains,
                            authenticate=True, imap_port=dovecot.imap_port)
         relay.start()
         env_file = var / "demo.env"
-        env_file.write_text(self._env_text(dovecot))
+        env_file.write_text(self._env_text(dovecot, smtp_port))
         children: list[subprocess.Popen[bytes]] = []
         try:
-            child_env = {**os.environ, "WEBMAIL_DEMO": "1", "WEBMAIL_ENV_FILE": str(env_file)}
+            child_env = {
+                **os.environ, "WEBMAIL_DEMO": "1", "WEBMAIL_ENV_FILE": str(env_file), "WEBMAIL_VAR_DIR": str(var)
+            }
             manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
             subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
             subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=child_env, check=True)
@@ -96,14 +103,14 @@ class Command(BaseCommand):
             dovecot.stop()
             self.stdout.write("Demo stopped.")
 
-    def _env_text(self, dovecot: DovecotInstance) -> str:
+    def _env_text(self, dovecot: DovecotInstance, smtp_port: int) -> str:
         values = {
             "WEBMAIL_IMAP_HOST": "127.0.0.1",
             "WEBMAIL_IMAP_PORT": dovecot.imap_port,
             "WEBMAIL_IMAP_SECURITY": "starttls",
             "WEBMAIL_TLS_CA_FILE": dovecot.cert_path,
             "WEBMAIL_SMTP_HOST": "127.0.0.1",
-            "WEBMAIL_SMTP_PORT": SMTP_PORT,
+            "WEBMAIL_SMTP_PORT": smtp_port,
             "WEBMAIL_SMTP_SECURITY": "none",
             "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "WEBMAIL_DEMO_POP3_PORT": dovecot.pop3_port,

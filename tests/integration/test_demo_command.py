@@ -1,0 +1,90 @@
+"""The README's first command: the demo stack starts, serves the seeded mailbox, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+from webmail.devstack.demodata import DEMO_USERS
+from webmail.devstack.ports import free_port
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _wait_http(url: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback test URL
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
+    var = Path(tempfile.mkdtemp(prefix="webmail-demo-test-", dir="/tmp"))
+    web_port = free_port()
+    offset = 20000 + os.getpid() % 5000  # fixed demo ports, shifted out of the way
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBMAIL_", "DATABASE_URL", "REDIS_URL"))}
+    env.update({"WEBMAIL_VAR_DIR": str(var), "WEBMAIL_DEMO": "1"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "demo",
+            "--addr",
+            f"127.0.0.1:{web_port}",
+            "--port-offset",
+            str(offset),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{web_port}"
+    try:
+        _wait_http(f"{base}/login/", time.monotonic() + 90)
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(f"{base}/login/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        email, password = DEMO_USERS[0]
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "email": email, "password": password})
+        inbox = opener.open(f"{base}/login/", data=data.encode()).read().decode()
+        assert inbox.count('class="msg') == 50
+        assert 'data-folder="Projects/2026"' in inbox
+        # Mail between demo users goes through the demo's SMTP server into Dovecot.
+        other, other_pw = DEMO_USERS[1]
+        with smtplib.SMTP("127.0.0.1", 10587 + offset, timeout=10) as smtp:
+            smtp.login(email, password)
+            smtp.sendmail(
+                email, [other], f"From: {email}\r\nTo: {other}\r\nSubject: demo hello\r\n\r\nhi\r\n"
+            )
+        imap = IMAPClient("127.0.0.1", port=10143 + offset, ssl=False, timeout=10)
+        imap.login(other, other_pw)
+        imap.select_folder("INBOX", readonly=True)
+        assert imap.search(["SUBJECT", "demo hello"])
+        imap.logout()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output[-3000:]
+    assert "alice@example.test" in output and "Demo stopped." in output
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{base}/login/", timeout=2)  # noqa: S310
