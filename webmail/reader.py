@@ -13,13 +13,15 @@ import base64
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 
 from webmail.mailaccess.message import MAX_DISPLAY_BYTES, MessageHead, fetch_head, fetch_sections, set_seen
 from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, choose_display
 from webmail.messages.decode import decode_part_body, decode_part_bytes, parse_format_flowed_params
 from webmail.messages.parts import Envelope, MimePart
-from webmail.sanitize import render_plain_text, sanitize_html
+from webmail.sanitize import HtmlTooComplex, render_plain_text, sanitize_html
 
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
 MAX_INLINE_IMAGE_BYTES = 3 * 1024 * 1024  # encoded; larger cid images stay attachments
@@ -134,7 +136,11 @@ def _render_item(
     text = decode_part_body(data, encoding=part.encoding, charset=part.charset)
     truncated = len(data) >= MAX_DISPLAY_BYTES and part.size > len(data)
     if item.kind == "html":
-        result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
+        try:
+            result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
+        except HtmlTooComplex:
+            notice = _("This message's HTML is too complex to display safely. Download it to read it.")
+            return RenderedItem("text", part, html=f'<p class="notice">{escape(notice)}</p>')
         return RenderedItem(
             "html", part, html=result.html, truncated=truncated, remote_blocked=result.remote_blocked
         )
