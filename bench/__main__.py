@@ -12,8 +12,9 @@ BENCHMARKS = {
 
 
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")] or list(BENCHMARKS)
-    options = [a for a in argv if a.startswith("-")]
+    # Leading words name benchmarks; everything from the first option on is theirs.
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names, options = argv[:split] or list(BENCHMARKS), argv[split:]
     for name in names:
         if name not in BENCHMARKS:
             print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)

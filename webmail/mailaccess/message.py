@@ -23,7 +23,7 @@ from .errors import MessageGone
 from .imap import translate_errors
 from .selection import select
 
-CHUNK = 512 * 1024
+CHUNK = 1024 * 1024
 MAX_DISPLAY_BYTES = 2 * 1024 * 1024  # a text part larger than this is shown truncated
 
 
