@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from webmail.views import auth, mailbox, message
+from webmail.views import auth, mailbox, message, preferences
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="mailbox", permanent=False)),
@@ -15,6 +15,12 @@ urlpatterns = [
     path("mail/message/raw/", message.raw_view, name="message_raw"),
     path("mail/message/seen/", message.seen_view, name="message_seen"),
     path("mail/message/trust-sender/", message.trust_sender_view, name="trust_sender"),
+    path("settings/", preferences.preferences_view, name="preferences"),
+    path(
+        "settings/trusted-senders/<int:pk>/forget/",
+        preferences.forget_sender_view,
+        name="forget_sender",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -100,6 +100,7 @@ def test_lockout_message_does_not_reveal_account_existence(imap_settings: object
         for _ in range(settings.AXES_FAILURE_LIMIT + 1):  # type: ignore[attr-defined]
             response = c.post("/login/", {"email": address, "password": "x"})
         body = response.content.decode().replace(address, "")
+        body = re.sub(r'"X-CSRFToken": "[^"]+"', "", body)
         bodies.append(re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body))
     assert bodies[0] == bodies[1]
 
@@ -116,6 +117,35 @@ def test_csrf_is_enforced(imap_settings: object, mail_user: MailUser) -> None:
     strict = Client(enforce_csrf_checks=True)
     response = strict.post("/login/", {"email": mail_user.email, "password": mail_user.password})
     assert response.status_code == 403
+
+
+def test_csrf_covers_htmx_requests(dovecot: object, imap_settings: object, mail_user: MailUser) -> None:
+    from tests.support.mail import append_all, make_message
+
+    append_all(
+        dovecot.imap_port,
+        mail_user.email,
+        mail_user.password,
+        "INBOX",  # type: ignore[attr-defined]
+        [(make_message(subject="csrf"), [b"\\Seen"])],
+    )
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get("/login/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert (
+        strict.post(
+            "/login/",
+            {"email": mail_user.email, "password": mail_user.password, "csrfmiddlewaretoken": token},
+        ).status_code
+        == 302
+    )
+    data = {"folder": "INBOX", "uid": "1", "seen": "0"}
+    refused = strict.post("/mail/message/seen/", data, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 403
+    inbox = strict.get("/mail/").content.decode()
+    header_token = re.search(r'"X-CSRFToken": "([^"]+)"', inbox).group(1)
+    accepted = strict.post("/mail/message/seen/", data, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=header_token)
+    assert accepted.status_code == 204
 
 
 def test_no_password_in_logs(

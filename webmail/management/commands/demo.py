@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from webmail.devstack.demodata import DEMO_USERS, EXTERNAL_POP_USER, seed_demo
@@ -55,28 +54,50 @@ class Command(BaseCommand):
         offset = options["port_offset"]
         dovecot = DovecotInstance.create(var / "dovecot", {k: v + offset for k, v in DEMO_PORTS.items()})
         smtp_port = SMTP_PORT + offset
-        self.stdout.write("Starting Dovecot (IMAP %d, POP3 %d)…" % (dovecot.imap_port, dovecot.pop3_port))
+        self.stdout.write(f"Starting Dovecot (IMAP {dovecot.imap_port}, POP3 {dovecot.pop3_port})…")
         dovecot.start()
         seed_demo(dovecot)
         local_domains = {u[0].split("@")[1] for u in [*DEMO_USERS, EXTERNAL_POP_USER]}
-        relay = LocalRelay("127.0.0.1", smtp_port, "127.0.0.1", dovecot.lmtp_port, local_domains,
-                           authenticate=True, imap_port=dovecot.imap_port)
+        relay = LocalRelay(
+            "127.0.0.1",
+            smtp_port,
+            "127.0.0.1",
+            dovecot.lmtp_port,
+            local_domains,
+            authenticate=True,
+            imap_port=dovecot.imap_port,
+        )
         relay.start()
         env_file = var / "demo.env"
         env_file.write_text(self._env_text(dovecot, smtp_port))
         children: list[subprocess.Popen[bytes]] = []
         try:
             child_env = {
-                **os.environ, "WEBMAIL_DEMO": "1", "WEBMAIL_ENV_FILE": str(env_file), "WEBMAIL_VAR_DIR": str(var)
+                **os.environ,
+                "WEBMAIL_DEMO": "1",
+                "WEBMAIL_ENV_FILE": str(env_file),
+                "WEBMAIL_VAR_DIR": str(var),
             }
             manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
             subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
             subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=child_env, check=True)
             children.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "webmail", "worker", "-B",
-                     "--loglevel", "WARNING", "--concurrency", "2",
-                     "--schedule", str(var / "celerybeat-schedule")],
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "webmail",
+                        "worker",
+                        "-B",
+                        "--loglevel",
+                        "WARNING",
+                        "--concurrency",
+                        "2",
+                        "--schedule",
+                        str(var / "celerybeat-schedule"),
+                    ],
                     env=child_env,
                 )
             )
