@@ -55,7 +55,7 @@ Message = bytes | tuple[bytes, str, float]
 
 def _run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     # Fixed argument lists built here, never from a shell string.
-    return subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)  # noqa: S603
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
 
 
 def ensure_dovecot_installed() -> None:
@@ -253,7 +253,7 @@ class DovecotInstance:
         # Not capture_output: the daemonized master inherits the pipes and would
         # keep them open, so communicate() would wait forever. Use a file.
         with tempfile.TemporaryFile() as err:
-            code = subprocess.call(  # noqa: S603
+            code = subprocess.call(
                 [DOVECOT_BIN, "-c", str(self.config_path)],
                 stdin=subprocess.DEVNULL, stdout=err, stderr=err,
             )
