@@ -21,6 +21,18 @@ class SecurityChoices(models.TextChoices):
     NONE = Security.NONE.value, _("None (insecure)")
 
 
+def endpoint(host: str, port: int, security: str, tls_verify: bool) -> Endpoint:
+    """An Endpoint with the site-wide CA bundle and timeout."""
+    return Endpoint(
+        host,
+        port,
+        Security(security),
+        tls_verify=tls_verify,
+        ca_file=settings.WEBMAIL_TLS_CA_FILE,
+        timeout=settings.WEBMAIL_IMAP_TIMEOUT,
+    )
+
+
 def _normalise_domains(value: str) -> list[str]:
     return [d.strip().lower().lstrip("@") for d in value.replace("\n", ",").split(",") if d.strip()]
 
@@ -85,24 +97,10 @@ class MailServer(models.Model):
         return _normalise_domains(self.domains)
 
     def imap_endpoint(self) -> Endpoint:
-        return Endpoint(
-            self.imap_host,
-            self.imap_port,
-            Security(self.imap_security),
-            tls_verify=self.tls_verify,
-            ca_file=settings.WEBMAIL_TLS_CA_FILE,
-            timeout=settings.WEBMAIL_IMAP_TIMEOUT,
-        )
+        return endpoint(self.imap_host, self.imap_port, self.imap_security, self.tls_verify)
 
     def smtp_endpoint(self) -> Endpoint:
-        return Endpoint(
-            self.smtp_host,
-            self.smtp_port,
-            Security(self.smtp_security),
-            tls_verify=self.tls_verify,
-            ca_file=settings.WEBMAIL_TLS_CA_FILE,
-            timeout=settings.WEBMAIL_IMAP_TIMEOUT,
-        )
+        return endpoint(self.smtp_host, self.smtp_port, self.smtp_security, self.tls_verify)
 
 
 class MailAccount(models.Model):

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from webmail.mailaccess.types import Endpoint, Security
+from webmail.mailaccess.types import Endpoint
 
-from .models import MailServer
+from .models import MailServer, endpoint
 
 
 @dataclass(frozen=True)
@@ -19,23 +19,14 @@ class ResolvedServer:
 
 
 def default_server() -> ResolvedServer:
+    verify = settings.WEBMAIL_TLS_VERIFY
     return ResolvedServer(
         server=None,
-        imap=Endpoint(
-            settings.WEBMAIL_IMAP_HOST,
-            settings.WEBMAIL_IMAP_PORT,
-            Security(settings.WEBMAIL_IMAP_SECURITY),
-            tls_verify=settings.WEBMAIL_TLS_VERIFY,
-            ca_file=settings.WEBMAIL_TLS_CA_FILE,
-            timeout=settings.WEBMAIL_IMAP_TIMEOUT,
+        imap=endpoint(
+            settings.WEBMAIL_IMAP_HOST, settings.WEBMAIL_IMAP_PORT, settings.WEBMAIL_IMAP_SECURITY, verify
         ),
-        smtp=Endpoint(
-            settings.WEBMAIL_SMTP_HOST,
-            settings.WEBMAIL_SMTP_PORT,
-            Security(settings.WEBMAIL_SMTP_SECURITY),
-            tls_verify=settings.WEBMAIL_TLS_VERIFY,
-            ca_file=settings.WEBMAIL_TLS_CA_FILE,
-            timeout=settings.WEBMAIL_IMAP_TIMEOUT,
+        smtp=endpoint(
+            settings.WEBMAIL_SMTP_HOST, settings.WEBMAIL_SMTP_PORT, settings.WEBMAIL_SMTP_SECURITY, verify
         ),
     )
 

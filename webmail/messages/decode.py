@@ -37,7 +37,6 @@ __all__ = [
     "decode_text",
     "normalize_charset",
     "parse_format_flowed_params",
-    "unflow_text",
 ]
 
 
@@ -540,33 +539,3 @@ def parse_format_flowed_params(part: Any) -> tuple[bool, bool]:
     flowed = str(params.get("format", "")).strip().strip('"').lower() == "flowed"
     delsp = str(params.get("delsp", "")).strip().strip('"').lower() == "yes"
     return (flowed, flowed and delsp)
-
-
-def unflow_text(text: str, *, delsp: bool = False) -> str:
-    """Join the soft line breaks of a format=flowed body (RFC 3676 §4.2)."""
-    out: list[str] = []
-    pending: str | None = None
-    pending_depth = 0
-    for line in text.split("\n"):
-        depth = len(line) - len(line.lstrip(">"))
-        content = line[depth:]
-        if content.startswith(" "):
-            content = content[1:]  # space-stuffing
-        flowed = content.endswith(" ") and content != "-- "
-        if flowed and delsp:
-            content = content[:-1]
-        if pending is not None and depth != pending_depth:
-            out.append(_quoted(pending, pending_depth))  # quote depth changed
-            pending = None
-        pending = content if pending is None else pending + content
-        pending_depth = depth
-        if not flowed:
-            out.append(_quoted(pending, depth))
-            pending = None
-    if pending is not None:
-        out.append(_quoted(pending, pending_depth))
-    return "\n".join(out)
-
-
-def _quoted(content: str, depth: int) -> str:
-    return (">" * depth + " " + content) if depth else content

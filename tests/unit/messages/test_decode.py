@@ -19,7 +19,6 @@ from webmail.messages.decode import (
     decode_text,
     normalize_charset,
     parse_format_flowed_params,
-    unflow_text,
 )
 from webmail.messages.parts import MimePart
 
@@ -386,13 +385,3 @@ def test_parse_format_flowed_params() -> None:
     html = MimePart(section="1", content_type="text/html", params={"format": "flowed"})
     assert parse_format_flowed_params(html) == (False, False)
     assert parse_format_flowed_params({"format": "flowed", "delsp": "no"}) == (True, False)
-
-
-def test_unflow_text() -> None:
-    text = "This is a \nflowed paragraph.\nFixed line.\n> quoted \n> more\n\n"
-    assert unflow_text(text) == "This is a flowed paragraph.\nFixed line.\n> quoted more\n\n"
-    assert unflow_text("Word \nsplit", delsp=True) == "Wordsplit"
-    # Signature separator is never flowed; stuffed space is removed.
-    assert unflow_text("-- \n From me") == "-- \nFrom me"
-    # A change of quote depth ends a paragraph.
-    assert unflow_text("> a \n>> b") == "> a \n>> b"
