@@ -10,6 +10,7 @@ our SameSite session cookie with image requests it makes.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,6 +51,8 @@ class OpenedMessage:
     head: MessageHead
     rendered: RenderedMessage
     was_unseen: bool
+    sender: str = ""  # the first From address, lowercased
+    remote: bool = False  # remote content was let in
 
 
 def open_message(
@@ -60,16 +63,25 @@ def open_message(
     prefer_html: bool,
     allow_remote: bool,
     mark_read: bool,
+    trusts_sender: Callable[[str], bool] | None = None,
 ) -> OpenedMessage:
+    """``trusts_sender(address)`` lets remote content in for senders the user trusts."""
     head = fetch_head(client, folder, uid)
+    sender = sender_address(head.envelope)
+    remote = allow_remote or bool(sender and trusts_sender and trusts_sender(sender))
     plan = choose_display(head.tree, prefer_html=prefer_html)
     wanted = _sections_to_fetch(plan)
     fetched = fetch_sections(client, uid, wanted)
-    rendered = _render(plan, head.envelope, fetched, allow_remote=allow_remote)
+    rendered = _render(plan, head.envelope, fetched, allow_remote=remote)
     was_unseen = not head.seen
     if mark_read and was_unseen:
         set_seen(client, folder, uid, True)
-    return OpenedMessage(head=head, rendered=rendered, was_unseen=was_unseen)
+    return OpenedMessage(head=head, rendered=rendered, was_unseen=was_unseen, sender=sender, remote=remote)
+
+
+def sender_address(envelope: Envelope) -> str:
+    senders = envelope.from_
+    return senders[0].email.lower() if senders and senders[0].email else ""
 
 
 def _sections_to_fetch(plan: DisplayPlan) -> list[str]:

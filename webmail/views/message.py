@@ -46,17 +46,6 @@ def _body_cache_key(request: HttpRequest, folder: str, uid: int, section: str, r
     return "mailbody:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _sender_email(opened: OpenedMessage) -> str:
-    senders = opened.rendered.envelope.from_
-    return senders[0].email.lower() if senders and senders[0].email else ""
-
-
-def _remote_allowed(request: HttpRequest, sender: str) -> bool:
-    if request.GET.get("remote") == "1":
-        return True
-    return bool(sender) and TrustedSender.objects.filter(user=request.user, email=sender).exists()
-
-
 @require_GET
 @mailbox_required
 def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
@@ -65,33 +54,22 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     prefs = Preferences.for_user(request.user)
     wants_remote = request.GET.get("remote") == "1"
 
+    def trusted(sender: str) -> bool:
+        return TrustedSender.objects.filter(user=request.user, email=sender).exists()
+
     def load(client: object) -> OpenedMessage:
-        opened = open_message(
+        return open_message(
             client,  # type: ignore[arg-type]
             folder,
             uid,
             prefer_html=prefs.prefer_html,
             allow_remote=wants_remote,
             mark_read=prefs.mark_read_on_open,
+            trusts_sender=trusted,
         )
-        sender = _sender_email(opened)
-        if not wants_remote and sender and _remote_allowed(request, sender):
-            # A trusted sender: render again with remote content allowed.
-            opened = open_message(
-                client,
-                folder,
-                uid,
-                prefer_html=prefs.prefer_html,
-                allow_remote=True,
-                mark_read=False,  # type: ignore[arg-type]
-            )
-            opened.rendered.remote_blocked = 0
-            return opened
-        return opened
 
     opened = mailbox.read(load)
-    sender = _sender_email(opened)
-    remote = wants_remote or _remote_allowed(request, sender)
+    sender, remote = opened.sender, opened.remote
     _cache_bodies(request, folder, uid, opened.rendered, remote)
     context = {
         "folder": folder,
