@@ -107,6 +107,8 @@ def test_open_without_marking_read_then_mark_unread(
     response = web.post("/mail/message/seen/", {"folder": "INBOX", "uid": uid, "seen": "0"})
     assert response.status_code == 302
     assert b"\\Seen" not in server_flags(dovecot, mail_user, uid)
+    again = web.post("/mail/message/seen/", {"folder": "INBOX", "uid": uid, "seen": "0"})
+    assert again.status_code == 302  # already unread: still fine
 
 
 @pytest.fixture
@@ -242,6 +244,10 @@ def test_urls_are_scoped_to_own_mailbox(
         response = client.get(url)
         assert response.status_code == 404, url
         assert b"secret" not in response.content
+    for url in ("/mail/message/seen/", "/mail/message/trust-sender/"):
+        response = client.post(url, {"folder": "INBOX", "uid": uid, "seen": "1"})
+        assert response.status_code == 404, url
+    assert b"\\Seen" not in server_flags(imap_settings, alice, uid)  # Alice's mail untouched
 
 
 def test_message_gone_is_a_polite_404(web: Client) -> None:

@@ -87,12 +87,17 @@ def fetch_sections(
 
 
 def set_seen(client: IMAPClient, folder: str, uid: int, seen: bool) -> None:
+    """Set or clear \\Seen; MessageGone if this folder has no such UID."""
     select(client, folder)
     with translate_errors(folder):
         if seen:
-            client.add_flags([uid], [b"\\Seen"], silent=True)
+            changed = client.add_flags([uid], [b"\\Seen"])
         else:
-            client.remove_flags([uid], [b"\\Seen"], silent=True)
+            changed = client.remove_flags([uid], [b"\\Seen"])
+        # STORE answers only for flags that changed, and succeeds silently on a
+        # missing UID: ask whether the message is there at all.
+        if uid not in changed and uid not in client.fetch([uid], [b"FLAGS"]):
+            raise MessageGone(detail=f"{folder}/{uid}")
 
 
 def _fetch_range(client: IMAPClient, uid: int, section: str, offset: int, length: int) -> bytes:
