@@ -10,10 +10,12 @@ our SameSite session cookie with image requests it makes.
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from imapclient import IMAPClient
@@ -26,6 +28,13 @@ from webmail.sanitize import HtmlTooComplex, render_plain_text, sanitize_html
 
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
 MAX_INLINE_IMAGE_BYTES = 3 * 1024 * 1024  # encoded; larger cid images stay attachments
+HTML_CACHE_SECONDS = 24 * 3600
+HTML_CACHE_MAX_CHARS = 2_000_000
+
+
+def _html_cache_key(scope: str, section: str, allow_remote: bool) -> str:
+    raw = f"{scope}\0{section}\0{int(allow_remote)}"
+    return "mailhtml:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass
@@ -64,15 +73,22 @@ def open_message(
     allow_remote: bool,
     mark_read: bool,
     trusts_sender: Callable[[str], bool] | None = None,
+    cache_scope: str = "",
 ) -> OpenedMessage:
-    """``trusts_sender(address)`` lets remote content in for senders the user trusts."""
+    """``trusts_sender(address)`` lets remote content in for senders the user trusts.
+
+    With a ``cache_scope`` (one per mailbox), sanitized HTML is cached per
+    UIDVALIDITY/UID/section: a message never changes under its UID, and
+    html5lib, being pure Python, takes seconds on a big newsletter.
+    """
     head = fetch_head(client, folder, uid)
     sender = sender_address(head.envelope)
     remote = allow_remote or bool(sender and trusts_sender and trusts_sender(sender))
     plan = choose_display(head.tree, prefer_html=prefer_html)
     wanted = _sections_to_fetch(plan)
     fetched = fetch_sections(client, uid, wanted)
-    rendered = _render(plan, head.envelope, fetched, allow_remote=remote)
+    scope = f"{cache_scope}\0{folder}\0{head.uidvalidity}\0{uid}" if cache_scope and head.uidvalidity else ""
+    rendered = _render(plan, head.envelope, fetched, allow_remote=remote, scope=scope)
     was_unseen = not head.seen
     if mark_read and was_unseen:
         set_seen(client, folder, uid, True)
@@ -112,7 +128,7 @@ def _data_uri(part: MimePart, data: bytes) -> str:
 
 
 def _render(
-    plan: DisplayPlan, envelope: Envelope, fetched: dict[str, bytes], *, allow_remote: bool
+    plan: DisplayPlan, envelope: Envelope, fetched: dict[str, bytes], *, allow_remote: bool, scope: str = ""
 ) -> RenderedMessage:
     cids = {cid: part for cid, part in plan.inline_images.items() if part.section in fetched}
 
@@ -122,7 +138,7 @@ def _render(
 
     out = RenderedMessage(envelope=envelope, attachments=plan.attachments)
     for item in plan.body:
-        rendered = _render_item(item, fetched, cid_url, allow_remote)
+        rendered = _render_item(item, fetched, cid_url, allow_remote, scope)
         if rendered is None:
             continue
         out.remote_blocked += rendered.remote_blocked
@@ -133,12 +149,14 @@ def _render(
 
 
 def _render_item(
-    item: DisplayItem, fetched: dict[str, bytes], cid_url: object, allow_remote: bool
+    item: DisplayItem, fetched: dict[str, bytes], cid_url: object, allow_remote: bool, scope: str = ""
 ) -> RenderedItem | None:
     part = item.part
     if item.kind == "nested-message":
         nested_env = part.envelope or Envelope()
-        nested = _render(item.plan or DisplayPlan(), nested_env, fetched, allow_remote=allow_remote)
+        nested = _render(
+            item.plan or DisplayPlan(), nested_env, fetched, allow_remote=allow_remote, scope=scope
+        )
         return RenderedItem("nested-message", part, nested=nested)
     if item.kind == "image":
         if part.section not in fetched:
@@ -148,14 +166,20 @@ def _render_item(
     text = decode_part_body(data, encoding=part.encoding, charset=part.charset)
     truncated = len(data) >= MAX_DISPLAY_BYTES and part.size > len(data)
     if item.kind == "html":
-        try:
-            result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
-        except HtmlTooComplex:
-            notice = _("This message's HTML is too complex to display safely. Download it to read it.")
-            return RenderedItem("text", part, html=f'<p class="notice">{escape(notice)}</p>')
-        return RenderedItem(
-            "html", part, html=result.html, truncated=truncated, remote_blocked=result.remote_blocked
-        )
+        key = _html_cache_key(scope, part.section, allow_remote) if scope else ""
+        cached = cache.get(key) if key else None
+        if cached is not None:
+            html, blocked = cached
+        else:
+            try:
+                result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
+            except HtmlTooComplex:
+                notice = _("This message's HTML is too complex to display safely. Download it to read it.")
+                return RenderedItem("text", part, html=f'<p class="notice">{escape(notice)}</p>')
+            html, blocked = result.html, result.remote_blocked
+            if key and len(html) < HTML_CACHE_MAX_CHARS:
+                cache.set(key, (html, blocked), HTML_CACHE_SECONDS)
+        return RenderedItem("html", part, html=html, truncated=truncated, remote_blocked=blocked)
     flowed, delsp = parse_format_flowed_params(part)
     return RenderedItem(
         "text", part, html=render_plain_text(text, flowed=flowed, delsp=delsp), truncated=truncated

@@ -254,3 +254,25 @@ def test_message_gone_is_a_polite_404(web: Client) -> None:
     response = web.get("/mail/message/?folder=INBOX&uid=999999")
     assert response.status_code == 404
     assert b"no longer in this folder" in response.content
+
+
+def test_sanitized_html_is_cached_per_uid(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webmail.reader
+
+    calls: list[str] = []
+    real = webmail.reader.sanitize_html
+
+    def counting(html: str, **kwargs: object) -> object:
+        calls.append(html)
+        return real(html, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(webmail.reader, "sanitize_html", counting)
+    uid = append(dovecot, mail_user, html_message("<p>cached <i>once</i></p>"))
+    for _ in range(3):
+        page = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
+        assert page.status_code == 200
+    assert len(calls) == 1
+    web.get(f"/mail/message/?folder=INBOX&uid={uid}&remote=1")  # another rendering, another entry
+    assert len(calls) == 2

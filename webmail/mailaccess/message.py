@@ -30,6 +30,7 @@ MAX_DISPLAY_BYTES = 2 * 1024 * 1024  # a text part larger than this is shown tru
 @dataclass(frozen=True)
 class MessageHead:
     uid: int
+    uidvalidity: int | None
     flags: frozenset[str]
     size: int
     internaldate: datetime | None
@@ -49,7 +50,7 @@ def _flags(raw: Any) -> frozenset[str]:
 
 def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
     """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
-    select(client, folder)
+    selected = select(client, folder)
     with translate_errors(folder):
         data = client.fetch([uid], [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"])
     item = data.get(uid)
@@ -57,6 +58,7 @@ def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
         raise MessageGone(detail=f"{folder}/{uid}")
     return MessageHead(
         uid=uid,
+        uidvalidity=selected.uidvalidity,
         flags=_flags(item.get(b"FLAGS")),
         size=int(item.get(b"RFC822.SIZE") or 0),
         internaldate=item.get(b"INTERNALDATE"),

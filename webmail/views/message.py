@@ -66,6 +66,7 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             allow_remote=wants_remote,
             mark_read=prefs.mark_read_on_open,
             trusts_sender=trusted,
+            cache_scope=f"{mailbox.username}@{mailbox.endpoint.label}",
         )
 
     opened = mailbox.read(load)
