@@ -149,3 +149,25 @@ def test_french_ui(signed_in: tuple[Client, MailUser]) -> None:
     html = web.get("/mail/", HTTP_ACCEPT_LANGUAGE="fr").content
     assert "Boîte de réception".encode() in html
     assert "Se déconnecter".encode() in html
+
+
+def test_sorted_list_sees_mail_arriving_from_another_device(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    seed(dovecot, mail_user, 60)
+    web = login(mail_user)
+    before = uids_on_page(web.get("/mail/?sort=date&order=desc").content)
+    assert uids_on_page(web.get("/mail/?sort=date&order=desc&page=2").content)  # cached window
+    append_all(
+        dovecot.imap_port, mail_user.email, mail_user.password, "INBOX",
+        [(make_message(subject="Newest", date=dated(10_000)), [])],
+    )
+    after = uids_on_page(web.get("/mail/?sort=date&order=desc").content)
+    assert after[0] not in before and after[1:] == before[:49]
+    # Another device deletes the newest one: the next view drops it too.
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    client.select_folder("INBOX")
+    client.delete_messages([after[0]])
+    client.expunge()
+    client.logout()
+    assert uids_on_page(web.get("/mail/?sort=date&order=desc").content) == before

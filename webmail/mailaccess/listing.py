@@ -25,7 +25,7 @@ from webmail.messages.parts import build_part_tree
 
 from .extensions import esort_partial
 from .imap import translate_errors
-from .selection import select
+from .selection import Selected, select
 from .types import MessagePage, MessageSummary, SortKey
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def list_page(
     sort: SortKey = SortKey.ARRIVAL,
     reverse: bool = True,
 ) -> MessagePage:
-    total = select(client, folder).exists
+    state = select(client, folder)
+    total = state.exists
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     if total == 0:
@@ -71,7 +72,7 @@ def list_page(
         if sort == SortKey.ARRIVAL:
             messages = _page_by_sequence(client, total, page, page_size, reverse)
         else:
-            messages, total = _page_by_sort(client, page, page_size, sort, reverse)
+            messages, total = _page_by_sort(client, state, page, page_size, sort, reverse)
     return MessagePage(folder, total, page, page_size, sort, reverse, messages)
 
 
@@ -93,28 +94,41 @@ def _page_by_sequence(
     return [summarize(int(data[s][b"UID"]), data[s]) for s in seqs if b"UID" in data[s]]
 
 
+SORT_WINDOW_PAGES = 5  # one ESORT answers this many pages; paging inside it is free
+
+
 def _page_by_sort(
-    client: IMAPClient, page: int, page_size: int, sort: SortKey, reverse: bool
+    client: IMAPClient, state: Selected, page: int, page_size: int, sort: SortKey, reverse: bool
 ) -> tuple[list[MessageSummary], int]:
     criteria = sort_criteria(client, sort, reverse)
     first = (page - 1) * page_size + 1
-    last = page * page_size
-    uids: list[int] | None = None
-    total = 0
-    if client.has_capability("ESORT"):
-        try:
-            result = esort_partial(client, criteria, first, last)
-            uids, total = result.uids, result.total
-        except imap_exc.IMAPClientError:
-            logger.info("ESORT PARTIAL refused by the server; falling back to SORT")
-    if uids is None:
-        all_uids = client.sort(criteria.decode().split())
-        total = len(all_uids)
-        uids = all_uids[first - 1 : last]
+    window_first = ((page - 1) // SORT_WINDOW_PAGES) * SORT_WINDOW_PAGES * page_size + 1
+    window_last = window_first + SORT_WINDOW_PAGES * page_size - 1
+    # Sort windows live on the selection: any EXISTS/EXPUNGE or re-SELECT drops
+    # them, and flag changes cannot reorder date, sender, subject or size.
+    cache_key = (criteria, window_first, window_last)
+    cached = state.sort_windows.get(cache_key)
+    if cached is None:
+        cached = _sort_window(client, criteria, window_first, window_last)
+        state.sort_windows[cache_key] = cached
+    window, total = cached
+    offset = first - window_first
+    uids = window[offset : offset + page_size]
     if not uids:
         return [], total
     data = client.fetch(uids, fetch_items(client))
     return [summarize(uid, data[uid]) for uid in uids if uid in data], total
+
+
+def _sort_window(client: IMAPClient, criteria: bytes, first: int, last: int) -> tuple[list[int], int]:
+    if client.has_capability("ESORT"):
+        try:
+            result = esort_partial(client, criteria, first, last)
+            return result.uids, result.total
+        except imap_exc.IMAPClientError:
+            logger.info("ESORT PARTIAL refused by the server; falling back to SORT")
+    all_uids = client.sort(criteria.decode().split())
+    return all_uids[first - 1 : last], len(all_uids)
 
 
 def summarize(uid: int, item: dict[bytes, Any]) -> MessageSummary:

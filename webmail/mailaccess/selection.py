@@ -9,7 +9,7 @@ the remembered state stays true.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from imapclient import IMAPClient
@@ -24,6 +24,8 @@ class Selected:
     folder: str
     exists: int
     uidvalidity: int | None
+    # Sorted UID windows for this selection (see listing); cleared on any change.
+    sort_windows: dict[tuple[bytes, int, int], tuple[list[int], int]] = field(default_factory=dict)
 
 
 def _remember(client: IMAPClient, folder: str, info: dict[bytes, Any]) -> Selected:
@@ -64,5 +66,7 @@ def _refresh(client: IMAPClient, state: Selected) -> Selected | None:
             exists = int(response[0])
         elif len(response) >= 2 and response[1] in (b"EXPUNGE", b"VANISHED"):
             return None
-    state.exists = exists
+    if exists != state.exists:
+        state.exists = exists
+        state.sort_windows.clear()
     return state
