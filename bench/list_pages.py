@@ -68,7 +68,9 @@ def _run(proxy: TcpProxy, direct_port: int, args: argparse.Namespace) -> None:
     settings.WEBMAIL_IMAP_PORT = direct_port
     client.post("/logout/")  # a fresh connection: "first" includes a cold sort window
     assert client.post("/login/", {"email": USER, "password": PASSWORD}).status_code == 302
-    print(f"\n{'order':<10} {'page':>6} {'first ms':>9} {'median ms':>10} {'min ms':>8} {'IMAP bytes in':>14}")
+    print(
+        f"\n{'order':<10} {'page':>6} {'first ms':>9} {'median ms':>10} {'min ms':>8} {'IMAP bytes in':>14}"
+    )
     for sort, page in cases:
         times = []
         for _ in range(args.runs):
