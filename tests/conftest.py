@@ -32,6 +32,17 @@ def dovecot() -> Iterator[DovecotInstance]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def smtp_server(dovecot: DovecotInstance) -> Iterator[object]:
+    """A real submission server (aiosmtpd, STARTTLS required, AUTH) for the whole run."""
+    from tests.support.smtpd import SubmissionServer
+
+    server = SubmissionServer(dovecot.cert_path, dovecot.key_path, users={})
+    server.start()
+    yield server
+    server.stop()
+
+
 @dataclass(frozen=True)
 class MailUser:
     email: str

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from .diagnose import connection_error
 from .errors import MailError
 from .imap import close_quietly, open_connection
-from .tls import tls_context
+from .smtp import connect as smtp_connect
 from .types import Endpoint, Security
 
 
@@ -46,25 +46,13 @@ def probe_imap(endpoint: Endpoint) -> ProbeResult:
 
 def probe_smtp(endpoint: Endpoint) -> ProbeResult:
     try:
-        if endpoint.security == Security.TLS:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                endpoint.host, endpoint.port, timeout=endpoint.timeout, context=tls_context(endpoint)
-            )
-        else:
-            smtp = smtplib.SMTP(endpoint.host, endpoint.port, timeout=endpoint.timeout)
-        try:
-            smtp.ehlo()
-            if endpoint.security == Security.STARTTLS:
-                if not smtp.has_extn("starttls"):
-                    message = _("%(where)s does not offer STARTTLS.") % {"where": endpoint.label}
-                    return ProbeResult(False, message)
-                smtp.starttls(context=tls_context(endpoint))
-                smtp.ehlo()
-        finally:
-            try:
-                smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                smtp.close()
+        smtp = smtp_connect(endpoint)
+    except MailError as exc:
+        return ProbeResult(False, exc.user_message)
     except (OSError, ssl.SSLError, smtplib.SMTPException) as exc:
         return ProbeResult(False, connection_error(exc, endpoint).user_message)
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
     return ProbeResult(True, _("connected to %(where)s") % {"where": endpoint.label})

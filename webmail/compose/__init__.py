@@ -1,0 +1,1 @@
+"""Building outgoing messages. Sending lives in ``webmail.mailaccess.smtp``."""
