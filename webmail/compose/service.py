@@ -1,0 +1,102 @@
+"""Sending and saving: SMTP submission, the Sent copy, drafts, the original's flag."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from webmail.mailaccess.errors import MailError
+from webmail.mailaccess.smtp import SendResult, send
+from webmail.mailaccess.store import add_flag, append, remove_message, role_folder
+from webmail.mailaccess.types import Endpoint, FolderRole
+from webmail.mailbox import UserMailbox
+
+from .build import Draft, build_message, recipients, without_bcc
+
+logger = logging.getLogger(__name__)
+
+ANSWERED = b"\\Answered"
+FORWARDED = b"$Forwarded"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The message being answered or forwarded."""
+
+    folder: str
+    uid: int
+    flag: bytes  # ANSWERED or FORWARDED
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sent: bool
+    draft_uid: int | None = None  # where the draft now lives, when kept
+    error: str = ""
+    refused: dict[str, str] | None = None
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def save_draft(mailbox: UserMailbox, draft: Draft, *, replaces: int | None) -> int | None:
+    """APPEND to Drafts (\\Draft \\Seen), then remove the copy it replaces."""
+    msg = build_message(draft, message_id_domain=_domain(mailbox.username))
+    with mailbox.connection() as client:
+        folder = role_folder(client, FolderRole.DRAFTS, "Drafts")
+        uid = append(client, folder, bytes(msg), flags=(b"\\Draft", b"\\Seen"), when=timezone.now())
+        if replaces:
+            remove_message(client, folder, replaces)
+    return uid
+
+
+def send_draft(
+    mailbox: UserMailbox,
+    smtp: Endpoint,
+    draft: Draft,
+    *,
+    origin: Origin | None = None,
+    draft_uid: int | None = None,
+) -> Outcome:
+    """Send; then file the copy in Sent, flag the original and drop the draft.
+
+    If sending fails, the message is (re)saved as a draft so nothing typed is
+    lost, and the outcome says why in plain words.
+    """
+    msg = build_message(draft, message_id_domain=_domain(mailbox.username))
+    try:
+        result: SendResult = send(
+            smtp,
+            username=mailbox.username,
+            password=mailbox.password,
+            envelope_from=msg["From"].addresses[0].addr_spec,
+            recipients=recipients(msg),
+            data=without_bcc(msg),
+        )
+    except MailError as exc:
+        kept = _keep_as_draft(mailbox, draft, draft_uid)
+        return Outcome(sent=False, draft_uid=kept, error=exc.user_message)
+    with mailbox.connection() as client:
+        sent_folder = role_folder(client, FolderRole.SENT, "Sent")
+        append(client, sent_folder, bytes(msg), flags=(b"\\Seen",), when=timezone.now())
+        if origin is not None:
+            try:
+                add_flag(client, origin.folder, origin.uid, origin.flag)
+            except MailError:
+                logger.info("could not flag the original message; it may have moved")
+        if draft_uid:
+            remove_message(client, role_folder(client, FolderRole.DRAFTS, "Drafts"), draft_uid)
+    return Outcome(sent=True, refused=result.refused or None)
+
+
+def _keep_as_draft(mailbox: UserMailbox, draft: Draft, draft_uid: int | None) -> int | None:
+    try:
+        return save_draft(mailbox, draft, replaces=draft_uid)
+    except MailError:
+        logger.warning("sending failed and the draft could not be saved either")
+        return draft_uid
+
+
