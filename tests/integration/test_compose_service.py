@@ -58,7 +58,7 @@ def test_send_files_sent_copy_flags_original_and_drops_draft(
     outcome = send_draft(mailbox, smtp, draft, origin=Origin("INBOX", 1, ANSWERED), draft_uid=draft_uid)
     assert outcome.sent and not outcome.error
     assert smtp_server.recorder.messages[-1].rcpt_tos == ["bob@example.test"]
-    ((uid, flags, raw),) = _folder(dovecot, mail_user, "Sent")
+    ((_uid, flags, raw),) = _folder(dovecot, mail_user, "Sent")
     assert b"\\Seen" in flags
     assert message_from_bytes(raw, policy=policy.default)["Subject"] == "Re: Question"
     assert _folder(dovecot, mail_user, "Drafts") == []

@@ -98,5 +98,3 @@ def _keep_as_draft(mailbox: UserMailbox, draft: Draft, draft_uid: int | None) ->
     except MailError:
         logger.warning("sending failed and the draft could not be saved either")
         return draft_uid
-
-
