@@ -18,8 +18,8 @@ from typing import Literal
 from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.translation import gettext as _
-from imapclient import IMAPClient
 
+from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.message import MAX_DISPLAY_BYTES, MessageHead, fetch_head, fetch_sections, set_seen
 from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, choose_display
 from webmail.messages.decode import decode_part_body, decode_part_bytes, parse_format_flowed_params

@@ -194,6 +194,10 @@ WEBMAIL_TLS_VERIFY = env.bool("WEBMAIL_TLS_VERIFY", default=True)
 WEBMAIL_TLS_CA_FILE = env.str("WEBMAIL_TLS_CA_FILE", default="") or None
 WEBMAIL_IMAP_TIMEOUT = env.float("WEBMAIL_IMAP_TIMEOUT", default=15.0)
 WEBMAIL_PAGE_SIZE = env.int("WEBMAIL_PAGE_SIZE", default=50)
+WEBMAIL_MAX_ATTACHMENT_MB = env.int("WEBMAIL_MAX_ATTACHMENT_MB", default=25)
+# Uploads above this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Per-process pool: stay well under Dovecot's mail_max_userip_connections (10).
 WEBMAIL_POOL_MAX_PER_USER = env.int("WEBMAIL_POOL_MAX_PER_USER", default=3)
 WEBMAIL_POOL_IDLE_SECONDS = env.int("WEBMAIL_POOL_IDLE_SECONDS", default=300)

@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from webmail.views import auth, mailbox, message, preferences
+from webmail.views import auth, compose, mailbox, message, preferences
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="mailbox", permanent=False)),
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
     path("mail/", mailbox.mailbox_view, name="mailbox"),
+    path("mail/compose/", compose.compose_view, name="compose"),
     path("mail/message/", message.message_view, name="message"),
     path("mail/message/body/", message.body_view, name="message_body"),
     path("mail/message/part/", message.part_view, name="message_part"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from email import policy
+from email import message_from_bytes, policy
 from email.errors import HeaderParseError
 from email.headerregistry import Address as HeaderAddress
 from email.headerregistry import HeaderRegistry
@@ -135,16 +135,32 @@ def build_message(draft: Draft, *, message_id_domain: str) -> EmailMessage:
     if draft.html:
         msg.add_alternative(draft.html, subtype="html")
     for attachment in draft.attachments:
-        maintype, _slash, subtype = attachment.content_type.partition("/")
-        if not subtype:
-            maintype, subtype = "application", "octet-stream"
-        msg.add_attachment(
-            attachment.data,
-            maintype=maintype,
-            subtype=subtype,
-            filename=_check_header_text(_("Attachment"), attachment.filename),
-        )
+        _attach(msg, attachment)
     return msg
+
+
+def _attach(msg: EmailMessage, attachment: Attachment) -> None:
+    filename = _check_header_text(_("Attachment"), attachment.filename)
+    maintype, _slash, subtype = attachment.content_type.lower().partition("/")
+    if not subtype:
+        maintype, subtype = "application", "octet-stream"
+    if (maintype, subtype) == ("message", "rfc822"):
+        # A forwarded message stays a message (its own headers and parts), not a blob.
+        inner = message_from_bytes(attachment.data, policy=policy.default)
+        msg.add_attachment(inner, filename=filename)
+        return
+    params: dict[str, str] = {}
+    if maintype == "text":
+        # Base64 keeps the file's bytes (and line endings) exactly; name the charset
+        # when it is UTF-8 so readers decode it right.
+        try:
+            attachment.data.decode("utf-8")
+            params["charset"] = "utf-8"
+        except UnicodeDecodeError:
+            pass
+    msg.add_attachment(
+        attachment.data, maintype=maintype, subtype=subtype, filename=filename, cte="base64", params=params
+    )
 
 
 def recipients(msg: EmailMessage) -> list[str]:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext_lazy
 from imapclient import IMAPClient
 
 from webmail.messages.parts import Envelope, MimePart, build_part_tree, envelope_from_imap
 
-from .errors import MessageGone
+from .errors import MailError, MessageGone
 from .imap import translate_errors
 from .selection import select
 
@@ -176,3 +177,29 @@ def _decode_qp_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
             yield quopri.decodestring(data[:cut])
     if carry:
         yield quopri.decodestring(carry)
+
+
+def fetch_header_fields(client: IMAPClient, uid: int, names: list[str]) -> bytes:
+    """Raw header lines for ``names`` (e.g. References, which ENVELOPE lacks)."""
+    spec = f"BODY.PEEK[HEADER.FIELDS ({' '.join(n.upper() for n in names)})]".encode()
+    with translate_errors():
+        data = client.fetch([uid], [spec])
+    item = data.get(uid)
+    if item is None:
+        raise MessageGone(detail=str(uid))
+    return next((v for k, v in item.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b""
+
+
+def fetch_raw(client: IMAPClient, folder: str, uid: int, *, limit: int) -> bytes:
+    """The whole message, for forwarding as an attachment or resuming a draft."""
+    select(client, folder)
+    data = b"".join(iter_section(client, uid, ""))
+    if not data:
+        raise MessageGone(detail=f"{folder}/{uid}")
+    if len(data) > limit:
+        raise MessageTooLarge(detail=f"{len(data)} bytes")
+    return data
+
+
+class MessageTooLarge(MailError):
+    default_message = gettext_lazy("This message is too large to forward or edit here.")

@@ -1,0 +1,167 @@
+"""Writing mail through the web forms, checked on the real SMTP server and Dovecot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email import message_from_bytes, policy
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests.conftest import MailUser
+from tests.support.mail import append_all, imap_login, make_message
+from tests.support.smtpd import SubmissionServer
+from webmail.devstack.dovecot import DovecotInstance
+from webmail.devstack.ports import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def web(
+    login: Callable[[MailUser], Client], mail_user: MailUser, smtp_server: SubmissionServer, settings: object
+) -> Client:
+    settings.WEBMAIL_SMTP_HOST = "127.0.0.1"  # type: ignore[attr-defined]
+    settings.WEBMAIL_SMTP_PORT = smtp_server.port  # type: ignore[attr-defined]
+    settings.WEBMAIL_SMTP_SECURITY = "starttls"  # type: ignore[attr-defined]
+    smtp_server.users[mail_user.email] = mail_user.password
+    return login(mail_user)
+
+
+def folder(dovecot: DovecotInstance, user: MailUser, name: str) -> list[tuple[set[bytes], bytes]]:
+    client = imap_login(dovecot.imap_port, user.email, user.password)
+    try:
+        client.select_folder(name, readonly=True)
+        data = client.fetch(client.search("ALL"), [b"FLAGS", b"BODY.PEEK[]"])
+        return [(set(i[b"FLAGS"]), i[b"BODY[]"]) for _uid, i in sorted(data.items())]
+    finally:
+        client.logout()
+
+
+def test_write_and_send_with_attachment(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser, smtp_server: SubmissionServer
+) -> None:
+    upload = SimpleUploadedFile("Привет.txt", "данные".encode(), content_type="text/plain")
+    response = web.post(
+        "/mail/compose/",
+        {
+            "to": "Bob <bob@example.test>",
+            "bcc": "carol@example.test",
+            "subject": "Bonjour à tous",
+            "text": "Corps du message",
+            "action": "send",
+            "attachments": [upload],
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    got = smtp_server.recorder.messages[-1]
+    assert got.login == mail_user.email and got.rcpt_tos == ["bob@example.test", "carol@example.test"]
+    parsed = message_from_bytes(got.data, policy=policy.default)
+    assert parsed["Subject"] == "Bonjour à tous" and parsed["Bcc"] is None
+    (att,) = list(parsed.iter_attachments())
+    assert att.get_filename() == "Привет.txt" and att.get_content() == "данные"
+    ((flags, raw),) = folder(dovecot, mail_user, "Sent")
+    assert b"\\Seen" in flags
+    sent = message_from_bytes(raw, policy=policy.default)
+    assert sent["Message-ID"] == parsed["Message-ID"] and sent["Bcc"] == "carol@example.test"
+
+
+def test_reply_all_prefill_and_answered_flag(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser, smtp_server: SubmissionServer
+) -> None:
+    original = make_message(
+        subject="Plans",
+        sender="Ann <ann@example.test>",
+        to=f"{mail_user.email}, dan@example.test",
+        body="Shall we meet?",
+    )
+    append_all(dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(original, [b"\\Seen"])])
+    msgid = message_from_bytes(original, policy=policy.default)["Message-ID"]
+    page = web.get("/mail/compose/?folder=INBOX&uid=1&mode=reply-all")
+    form = page.context["form"]
+    assert form.initial["to"] == "Ann <ann@example.test>"
+    assert form.initial["cc"] == "dan@example.test"  # never the user's own address
+    assert form.initial["subject"] == "Re: Plans"
+    assert "> Shall we meet?" in form.initial["text"]
+    assert form.initial["in_reply_to"] == msgid
+    data = {
+        k: form.initial.get(k, "")
+        for k in ("to", "cc", "subject", "text", "in_reply_to", "references", "origin")
+    }
+    assert web.post("/mail/compose/", {**data, "action": "send"}).status_code == 302
+    parsed = message_from_bytes(smtp_server.recorder.messages[-1].data, policy=policy.default)
+    assert parsed["In-Reply-To"] == msgid and msgid in parsed["References"]
+    assert b"\\Answered" in folder(dovecot, mail_user, "INBOX")[0][0]
+
+
+def test_forward_attaches_the_original_server_side(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser, smtp_server: SubmissionServer
+) -> None:
+    original = make_message(subject="Report", attachment=("r.pdf", b"%PDF-1.4 x", "application/pdf"))
+    append_all(dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(original, [])])
+    form = web.get("/mail/compose/?folder=INBOX&uid=1&mode=forward").context["form"]
+    assert form.initial["subject"] == "Fwd: Report"
+    response = web.post(
+        "/mail/compose/",
+        {
+            "to": "bob@example.test",
+            "subject": form.initial["subject"],
+            "text": form.initial["text"],
+            "origin": form.initial["origin"],
+            "action": "send",
+        },
+    )
+    assert response.status_code == 302
+    parsed = message_from_bytes(smtp_server.recorder.messages[-1].data, policy=policy.default)
+    (forwarded,) = [p for p in parsed.iter_attachments() if p.get_content_type() == "message/rfc822"]
+    inner = forwarded.get_content()
+    assert inner["Subject"] == "Report"
+    assert [a.get_filename() for a in inner.iter_attachments()] == ["r.pdf"]
+    assert b"$Forwarded" in folder(dovecot, mail_user, "INBOX")[0][0]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"to": "not-an-address"}, "is not a valid email address"),
+        ({"to": "bob@example.test", "subject": "Hi\r\nBcc: x@example.test"}, "Line breaks are not allowed"),
+        ({"to": ""}, "Add at least one recipient"),
+    ],
+)
+def test_bad_input_is_explained_and_nothing_sent(
+    web: Client, smtp_server: SubmissionServer, fields: dict[str, str], message: str
+) -> None:
+    before = len(smtp_server.recorder.messages)
+    response = web.post("/mail/compose/", {"text": "x", "action": "send", **fields})
+    assert response.status_code in (400, 502)
+    assert message in response.content.decode()
+    assert len(smtp_server.recorder.messages) == before
+
+
+def test_smtp_down_keeps_draft(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser, settings: object
+) -> None:
+    settings.WEBMAIL_SMTP_PORT = free_port()  # type: ignore[attr-defined]
+    response = web.post(
+        "/mail/compose/",
+        {
+            "to": "bob@example.test",
+            "subject": "Precious",
+            "text": "typed for an hour",
+            "action": "send",
+        },
+    )
+    assert response.status_code == 502
+    assert "Your message was kept in Drafts." in response.content.decode()
+    ((flags, raw),) = folder(dovecot, mail_user, "Drafts")
+    assert b"typed for an hour" in raw and b"\\Draft" in flags
+    uid = response.context["form"].data["draft_uid"]
+    assert uid
+    # Saving again replaces that draft rather than adding a second one.
+    web.post(
+        "/mail/compose/",
+        {"to": "bob@example.test", "subject": "Precious", "text": "v2", "draft_uid": uid, "action": "save"},
+    )
+    drafts = folder(dovecot, mail_user, "Drafts")
+    assert len(drafts) == 1 and b"v2" in drafts[0][1]

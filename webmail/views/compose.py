@@ -1,0 +1,169 @@
+"""Writing mail: new, reply, reply-all, forward (as attachment), drafts."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from accounts.servers import resolve
+from webmail.compose import prefill
+from webmail.compose.build import Attachment, Draft, InvalidMessage
+from webmail.compose.service import ANSWERED, FORWARDED, Origin, save_draft, send_draft
+from webmail.mailaccess.errors import MailError
+from webmail.mailaccess.message import fetch_raw
+from webmail.mailbox import UserMailbox
+
+from .decorators import mailbox_required
+
+
+class ComposeForm(forms.Form):
+    to = forms.CharField(label=gettext_lazy("To"), required=False, max_length=5000)
+    cc = forms.CharField(label=gettext_lazy("Cc"), required=False, max_length=5000)
+    bcc = forms.CharField(label=gettext_lazy("Bcc"), required=False, max_length=5000)
+    subject = forms.CharField(label=gettext_lazy("Subject"), required=False, max_length=998)
+    text = forms.CharField(label=gettext_lazy("Message"), required=False, widget=forms.Textarea)
+    in_reply_to = forms.CharField(required=False, widget=forms.HiddenInput)
+    references = forms.CharField(required=False, widget=forms.HiddenInput)
+    draft_uid = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    origin = forms.CharField(required=False, widget=forms.HiddenInput)  # "kind:uid:folder"
+
+
+def _max_attachment_bytes() -> int:
+    return settings.WEBMAIL_MAX_ATTACHMENT_MB * 1024 * 1024
+
+
+def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
+    folder = request.GET.get("folder", "INBOX")
+    try:
+        uid = int(request.GET.get("uid", "0"))
+    except ValueError:
+        uid = 0
+    mode = request.GET.get("mode", "")
+    if not uid or mode not in ("reply", "reply-all", "forward", "draft"):
+        return {"to": request.GET.get("to", "")}
+    with mailbox.connection() as client:
+        if mode == "forward":
+            start = prefill.forward(client, folder, uid)
+        elif mode == "draft":
+            start = prefill.resume_draft(client, folder, uid)
+        else:
+            start = prefill.reply(client, folder, uid, me=mailbox.username, to_all=mode == "reply-all")
+    initial: dict[str, object] = {
+        "to": start.to,
+        "cc": start.cc,
+        "bcc": start.bcc,
+        "subject": start.subject,
+        "text": start.text,
+        "in_reply_to": start.in_reply_to,
+        "references": " ".join(start.references),
+    }
+    if mode == "draft":
+        initial["draft_uid"] = uid
+    else:
+        initial["origin"] = f"{mode}:{uid}:{folder}"
+    return initial
+
+
+def _origin(value: str) -> tuple[str, int, str] | None:
+    mode, _sep, rest = value.partition(":")
+    uid_text, _sep, folder = rest.partition(":")
+    if mode not in ("reply", "reply-all", "forward") or not uid_text.isdigit() or not folder:
+        return None
+    return mode, int(uid_text), folder
+
+
+def _attachments(
+    request: HttpRequest, mailbox: UserMailbox, origin: tuple[str, int, str] | None
+) -> list[Attachment]:
+    files = request.FILES.getlist("attachments")
+    total = sum(f.size or 0 for f in files)
+    if total > _max_attachment_bytes():
+        raise InvalidMessage(
+            _("Attachments may total at most %(size)d MB.") % {"size": settings.WEBMAIL_MAX_ATTACHMENT_MB}
+        )
+    out = [
+        Attachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
+        for f in files
+    ]
+    if origin and origin[0] == "forward":
+        # The original travels server-side, attachments and all: nothing is re-uploaded.
+        _mode, uid, folder = origin
+        with mailbox.connection() as client:
+            raw = fetch_raw(client, folder, uid, limit=_max_attachment_bytes())
+        original = message_from_bytes(raw, policy=policy.default)
+        name = f"{original.get('Subject', 'message') or 'message'}.eml"
+        out.append(Attachment(name[:120], "message/rfc822", raw))
+    return out
+
+
+@require_http_methods(["GET", "POST"])
+@mailbox_required
+def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    if request.method == "GET":
+        form = ComposeForm(initial=_initial(request, mailbox))
+        return render(request, "webmail/compose.html", {"form": form})
+    form = ComposeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "webmail/compose.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    origin = _origin(data["origin"] or "")
+    try:
+        draft = Draft(
+            sender=mailbox.username,
+            to=data["to"],
+            cc=data["cc"],
+            bcc=data["bcc"],
+            subject=data["subject"],
+            text=data["text"],
+            attachments=tuple(_attachments(request, mailbox, origin)),
+            in_reply_to=data["in_reply_to"] or None,
+            references=tuple(data["references"].split()),
+        )
+        if request.POST.get("action") == "save":
+            uid = save_draft(mailbox, draft, replaces=data["draft_uid"])
+            messages.success(request, _("Draft saved."))
+            return redirect(
+                f"{reverse('compose')}?{urlencode({'mode': 'draft', 'folder': 'Drafts', 'uid': uid})}"
+            )
+        account = request.user.mail_account  # type: ignore[union-attr]
+        outcome = send_draft(
+            mailbox,
+            resolve(account.server).smtp,
+            draft,
+            origin=Origin(origin[2], origin[1], FORWARDED if origin[0] == "forward" else ANSWERED)
+            if origin
+            else None,
+            draft_uid=data["draft_uid"],
+        )
+    except InvalidMessage as exc:
+        form.add_error(None, str(exc))
+        return render(request, "webmail/compose.html", {"form": form}, status=400)
+    except MailError as exc:
+        form.add_error(None, exc.user_message)
+        return render(request, "webmail/compose.html", {"form": form}, status=502)
+    if not outcome.sent:
+        kept = request.POST.copy()
+        kept["draft_uid"] = str(outcome.draft_uid or "")  # later saves replace this copy
+        form = ComposeForm(kept)
+        form.is_valid()
+        form.add_error(
+            None, _("Not sent: %(reason)s Your message was kept in Drafts.") % {"reason": outcome.error}
+        )
+        return render(request, "webmail/compose.html", {"form": form}, status=502)
+    if outcome.refused:
+        messages.warning(
+            request, _("Sent, but refused for: %(who)s") % {"who": ", ".join(sorted(outcome.refused))}
+        )
+    else:
+        messages.success(request, _("Message sent."))
+    return redirect("mailbox")
