@@ -165,3 +165,37 @@ def test_smtp_down_keeps_draft(
     )
     drafts = folder(dovecot, mail_user, "Drafts")
     assert len(drafts) == 1 and b"v2" in drafts[0][1]
+
+
+def test_mail_to_a_local_user_arrives_through_the_demo_relay(
+    login: Callable[[MailUser], Client],
+    dovecot: DovecotInstance,
+    make_user: Callable[..., MailUser],
+    settings: object,
+) -> None:
+    from webmail.devstack.smtprelay import LocalRelay
+
+    alice, bob = make_user("alice"), make_user("bob")
+    relay = LocalRelay.for_instance(dovecot, free_port(), {"example.test"}, authenticate=True)
+    relay.start()
+    try:
+        settings.WEBMAIL_SMTP_HOST = "127.0.0.1"  # type: ignore[attr-defined]
+        settings.WEBMAIL_SMTP_PORT = relay.port  # type: ignore[attr-defined]
+        settings.WEBMAIL_SMTP_SECURITY = "none"  # type: ignore[attr-defined]
+        web = login(alice)
+        response = web.post(
+            "/mail/compose/",
+            {
+                "to": bob.email,
+                "subject": "Hello neighbour",
+                "text": "Dinner tonight?",
+                "action": "send",
+            },
+        )
+        assert response.status_code == 302, response.content[:1000]
+    finally:
+        relay.stop()
+    ((_flags, raw),) = folder(dovecot, bob, "INBOX")
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == "Hello neighbour" and parsed["From"].addresses[0].addr_spec == alice.email
+    assert len(folder(dovecot, alice, "Sent")) == 1
