@@ -10,9 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from webmail.mailaccess.types import Endpoint, Security
 
 from .fields import EncryptedTextField
+from .identities import Identity, KnownAddress
 from .preferences import Preferences, TrustedSender
 
-__all__ = ["MailAccount", "MailServer", "Preferences", "TrustedSender"]
+__all__ = ["Identity", "KnownAddress", "MailAccount", "MailServer", "Preferences", "TrustedSender"]
 
 
 class SecurityChoices(models.TextChoices):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth.logout_view, name="logout"),
     path("mail/", mailbox.mailbox_view, name="mailbox"),
     path("mail/compose/", compose.compose_view, name="compose"),
+    path("mail/compose/addresses/", compose.addresses_view, name="compose_addresses"),
     path("mail/message/", message.message_view, name="message"),
     path("mail/message/body/", message.body_view, name="message_body"),
     path("mail/message/part/", message.part_view, name="message_part"),
@@ -22,6 +23,8 @@ urlpatterns = [
         preferences.forget_sender_view,
         name="forget_sender",
     ),
+    path("settings/identities/add/", preferences.identity_add_view, name="identity_add"),
+    path("settings/identities/<int:pk>/delete/", preferences.identity_delete_view, name="identity_delete"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -100,7 +100,26 @@ def test_forward_attaches_the_original_server_side(
 ) -> None:
     original = make_message(subject="Report", attachment=("r.pdf", b"%PDF-1.4 x", "application/pdf"))
     append_all(dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(original, [])])
+    # Inline: the original's attachments come along, fetched by the server.
     form = web.get("/mail/compose/?folder=INBOX&uid=1&mode=forward").context["form"]
+    assert "---------- Forwarded message ----------" in form.initial["text"]
+    response = web.post(
+        "/mail/compose/",
+        {
+            "to": "bob@example.test",
+            "subject": form.initial["subject"],
+            "text": form.initial["text"],
+            "origin": form.initial["origin"],
+            "action": "send",
+        },
+    )
+    assert response.status_code == 302
+    parsed = message_from_bytes(smtp_server.recorder.messages[-1].data, policy=policy.default)
+    assert [(a.get_filename(), a.get_content()) for a in parsed.iter_attachments()] == [
+        ("r.pdf", b"%PDF-1.4 x")
+    ]
+    # As an attachment: the whole original, as message/rfc822.
+    form = web.get("/mail/compose/?folder=INBOX&uid=1&mode=forward-attached").context["form"]
     assert form.initial["subject"] == "Fwd: Report"
     response = web.post(
         "/mail/compose/",
@@ -199,3 +218,96 @@ def test_mail_to_a_local_user_arrives_through_the_demo_relay(
     parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed["Subject"] == "Hello neighbour" and parsed["From"].addresses[0].addr_spec == alice.email
     assert len(folder(dovecot, alice, "Sent")) == 1
+
+
+def test_identity_name_and_signature_and_ownership(
+    web: Client, mail_user: MailUser, smtp_server: SubmissionServer, make_user: Callable[..., MailUser]
+) -> None:
+    from accounts.identities import Identity
+
+    response = web.post(
+        "/settings/identities/add/",
+        {
+            "display_name": "Zoé (travail)",
+            "signature": "Zoé\nÉquipe produit",
+            "is_default": "on",
+        },
+    )
+    assert response.status_code == 302
+    identity = Identity.objects.get(user__username=mail_user.email)
+    form = web.get("/mail/compose/").context["form"]
+    assert form.initial["text"] == "\n\n-- \nZoé\nÉquipe produit"
+    assert (
+        web.post(
+            "/mail/compose/",
+            {
+                "identity": identity.pk,
+                "to": "bob@example.test",
+                "subject": "s",
+                "text": form.initial["text"],
+                "action": "send",
+            },
+        ).status_code
+        == 302
+    )
+    parsed = message_from_bytes(smtp_server.recorder.messages[-1].data, policy=policy.default)
+    assert parsed["From"].addresses[0].display_name == "Zoé (travail)"
+    assert parsed["From"].addresses[0].addr_spec == mail_user.email
+    # Another user cannot delete it, nor send with it.
+    other = make_user("other")
+    web.post("/logout/")
+    web.post("/login/", {"email": other.email, "password": other.password})
+    assert web.post(f"/settings/identities/{identity.pk}/delete/").status_code == 404
+    assert Identity.objects.filter(pk=identity.pk).exists()
+
+
+def test_address_completion_learns_from_sent_and_read_mail(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    append_all(
+        dovecot.imap_port,
+        mail_user.email,
+        mail_user.password,
+        "INBOX",
+        [(make_message(subject="hi", sender="Łucja Kowalska <lucja@example.test>"), [])],
+    )
+    assert web.get("/mail/message/?folder=INBOX&uid=1").status_code == 200
+    web.post(
+        "/mail/compose/",
+        {"to": "Bartek <bartek@example.test>", "subject": "s", "text": "t", "action": "send"},
+    )
+    assert web.get("/mail/compose/addresses/?q=łuc").json()["suggestions"] == [
+        "Łucja Kowalska <lucja@example.test>"
+    ]
+    assert web.get("/mail/compose/addresses/?q=bart").json()["suggestions"] == [
+        "Bartek <bartek@example.test>"
+    ]
+    assert web.get("/mail/compose/addresses/?q=b").json()["suggestions"] == []  # too short
+
+
+def test_autosave_replaces_one_draft(web: Client, dovecot: DovecotInstance, mail_user: MailUser) -> None:
+    first = web.post(
+        "/mail/compose/", {"to": "bob@example.test", "text": "v1", "action": "save"}, HTTP_X_AUTOSAVE="1"
+    ).json()
+    second = web.post(
+        "/mail/compose/",
+        {"to": "bob@example.test", "text": "v2", "action": "save", "draft_uid": first["draft_uid"]},
+        HTTP_X_AUTOSAVE="1",
+    ).json()
+    assert second["saved"] and second["draft_uid"] != first["draft_uid"]
+    drafts = folder(dovecot, mail_user, "Drafts")
+    assert len(drafts) == 1 and b"v2" in drafts[0][1]
+
+
+def test_rich_text_is_sanitized_and_sent_as_alternative(web: Client, smtp_server: SubmissionServer) -> None:
+    response = web.post("/mail/compose/", {
+        "to": "bob@example.test", "subject": "rich", "text": "Hello world",
+        "html": '<div>Hello <b>world</b><script>alert(1)</script><img src=x onerror="alert(2)"></div>',
+        "action": "send",
+    })
+    assert response.status_code == 302
+    parsed = message_from_bytes(smtp_server.recorder.messages[-1].data, policy=policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    html = parsed.get_body(("html",)).get_content()
+    assert "<b>world</b>" in html and "script" not in html and "onerror" not in html
+    assert parsed.get_body(("plain",)).get_content().strip() == "Hello world"

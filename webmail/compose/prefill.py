@@ -9,8 +9,17 @@ from email.message import EmailMessage
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
+from webmail.compose.build import Attachment
 from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.message import fetch_head, fetch_header_fields, fetch_raw, fetch_sections
+from webmail.mailaccess.message import (
+    MessageTooLarge,
+    decode_stream,
+    fetch_head,
+    fetch_header_fields,
+    fetch_raw,
+    fetch_sections,
+    iter_section,
+)
 from webmail.messages.choose import choose_display
 from webmail.messages.decode import decode_part_body
 from webmail.messages.parts import Envelope
@@ -120,3 +129,23 @@ def resume_draft(client: IMAPClient, folder: str, uid: int) -> Prefill:
         in_reply_to=str(msg.get("In-Reply-To", "") or ""),
         references=str(msg.get("References", "") or "").split(),
     )
+
+
+def original_attachments(client: IMAPClient, folder: str, uid: int, *, limit: int) -> list[Attachment]:
+    """The original's attachments, fetched server-side for an inline forward."""
+    head = fetch_head(client, folder, uid)
+    plan = choose_display(head.tree)
+    out: list[Attachment] = []
+    total = 0
+    for info in plan.all_attachments():
+        data = b"".join(decode_stream(iter_section(client, uid, info.section), info.part.encoding))
+        total += len(data)
+        if total > limit:
+            raise MessageTooLarge()
+        out.append(Attachment(info.name, info.content_type, data))
+    return out
+
+
+def forward_as_attachment(client: IMAPClient, folder: str, uid: int) -> Prefill:
+    head = fetch_head(client, folder, uid)
+    return Prefill(subject=_subject("Fwd:", head.envelope.subject))

@@ -1,4 +1,4 @@
-"""Writing mail: new, reply, reply-all, forward (as attachment), drafts."""
+"""Writing mail: new, reply, reply-all, forward (inline or as an attachment), drafts."""
 
 from __future__ import annotations
 
@@ -8,38 +8,71 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.identities import Identity
 from accounts.servers import resolve
 from webmail.compose import prefill
-from webmail.compose.build import Attachment, Draft, InvalidMessage
+from webmail.compose.addresses import display, remember, suggest
+from webmail.compose.build import Attachment, Draft, InvalidMessage, parse_addresses
 from webmail.compose.service import ANSWERED, FORWARDED, Origin, save_draft, send_draft
 from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.message import fetch_raw
 from webmail.mailbox import UserMailbox
+from webmail.messages.decode import Address
+from webmail.sanitize import sanitize_html
 
 from .decorators import mailbox_required
 
+ORIGIN_MODES = ("reply", "reply-all", "forward", "forward-attached")
+
 
 class ComposeForm(forms.Form):
+    identity = forms.TypedChoiceField(label=gettext_lazy("From"), coerce=int, required=False, choices=())
     to = forms.CharField(label=gettext_lazy("To"), required=False, max_length=5000)
     cc = forms.CharField(label=gettext_lazy("Cc"), required=False, max_length=5000)
     bcc = forms.CharField(label=gettext_lazy("Bcc"), required=False, max_length=5000)
     subject = forms.CharField(label=gettext_lazy("Subject"), required=False, max_length=998)
     text = forms.CharField(label=gettext_lazy("Message"), required=False, widget=forms.Textarea)
+    # Filled by the rich-text editor (static/js/compose.js); sanitized like any mail HTML.
+    html = forms.CharField(required=False, widget=forms.HiddenInput)
     in_reply_to = forms.CharField(required=False, widget=forms.HiddenInput)
     references = forms.CharField(required=False, widget=forms.HiddenInput)
     draft_uid = forms.IntegerField(required=False, widget=forms.HiddenInput)
     origin = forms.CharField(required=False, widget=forms.HiddenInput)  # "kind:uid:folder"
 
+    def __init__(self, *args: object, identities: list[Identity], email: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.identities = {i.pk: i for i in identities}
+        choices = [(i.pk, display(i.display_name, email)) for i in identities]
+        self.fields["identity"].choices = choices or [(0, email)]
+        for name in ("to", "cc", "bcc"):
+            self.fields[name].widget.attrs.update({"list": "address-suggestions", "autocomplete": "off"})
+
+    def sender(self, email: str) -> str:
+        identity = self.identities.get(self.cleaned_data.get("identity") or 0)
+        return display(identity.display_name, email) if identity else email
+
 
 def _max_attachment_bytes() -> int:
     return settings.WEBMAIL_MAX_ATTACHMENT_MB * 1024 * 1024
+
+
+def _identities(request: HttpRequest) -> list[Identity]:
+    return list(Identity.objects.filter(user=request.user))
+
+
+def _with_signature(text: str, identities: list[Identity]) -> str:
+    default = next((i for i in identities if i.is_default), identities[0] if identities else None)
+    if default is None or not default.signature.strip():
+        return text
+    return f"\n\n-- \n{default.signature.strip()}{text}"
 
 
 def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
@@ -49,11 +82,14 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
     except ValueError:
         uid = 0
     mode = request.GET.get("mode", "")
-    if not uid or mode not in ("reply", "reply-all", "forward", "draft"):
-        return {"to": request.GET.get("to", "")}
+    identities = _identities(request)
+    if not uid or mode not in (*ORIGIN_MODES, "draft"):
+        return {"to": request.GET.get("to", ""), "text": _with_signature("", identities)}
     with mailbox.connection() as client:
         if mode == "forward":
             start = prefill.forward(client, folder, uid)
+        elif mode == "forward-attached":
+            start = prefill.forward_as_attachment(client, folder, uid)
         elif mode == "draft":
             start = prefill.resume_draft(client, folder, uid)
         else:
@@ -71,13 +107,14 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
         initial["draft_uid"] = uid
     else:
         initial["origin"] = f"{mode}:{uid}:{folder}"
+        initial["text"] = _with_signature(start.text, identities)
     return initial
 
 
 def _origin(value: str) -> tuple[str, int, str] | None:
     mode, _sep, rest = value.partition(":")
     uid_text, _sep, folder = rest.partition(":")
-    if mode not in ("reply", "reply-all", "forward") or not uid_text.isdigit() or not folder:
+    if mode not in ORIGIN_MODES or not uid_text.isdigit() or not folder:
         return None
     return mode, int(uid_text), folder
 
@@ -95,42 +132,72 @@ def _attachments(
         Attachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
         for f in files
     ]
+    # Forwarded content travels server-side: nothing is downloaded and re-uploaded.
     if origin and origin[0] == "forward":
-        # The original travels server-side, attachments and all: nothing is re-uploaded.
         _mode, uid, folder = origin
         with mailbox.connection() as client:
-            raw = fetch_raw(client, folder, uid, limit=_max_attachment_bytes())
+            out += prefill.original_attachments(client, folder, uid, limit=_max_attachment_bytes() - total)
+    elif origin and origin[0] == "forward-attached":
+        _mode, uid, folder = origin
+        with mailbox.connection() as client:
+            raw = fetch_raw(client, folder, uid, limit=_max_attachment_bytes() - total)
         original = message_from_bytes(raw, policy=policy.default)
         name = f"{original.get('Subject', 'message') or 'message'}.eml"
         out.append(Attachment(name[:120], "message/rfc822", raw))
     return out
 
 
+def _clean_html(html: str) -> str | None:
+    """The editor's HTML through the same sanitizer as incoming mail (no scripts, no remote tricks)."""
+    if not html.strip():
+        return None
+    return sanitize_html(html, cid_url=lambda _cid: None, allow_remote=True).html
+
+
+def _typed_addresses(draft: Draft) -> list[Address]:
+    out = []
+    for value in (draft.to, draft.cc, draft.bcc):
+        out += [Address(a.display_name, a.addr_spec) for a in parse_addresses(value, field_name="")]
+    return out
+
+
+@require_GET
+@login_required
+def addresses_view(request: HttpRequest) -> JsonResponse:
+    """Completions for the address being typed (the last one in the field)."""
+    return JsonResponse({"suggestions": suggest(request.user, request.GET.get("q", "")[:200])})
+
+
 @require_http_methods(["GET", "POST"])
 @mailbox_required
 def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    identities = _identities(request)
+    form_kwargs = {"identities": identities, "email": mailbox.username}
     if request.method == "GET":
-        form = ComposeForm(initial=_initial(request, mailbox))
+        form = ComposeForm(initial=_initial(request, mailbox), **form_kwargs)
         return render(request, "webmail/compose.html", {"form": form})
-    form = ComposeForm(request.POST)
+    form = ComposeForm(request.POST, **form_kwargs)
     if not form.is_valid():
         return render(request, "webmail/compose.html", {"form": form}, status=400)
     data = form.cleaned_data
     origin = _origin(data["origin"] or "")
     try:
         draft = Draft(
-            sender=mailbox.username,
+            sender=form.sender(mailbox.username),
             to=data["to"],
             cc=data["cc"],
             bcc=data["bcc"],
             subject=data["subject"],
             text=data["text"],
+            html=_clean_html(data["html"]),
             attachments=tuple(_attachments(request, mailbox, origin)),
             in_reply_to=data["in_reply_to"] or None,
             references=tuple(data["references"].split()),
         )
         if request.POST.get("action") == "save":
             uid = save_draft(mailbox, draft, replaces=data["draft_uid"])
+            if request.headers.get("X-Autosave") == "1":
+                return JsonResponse({"draft_uid": uid, "saved": True})
             messages.success(request, _("Draft saved."))
             return redirect(
                 f"{reverse('compose')}?{urlencode({'mode': 'draft', 'folder': 'Drafts', 'uid': uid})}"
@@ -140,7 +207,7 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             mailbox,
             resolve(account.server).smtp,
             draft,
-            origin=Origin(origin[2], origin[1], FORWARDED if origin[0] == "forward" else ANSWERED)
+            origin=Origin(origin[2], origin[1], FORWARDED if origin[0].startswith("forward") else ANSWERED)
             if origin
             else None,
             draft_uid=data["draft_uid"],
@@ -154,12 +221,13 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     if not outcome.sent:
         kept = request.POST.copy()
         kept["draft_uid"] = str(outcome.draft_uid or "")  # later saves replace this copy
-        form = ComposeForm(kept)
+        form = ComposeForm(kept, **form_kwargs)
         form.is_valid()
         form.add_error(
             None, _("Not sent: %(reason)s Your message was kept in Drafts.") % {"reason": outcome.error}
         )
         return render(request, "webmail/compose.html", {"form": form}, status=502)
+    remember(request.user, _typed_addresses(draft))  # type: ignore[arg-type]
     if outcome.refused:
         messages.warning(
             request, _("Sent, but refused for: %(who)s") % {"who": ", ".join(sorted(outcome.refused))}

@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.preferences import Preferences, TrustedSender
+from webmail.compose.addresses import remember
 from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
 from webmail.mailaccess.selection import select
 from webmail.mailbox import UserMailbox
@@ -71,6 +72,8 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 
     opened = mailbox.read(load)
     sender, remote = opened.sender, opened.remote
+    env = opened.rendered.envelope
+    remember(request.user, [*env.from_, *env.to, *env.cc])  # type: ignore[arg-type]
     _cache_bodies(request, folder, uid, opened.rendered, remote)
     context = {
         "folder": folder,

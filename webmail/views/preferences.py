@@ -5,12 +5,21 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.identities import Identity
 from accounts.preferences import Preferences, TrustedSender
+
+
+class IdentityForm(forms.ModelForm):
+    class Meta:
+        model = Identity
+        fields = ["display_name", "signature", "is_default"]
+        widgets = {"signature": forms.Textarea(attrs={"rows": 3})}
 
 
 class PreferencesForm(forms.ModelForm):
@@ -29,7 +38,39 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your preferences were saved."))
         return redirect("preferences")
     senders = TrustedSender.objects.filter(user=request.user).order_by("email")
-    return render(request, "webmail/preferences.html", {"form": form, "senders": senders})
+    identities = Identity.objects.filter(user=request.user)
+    return render(
+        request,
+        "webmail/preferences.html",
+        {"form": form, "senders": senders, "identities": identities, "identity_form": IdentityForm()},
+    )
+
+
+@login_required
+@require_POST
+def identity_add_view(request: HttpRequest) -> HttpResponse:
+    form = IdentityForm(request.POST)
+    if form.is_valid():
+        with transaction.atomic():
+            identity = form.save(commit=False)
+            identity.user = request.user
+            if identity.is_default or not Identity.objects.filter(user=request.user).exists():
+                Identity.objects.filter(user=request.user).update(is_default=False)
+                identity.is_default = True
+            identity.save()
+        messages.success(request, _("Identity added."))
+    else:
+        messages.error(
+            request, _("The identity could not be saved: %(errors)s") % {"errors": form.errors.as_text()}
+        )
+    return redirect("preferences")
+
+
+@login_required
+@require_POST
+def identity_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Identity, pk=pk, user=request.user).delete()  # another user's id: 404
+    return redirect("preferences")
 
 
 @login_required

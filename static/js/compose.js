@@ -1,0 +1,198 @@
+// Address completion in To/Cc/Bcc: suggestions for the address being typed
+// (the last one in the field), offered through the field's <datalist>.
+(function () {
+  "use strict";
+  var timer = null;
+
+  function lastToken(value) {
+    var cut = Math.max(value.lastIndexOf(","), value.lastIndexOf(";"));
+    return { head: cut >= 0 ? value.slice(0, cut + 1) + " " : "", token: value.slice(cut + 1).trim() };
+  }
+
+  function fill(list, head, suggestions) {
+    while (list.firstChild) list.removeChild(list.firstChild);
+    suggestions.forEach(function (s) {
+      var option = document.createElement("option");
+      option.value = head + s + ", ";
+      list.appendChild(option);
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    var form = input.closest && input.closest("form[data-suggest-url]");
+    if (!form || input.getAttribute("list") !== "address-suggestions") return;
+    var parts = lastToken(input.value);
+    clearTimeout(timer);
+    if (parts.token.length < 2) return;
+    timer = setTimeout(function () {
+      var url = form.dataset.suggestUrl + "?q=" + encodeURIComponent(parts.token);
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
+        .then(function (data) { fill(document.getElementById("address-suggestions"), parts.head, data.suggestions || []); })
+        .catch(function () {});
+    }, 150);
+  });
+})();
+
+// Drafts save themselves every 30 seconds while the text changes (attachments
+// are saved with the explicit "Save draft" or "Send" only).
+(function () {
+  "use strict";
+  var INTERVAL = 30000;
+
+  function snapshot(form) {
+    var data = new FormData(form);
+    data.delete("attachments");
+    return Array.from(data.entries()).map(function (kv) { return kv[0] + "=" + kv[1]; }).join("&");
+  }
+
+  function start(form) {
+    var last = snapshot(form);
+    setInterval(function () {
+      var now = snapshot(form);
+      if (now === last) return;
+      var data = new FormData(form);
+      data.delete("attachments");
+      data.set("action", "save");
+      fetch(form.getAttribute("action"), {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-Autosave": "1", Accept: "application/json" },
+      })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (reply) {
+          if (!reply || !reply.saved) return;
+          last = now;
+          var uid = form.querySelector("input[name=draft_uid]");
+          if (uid && reply.draft_uid) uid.value = reply.draft_uid;
+          var status = document.getElementById("autosave-status");
+          if (status) status.textContent = status.dataset.savedText + " " + new Date().toLocaleTimeString();
+        })
+        .catch(function () {});
+    }, INTERVAL);
+  }
+
+  function init() {
+    var form = document.querySelector("form.compose-form");
+    if (form) start(form);
+  }
+  if (document.readyState !== "loading") init();
+  else document.addEventListener("DOMContentLoaded", init);
+})();
+
+// (form.action would be the submit buttons named "action": read the attribute.)
+// Attachments: a list with sizes and "remove" buttons before sending, and an
+// upload progress bar when the form is sent.
+(function () {
+  "use strict";
+
+  function human(size) {
+    if (size < 1024) return size + " B";
+    if (size < 1048576) return (size / 1024).toFixed(0) + " KB";
+    return (size / 1048576).toFixed(1) + " MB";
+  }
+
+  function render(input, list) {
+    while (list.firstChild) list.removeChild(list.firstChild);
+    Array.from(input.files).forEach(function (file, index) {
+      var item = document.createElement("li");
+      item.textContent = file.name + " (" + human(file.size) + ") ";
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link remove-attachment";
+      remove.textContent = list.dataset.removeText || "×";
+      remove.addEventListener("click", function () {
+        var keep = new DataTransfer();
+        Array.from(input.files).forEach(function (f, i) { if (i !== index) keep.items.add(f); });
+        input.files = keep.files;
+        render(input, list);
+      });
+      item.appendChild(remove);
+      list.appendChild(item);
+    });
+  }
+
+  function init() {
+    var form = document.querySelector("form.compose-form");
+    var input = form && form.querySelector("input[name=attachments]");
+    var list = document.getElementById("attachment-list");
+    var bar = document.getElementById("upload-progress");
+    if (!form || !input || !list) return;
+    input.addEventListener("change", function () { render(input, list); });
+    form.addEventListener("submit", function (event) {
+      if (!input.files.length || !bar || !window.XMLHttpRequest) return;
+      event.preventDefault();
+      var data = new FormData(form);
+      if (event.submitter && event.submitter.name) data.set(event.submitter.name, event.submitter.value);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.getAttribute("action"));
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) { bar.hidden = false; bar.value = e.loaded / e.total; }
+      });
+      xhr.addEventListener("load", function () {
+        // Show the page the server answered with (the mailbox after a redirect,
+        // or the form with its errors) without fetching it a second time.
+        if (xhr.responseURL) window.history.replaceState(null, "", xhr.responseURL);
+        document.open(); document.write(xhr.responseText); document.close();
+      });
+      xhr.send(data);
+    });
+  }
+  if (document.readyState !== "loading") init();
+  else document.addEventListener("DOMContentLoaded", init);
+})();
+
+// Simple rich text: a contenteditable editor whose HTML goes in the hidden
+// "html" field; the plain-text part is the editor's text.
+(function () {
+  "use strict";
+
+  function init() {
+    var form = document.querySelector("form.compose-form");
+    var toggle = document.getElementById("rich-mode");
+    var editor = document.getElementById("rich-editor");
+    if (!form || !toggle || !editor) return;
+    var wrap = editor.closest(".rich-wrap");
+    var textarea = form.querySelector("textarea[name=text]");
+    var html = form.querySelector("input[name=html]");
+    var textRow = textarea.closest("p");
+
+    toggle.addEventListener("change", function () {
+      if (toggle.checked) {
+        editor.textContent = "";
+        textarea.value.split("\n").forEach(function (line) {
+          var div = document.createElement("div");
+          if (line) div.textContent = line; else div.appendChild(document.createElement("br"));
+          editor.appendChild(div);
+        });
+        wrap.hidden = false; textRow.hidden = true; editor.focus();
+      } else {
+        textarea.value = editor.innerText; html.value = "";
+        wrap.hidden = true; textRow.hidden = false;
+      }
+    });
+
+    wrap.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-command]");
+      if (!button) return;
+      var value = null;
+      if (button.dataset.prompt) {
+        value = window.prompt(button.dataset.prompt, "https://");
+        if (!value) return;
+      }
+      document.execCommand(button.dataset.command, false, value);
+      editor.focus();
+    });
+
+    // Runs before the upload handler (registered later), so both paths send the HTML.
+    form.addEventListener("submit", sync, true);
+    form.addEventListener("formdata", sync);
+    function sync() {
+      if (!toggle.checked) return;
+      html.value = editor.innerHTML;
+      textarea.value = editor.innerText;
+    }
+  }
+  if (document.readyState !== "loading") init();
+  else document.addEventListener("DOMContentLoaded", init);
+})();
