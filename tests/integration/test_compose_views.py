@@ -300,14 +300,47 @@ def test_autosave_replaces_one_draft(web: Client, dovecot: DovecotInstance, mail
 
 
 def test_rich_text_is_sanitized_and_sent_as_alternative(web: Client, smtp_server: SubmissionServer) -> None:
-    response = web.post("/mail/compose/", {
-        "to": "bob@example.test", "subject": "rich", "text": "Hello world",
-        "html": '<div>Hello <b>world</b><script>alert(1)</script><img src=x onerror="alert(2)"></div>',
-        "action": "send",
-    })
+    response = web.post(
+        "/mail/compose/",
+        {
+            "to": "bob@example.test",
+            "subject": "rich",
+            "text": "Hello world",
+            "html": '<div>Hello <b>world</b><script>alert(1)</script><img src=x onerror="alert(2)"></div>',
+            "action": "send",
+        },
+    )
     assert response.status_code == 302
     parsed = message_from_bytes(smtp_server.recorder.messages[-1].data, policy=policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
     html = parsed.get_body(("html",)).get_content()
     assert "<b>world</b>" in html and "script" not in html and "onerror" not in html
     assert parsed.get_body(("plain",)).get_content().strip() == "Hello world"
+
+
+def test_resume_a_draft_from_the_drafts_folder(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    web.post(
+        "/mail/compose/",
+        {"to": "bob@example.test", "subject": "Later", "text": "half written", "action": "save"},
+    )
+    page = web.get("/mail/message/?folder=Drafts&uid=1").content.decode()
+    assert "Edit draft" in page
+    form = web.get("/mail/compose/?folder=Drafts&uid=1&mode=draft").context["form"]
+    assert form.initial["subject"] == "Later" and form.initial["text"].strip() == "half written"
+    assert form.initial["draft_uid"] == 1
+
+
+def test_attachments_over_the_limit_are_refused(
+    web: Client, smtp_server: SubmissionServer, settings: object
+) -> None:
+    settings.WEBMAIL_MAX_ATTACHMENT_MB = 1  # type: ignore[attr-defined]
+    big = SimpleUploadedFile("big.bin", b"x" * (1024 * 1024 + 1), content_type="application/octet-stream")
+    before = len(smtp_server.recorder.messages)
+    response = web.post(
+        "/mail/compose/", {"to": "bob@example.test", "text": "t", "action": "send", "attachments": [big]}
+    )
+    assert response.status_code == 400
+    assert "Attachments may total at most 1 MB." in response.content.decode()
+    assert len(smtp_server.recorder.messages) == before

@@ -84,6 +84,7 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         "remote": remote,
         "trusted": remote and not wants_remote,
         "previewable": INLINE_TYPES,
+        "is_draft": "\\draft" in opened.head.flags,
     }
     template = "webmail/partials/message.html" if request.htmx else "webmail/message_page.html"
     return render(request, template, context)
