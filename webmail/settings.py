@@ -175,6 +175,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
 # Without collectstatic (tests, development) WhiteNoise serves from the finders.
 WHITENOISE_USE_FINDERS = DEBUG or "pytest" in sys.modules
+if WHITENOISE_USE_FINDERS:
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing root
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
