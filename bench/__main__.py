@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = {
     "list": "bench.list_pages",
     "read": "bench.read_message",
+    "pop": "bench.pop_import",
 }
 
 

@@ -234,3 +234,32 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"imapclient": {"level": "WARNING"}},
 }
+
+# --- POP3 import (webmail/popimport) ---------------------------------------
+# Documented in the README's "POP3 import" section.
+WEBMAIL_POP_TIMEOUT = env.float("WEBMAIL_POP_TIMEOUT", default=30.0)
+WEBMAIL_POP_MAX_MESSAGE_BYTES = env.int("WEBMAIL_POP_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+WEBMAIL_POP_MAX_MESSAGES_PER_RUN = env.int("WEBMAIL_POP_MAX_MESSAGES_PER_RUN", default=500)
+# Messages stored per MULTIAPPEND and ledger commit (and held in memory at once).
+WEBMAIL_POP_BATCH_MESSAGES = env.int("WEBMAIL_POP_BATCH_MESSAGES", default=100)
+WEBMAIL_POP_BATCH_BYTES = env.int("WEBMAIL_POP_BATCH_BYTES", default=16 * 1024 * 1024)
+# A run's lock is a lease renewed at every batch; a killed worker's lapses after this.
+WEBMAIL_POP_LEASE_SECONDS = env.int("WEBMAIL_POP_LEASE_SECONDS", default=300)
+WEBMAIL_POP_DISPATCH_SECONDS = env.float("WEBMAIL_POP_DISPATCH_SECONDS", default=60.0)
+WEBMAIL_POP_MAX_BACKOFF_SECONDS = env.int("WEBMAIL_POP_MAX_BACKOFF_SECONDS", default=12 * 3600)
+WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE = env.int("WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE", default=3)
+CELERY_IMPORTS = ["webmail.popimport.tasks"]
+# Tests run their worker on a queue of their own, so parallel sessions never share tasks.
+CELERY_TASK_DEFAULT_QUEUE = env.str("WEBMAIL_CELERY_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE = {
+    "popimport-dispatch": {"task": "popimport.dispatch", "schedule": WEBMAIL_POP_DISPATCH_SECONDS},
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A Celery worker in another process must see the test database: a file, not
+    # memory; one per pytest process, so parallel sessions never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    # Web and worker processes write concurrently: WAL, a patient busy timeout,
+    # and write transactions that take the lock up front instead of failing midway.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )

@@ -18,6 +18,7 @@ urlpatterns = [
     path("mail/message/seen/", message.seen_view, name="message_seen"),
     path("mail/message/trust-sender/", message.trust_sender_view, name="trust_sender"),
     path("settings/", preferences.preferences_view, name="preferences"),
+    path("settings/accounts/", include("webmail.popimport.urls")),
     path(
         "settings/trusted-senders/<int:pk>/forget/",
         preferences.forget_sender_view,

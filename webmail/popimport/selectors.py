@@ -1,0 +1,45 @@
+"""Reads for the settings page: each account with its status, in three queries whatever the count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import ExternalAccount, FetchRun, LedgerEntry
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    account: ExternalAccount
+    checking: bool  # a run holds the account's lock right now
+    left_on_server: int  # messages skipped (too large, refused) and still on the server
+
+    @property
+    def paused_by_failures(self) -> bool:
+        return self.account.paused_reason == ExternalAccount.Paused.AUTH
+
+    @property
+    def insecure(self) -> bool:
+        return self.account.security == "none"
+
+
+def account_statuses(user: AbstractBaseUser) -> list[AccountStatus]:
+    accounts = list(ExternalAccount.objects.filter(user=user).order_by("email", "pk"))
+    ids = [a.pk for a in accounts]
+    running = set(
+        FetchRun.objects.filter(
+            account_id__in=ids, status=FetchRun.Status.RUNNING, lease_until__gte=timezone.now()
+        ).values_list("account_id", flat=True)
+    )
+    skipped = dict(
+        LedgerEntry.objects.filter(
+            account_id__in=ids, state=LedgerEntry.State.SKIPPED, deleted_at__isnull=True
+        )
+        .values("account_id")
+        .annotate(n=Count("pk"))
+        .values_list("account_id", "n")
+    )
+    return [AccountStatus(a, a.pk in running, skipped.get(a.pk, 0)) for a in accounts]
