@@ -11,6 +11,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from webmail.mailaccess.errors import AuthenticationFailed
 from webmail.mailaccess.imap import authenticate, close_quietly, open_connection
@@ -26,6 +28,12 @@ def normalise_address(value: str) -> str:
     return value.strip().lower()
 
 
+def throttle_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The account a sign-in attempt was for, as django-axes should count it."""
+    value = (credentials or {}).get("username") or (request.POST.get("email") if request else "") or ""
+    return normalise_address(str(value))
+
+
 class ImapBackend(BaseBackend):
     """Authenticates against the IMAP server that serves the address's domain.
 
@@ -33,6 +41,7 @@ class ImapBackend(BaseBackend):
     apart from "server down"; a wrong password returns None.
     """
 
+    @method_decorator(sensitive_variables("password"))
     def authenticate(
         self,
         request: HttpRequest | None,

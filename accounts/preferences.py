@@ -24,8 +24,8 @@ class Preferences(models.Model):
 
     @classmethod
     def for_user(cls, user: object) -> Preferences:
-        prefs, _created = cls.objects.get_or_create(user=user)
-        return prefs
+        """Saved preferences, or unsaved defaults (reading never writes)."""
+        return cls.objects.filter(user=user).first() or cls(user=user)
 
 
 class TrustedSender(models.Model):

@@ -56,5 +56,8 @@ class MailErrorMiddleware:
             if isinstance(exception, FolderNotFound | MessageGone)
             else 502
         )
-        template = "webmail/partials/error.html" if getattr(request, "htmx", False) else "webmail/error.html"
+        htmx = getattr(request, "htmx", None)
+        # A pane swap shows the error in place; a boosted navigation gets the whole page.
+        partial = bool(htmx) and not htmx.boosted
+        template = "webmail/partials/error.html" if partial else "webmail/error.html"
         return render(request, template, {"error": exception.user_message}, status=status)

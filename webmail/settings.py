@@ -117,7 +117,10 @@ AXES_FAILURE_LIMIT = env.int("WEBMAIL_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("WEBMAIL_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_USERNAME_FORM_FIELD = "email"
-AXES_RESET_ON_SUCCESS = True
+# authenticate() reports failures as {"username": ...}: count them per address.
+AXES_USERNAME_CALLABLE = "accounts.backends.throttle_username"
+# A success must not wipe the failures recorded against other accounts from that IP.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "webmail.views.auth.locked_out"
 AXES_VERBOSE = False
 LOGIN_URL = "login"
@@ -153,7 +156,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'none'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'"],
+        # data: only for inline image parts we embed ourselves (no remote loads).
+        "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-src": ["'self'"],

@@ -250,6 +250,22 @@ def test_urls_are_scoped_to_own_mailbox(
     assert b"\\Seen" not in server_flags(imap_settings, alice, uid)  # Alice's mail untouched
 
 
+def test_mail_content_is_never_served_to_htmx(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    uid = append(
+        dovecot, mail_user, make_message(subject="x", attachment=("a.html", b"<b>x</b>", "text/html"))
+    )
+    for url in (
+        f"/mail/message/part/?folder=INBOX&uid={uid}&section=2",
+        f"/mail/message/raw/?folder=INBOX&uid={uid}",
+        f"/mail/message/body/?folder=INBOX&uid={uid}&section=1",
+    ):
+        assert web.get(url, HTTP_HX_REQUEST="true").status_code == 404, url
+    page = web.get("/mail/").content.decode()
+    assert 'id="reading-pane"' in page and 'hx-boost="false"' in page.split('id="reading-pane"')[1][:200]
+
+
 def test_message_gone_is_a_polite_404(web: Client) -> None:
     response = web.get("/mail/message/?folder=INBOX&uid=999999")
     assert response.status_code == 404

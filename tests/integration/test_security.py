@@ -99,6 +99,31 @@ def test_throttling_locks_out_one_client_not_another(
     assert ok.status_code == 302
 
 
+def test_one_account_is_locked_after_failures_from_many_addresses(
+    imap_settings: object, make_user: object, settings: object
+) -> None:
+    victim, other = make_user("victim"), make_user("other")  # type: ignore[operator]
+    for n in range(settings.AXES_FAILURE_LIMIT):  # type: ignore[attr-defined]
+        Client(REMOTE_ADDR=f"198.51.100.{n + 1}").post(
+            "/login/", {"email": victim.email, "password": "guess"}
+        )
+    fresh = Client(REMOTE_ADDR="203.0.113.50")
+    assert fresh.post("/login/", {"email": victim.email, "password": victim.password}).status_code == 429
+    # Other accounts are not affected by the victim's lockout.
+    assert fresh.post("/login/", {"email": other.email, "password": other.password}).status_code == 302
+
+
+def test_non_ascii_password_is_a_clear_refusal_not_a_500(
+    client: Client, imap_settings: object, dovecot: object, make_user: object
+) -> None:
+    user = make_user("unicode")  # type: ignore[operator]
+    dovecot.add_user(user.email, "pässwörd-ü")  # type: ignore[attr-defined]
+    assert client.post("/login/", {"email": user.email, "password": "pässwörd-ü"}).status_code == 302
+    client.post("/logout/")
+    wrong = client.post("/login/", {"email": user.email, "password": "pässwörd-x"})
+    assert wrong.status_code == 200 and b"Wrong email address or password." in wrong.content
+
+
 def test_lockout_message_does_not_reveal_account_existence(imap_settings: object, settings: object) -> None:
     bodies = []
     for address in ("nobody-here@example.test", "nobody-else@example.test"):

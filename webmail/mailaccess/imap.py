@@ -64,9 +64,15 @@ def authenticate(client: IMAPClient, username: str, password: str, *, client_ip:
     try:
         if client_ip and client.has_capability("ID"):
             client.id_({"name": "webmail", "x-originating-ip": client_ip})
-        client.login(username, password)
+        if client.has_capability("AUTH=PLAIN"):
+            # SASL PLAIN carries UTF-8 (non-ASCII passwords, IDN addresses) base64-encoded.
+            client.plain_login(username, password)
+        else:
+            client.login(username, password)
     except imap_exc.LoginError as exc:
         raise AuthenticationFailed(detail="LOGIN rejected") from exc
+    except UnicodeEncodeError:  # LOGIN is ASCII-only; never echo the text
+        raise AuthenticationFailed(detail="non-ASCII credentials") from None
     except imap_exc.IMAPClientError as exc:
         raise ProtocolError(detail=f"{exc.__class__.__name__}") from exc
     except CONNECTION_ERRORS as exc:

@@ -14,7 +14,6 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.preferences import Preferences, TrustedSender
-from webmail.compose.addresses import remember
 from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
 from webmail.mailaccess.selection import select
 from webmail.mailbox import UserMailbox
@@ -30,13 +29,19 @@ INLINE_TYPES = frozenset(
 )
 
 
+def _not_for_htmx(request: HttpRequest) -> None:
+    """Mail content (parts, raw source, bodies) must never be swapped into our pages as HTML."""
+    if getattr(request, "htmx", False):
+        raise Http404
+
+
 def _target(request: HttpRequest) -> tuple[str, int]:
     folder = request.GET.get("folder") or request.POST.get("folder") or ""
     try:
         uid = int(request.GET.get("uid") or request.POST.get("uid") or "")
     except ValueError as exc:
         raise Http404 from exc
-    if not folder or uid <= 0:
+    if not folder or not 0 < uid < 2**32:
         raise Http404
     return folder, uid
 
@@ -72,8 +77,6 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 
     opened = mailbox.read(load)
     sender, remote = opened.sender, opened.remote
-    env = opened.rendered.envelope
-    remember(request.user, [*env.from_, *env.to, *env.cc])  # type: ignore[arg-type]
     _cache_bodies(request, folder, uid, opened.rendered, remote)
     context = {
         "folder": folder,
@@ -124,6 +127,7 @@ def _body_csp(remote: bool) -> str:
 @mailbox_required
 def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     """One sanitized HTML part as its own document, for the sandboxed iframe."""
+    _not_for_htmx(request)
     folder, uid = _target(request)
     section = request.GET.get("section", "")
     remote = request.GET.get("remote") == "1"
@@ -158,6 +162,7 @@ def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 @mailbox_required
 def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
     """Stream one part (attachment, inline image) with partial fetches; memory stays flat."""
+    _not_for_htmx(request)
     folder, uid = _target(request)
     section = request.GET.get("section", "")
     head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
@@ -205,6 +210,7 @@ def _download_headers(response: StreamingHttpResponse, name: str, *, inline: boo
 @mailbox_required
 def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
     """The whole message: ``?download=1`` as a .eml file, otherwise its source as plain text."""
+    _not_for_htmx(request)
     folder, uid = _target(request)
     head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
     download = request.GET.get("download") == "1"
