@@ -2,13 +2,19 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from webmail.views import auth, compose, mailbox, message, preferences
+from webmail.views import actions, auth, compose, mailbox, message, preferences, search
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="mailbox", permanent=False)),
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
     path("mail/", mailbox.mailbox_view, name="mailbox"),
+    path("mail/actions/", actions.bulk_action_view, name="mail_action"),
+    path("mail/actions/undo/", actions.undo_view, name="mail_undo"),
+    path("mail/actions/empty/", actions.empty_folder_view, name="mail_empty"),
+    path("mail/poll/", actions.poll_view, name="mail_poll"),
+    path("mail/search/", search.search_view, name="mail_search"),
+    path("settings/folders/", actions.folders_view, name="folders"),
     path("mail/compose/", compose.compose_view, name="compose"),
     path("mail/compose/addresses/", compose.addresses_view, name="compose_addresses"),
     path("mail/message/", message.message_view, name="message"),

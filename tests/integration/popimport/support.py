@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import time
 from collections import Counter
@@ -44,22 +46,36 @@ def ids_of(items: list[Item]) -> set[str]:
 
 
 def maildir_ids(dovecot: DovecotInstance, address: str, folder: str = "INBOX") -> Counter[str]:
-    """Message-IDs of the files in a Maildir folder, read from disk (no session needed)."""
+    """Message-IDs of the files in a Maildir folder, read from disk (no session needed).
+
+    Dovecot may move a file from new/ to cur/ meanwhile (never back): new/ is
+    listed first and files are keyed by their unique base name, so a moving
+    file is neither missed nor counted twice.
+    """
     root = dovecot.maildir(address)
     if folder.upper() != "INBOX":
         root = root / ("." + folder.replace("/", "."))
+    names: dict[str, str] = {}
+    for sub in ("new", "cur"):
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(root / sub):
+                names[name.split(":2,")[0]] = name
     found: Counter[str] = Counter()
-    for sub in ("cur", "new"):
-        directory = Path(root, sub)
-        if not directory.is_dir():
-            continue
-        for path in directory.iterdir():
-            try:
-                head = path.read_bytes()[:8192]
-            except FileNotFoundError:  # renamed from new/ to cur/ meanwhile
-                continue
+    for base, name in names.items():
+        head = _read_head(root / "cur" / name) or _read_head(root / "new" / name)
+        if head is None:  # moved to cur/ since, with flags added to its name
+            head = next(filter(None, map(_read_head, Path(root, "cur").glob(f"{base}:2,*"))), None)
+        if head is not None:
             found[message_id(head.replace(b"\n", b"\r\n"))] += 1
     return found
+
+
+def _read_head(path: Path) -> bytes | None:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(8192)
+    except FileNotFoundError:
+        return None
 
 
 def mailbox(port: int, email: str, password: str) -> IMAPClient:

@@ -73,8 +73,8 @@ def test_end_to_end_through_the_settings_form_the_worker_and_beat(
         date = re.search(rb"Date: (.+)\r\n", message["head"]).group(1).decode()
         assert message["internaldate"] == parsedate_to_datetime(date).astimezone().replace(tzinfo=None)
     assert external.count() == 20  # a copy is left on the server
-    page = browser.get(URL).content.decode()
-    assert "20 messages by the last check; 20 in total" in page
+    # (Beat may have checked once more meanwhile, finding nothing: only the total is certain.)
+    assert "; 20 in total" in browser.get(URL).content.decode()
 
     # Beat's dispatcher queues the next check when it is due; it finds nothing new.
     ExternalAccount.objects.filter(pk=account.pk).update(next_run_at=timezone.now())

@@ -1,0 +1,124 @@
+"""Server-side search, paginated and sorted like a folder.
+
+The server does the matching (``UID SORT``/``UID SEARCH ... CHARSET UTF-8``),
+so non-ASCII terms work and no message body crosses the wire. Only the
+matching UIDs come back (a few bytes each); then only the page's messages are
+fetched, with the same items as the folder list.
+
+"Has attachment" is approximated by a ``Content-Type: multipart/mixed``
+header: IMAP SEARCH cannot look into BODYSTRUCTURE. It misses attachments in
+other layouts (e.g. a lone application/pdf body) and counts mixed messages
+whose only extra part is inline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from imapclient import IMAPClient
+
+from .folders import list_folders
+from .imap import translate_errors
+from .listing import fetch_items, sort_criteria, summarize
+from .selection import select
+from .types import MessagePage, MessageSummary, SortKey
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""  # quick search: sender or subject
+    sender: str = ""
+    recipient: str = ""
+    subject: str = ""
+    body: str = ""
+    since: date | None = None
+    before: date | None = None  # inclusive, as people read "until"
+    has_attachment: bool = False
+    unread: bool = False
+    flagged: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self.criteria() == [b"ALL"]
+
+    def criteria(self) -> list[object]:
+        """IMAP SEARCH keys; strings are sent as UTF-8 literals by imapclient."""
+        keys: list[object] = []
+        if self.text:
+            keys += [b"OR", b"FROM", self.text, b"SUBJECT", self.text]
+        for key, value in ((b"FROM", self.sender), (b"TO", self.recipient), (b"SUBJECT", self.subject)):
+            if value:
+                keys += [key, value]
+        if self.body:
+            keys += [b"BODY", self.body]
+        if self.since:
+            keys += [b"SINCE", self.since]
+        if self.before:
+            # SEARCH BEFORE is exclusive; "until 3 May" includes 3 May.
+            keys += [b"BEFORE", date.fromordinal(self.before.toordinal() + 1)]
+        if self.has_attachment:
+            keys += [b"HEADER", b"Content-Type", b"multipart/mixed"]
+        if self.unread:
+            keys.append(b"UNSEEN")
+        if self.flagged:
+            keys.append(b"FLAGGED")
+        return keys or [b"ALL"]
+
+
+def _matching_uids(client: IMAPClient, query: SearchQuery, sort: SortKey, reverse: bool) -> list[int]:
+    criteria = query.criteria()
+    if sort == SortKey.ARRIVAL:
+        uids = sorted(client.search(criteria, charset="UTF-8"))  # UID order is arrival order
+        return uids[::-1] if reverse else uids
+    if client.has_capability("SORT"):
+        return list(client.sort(sort_criteria(client, sort, reverse).decode().split(), criteria, "UTF-8"))
+    uids = sorted(client.search(criteria, charset="UTF-8"))
+    return uids[::-1] if reverse else uids
+
+
+def search_folder(
+    client: IMAPClient,
+    folder: str,
+    query: SearchQuery,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    sort: SortKey = SortKey.ARRIVAL,
+    reverse: bool = True,
+) -> MessagePage:
+    select(client, folder)
+    with translate_errors(folder):
+        uids = _matching_uids(client, query, sort, reverse)
+        total = len(uids)
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        window = uids[(page - 1) * page_size : page * page_size]
+        data = client.fetch(window, fetch_items(client)) if window else {}
+    messages = [summarize(uid, data[uid]) for uid in window if uid in data]
+    return MessagePage(folder, total, page, page_size, sort, reverse, messages)
+
+
+@dataclass(frozen=True)
+class FolderHits:
+    folder: str
+    total: int
+    messages: list[MessageSummary] = field(default_factory=list)
+
+
+def search_all_folders(
+    client: IMAPClient,
+    query: SearchQuery,
+    *,
+    per_folder: int = 20,
+    skip_roles: tuple[str, ...] = ("trash", "junk"),
+) -> list[FolderHits]:
+    """The newest ``per_folder`` matches of every selectable folder that has any."""
+    results: list[FolderHits] = []
+    for folder in list_folders(client):
+        if not folder.selectable or folder.role in skip_roles or folder.messages == 0:
+            continue
+        found = search_folder(client, folder.name, query, page=1, page_size=per_folder)
+        if found.total:
+            results.append(FolderHits(folder.name, found.total, found.messages))
+    return results
