@@ -7,7 +7,10 @@
   var cursorUid = null; // the row j/k moved to, kept across list refreshes
 
   function form() { return document.getElementById("bulk-form"); }
-  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#bulk-form tr.msg")); }
+  var expanded = {}; // conversations the user opened, kept across list refreshes
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll("#bulk-form tr.msg")).filter(function (r) { return !r.hidden; });
+  }
   function boxes() { return Array.prototype.slice.call(document.querySelectorAll("#bulk-form input[name=uid]")); }
   function checked() { return boxes().filter(function (b) { return b.checked; }); }
 
@@ -60,12 +63,24 @@
   function targets() {
     var c = checked().map(function (b) { return b.value; });
     if (c.length) return c;
-    if (cursorUid) return [cursorUid];
+    if (cursorUid) {
+      var row = rowFor(cursorUid);
+      var box = row && row.querySelector("input[name=uid]");
+      return [box ? box.value : cursorUid]; // a conversation's box holds all its UIDs
+    }
     var open = document.querySelector("#reading-pane article.message");
     return open ? [open.dataset.uid] : [];
   }
 
-  function rowFor(uid) { return document.querySelector('#bulk-form tr.msg[data-uid="' + uid + '"]'); }
+  function rowFor(uid) { return document.querySelector('#bulk-form tr.msg[data-uid="' + uid + '"]:not([hidden])'); }
+
+  function showThread(uid, open) {
+    var button = document.querySelector('[data-thread-toggle="' + uid + '"]');
+    if (!button) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    document.querySelectorAll('#bulk-form tr[data-thread-of="' + uid + '"]').forEach(function (r) { r.hidden = !open; });
+    if (open) expanded[uid] = true; else delete expanded[uid];
+  }
 
   function moveCursor(step) {
     var all = rows();
@@ -137,8 +152,9 @@
     var tr = event.target.closest && event.target.closest("#bulk-form tr.msg");
     if (!tr) return;
     var box = tr.querySelector("input[name=uid]");
-    var uids = box && box.checked ? checked().map(function (b) { return b.value; }) : [tr.dataset.uid];
-    event.dataTransfer.setData("application/x-webmail-uids", uids.join(","));
+    var uids = box && box.checked ? checked().map(function (b) { return b.value; }) : [box ? box.value : tr.dataset.uid];
+    // Box values, ";"-joined: a conversation's value is itself a comma list.
+    event.dataTransfer.setData("application/x-webmail-uids", uids.join(";"));
     event.dataTransfer.setData("text/plain", uids.join(","));
     event.dataTransfer.effectAllowed = "move";
   });
@@ -164,7 +180,7 @@
     event.preventDefault();
     li.classList.remove("drop-target");
     var raw = event.dataTransfer.getData("application/x-webmail-uids");
-    if (raw) act("move", raw.split(","), li.dataset.folder);
+    if (raw) act("move", raw.split(";"), li.dataset.folder);
   });
 
   // Periodic refresh (#sync polls every 45 s): skip it while the user is
@@ -179,13 +195,23 @@
   else document.addEventListener("DOMContentLoaded", syncRowState);
 
   document.addEventListener("htmx:afterSettle", function () {
+    Object.keys(expanded).forEach(function (uid) { showThread(uid, true); });
     if (cursorUid && rowFor(cursorUid)) setCursor(cursorUid);
     else if (cursorUid) cursorUid = null;
     syncRowState();
   });
 
-  // Clicking a row's link moves the cursor there too.
+  // Clicking a row's link moves the cursor there too; the count badge opens a conversation.
   document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-thread-toggle]");
+    if (toggle) {
+      var uid = toggle.getAttribute("data-thread-toggle");
+      showThread(uid, toggle.getAttribute("aria-expanded") !== "true");
+      // After a mouse click, give the keys back to the shortcuts (a focused
+      // button swallows them); keyboard users keep their focus.
+      if (event.detail > 0) toggle.blur();
+      return;
+    }
     var a = event.target.closest && event.target.closest("#bulk-form tr.msg a.open");
     if (a) setCursor(a.closest("tr").dataset.uid);
   });

@@ -18,13 +18,17 @@ def make_message(
     date: datetime | None = None,
     body: str = "Hello",
     attachment: tuple[str, bytes, str] | None = None,
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = format_datetime(date or datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain="example.test")
+    msg["Message-ID"] = message_id or make_msgid(domain="example.test")
+    for name, value in (headers or {}).items():
+        msg[name] = value
     msg.set_content(body)
     if attachment:
         name, data, ctype = attachment

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from imapclient import IMAPClient
 from imapclient.imap_utf7 import decode as decode_utf7
+from imapclient.imapclient import _normalise_search_criteria
 from imapclient.response_parser import parse_response
 
 
@@ -99,17 +100,25 @@ def _expand_sequence_set(value: bytes | int) -> list[int]:
 
 
 def esort_partial(
-    client: IMAPClient, criteria: bytes, first: int, last: int, charset: bytes = b"UTF-8"
+    client: IMAPClient,
+    criteria: bytes,
+    first: int,
+    last: int,
+    charset: bytes = b"UTF-8",
+    search: list[object] | None = None,
 ) -> PartialSort:
     """UID SORT RETURN (PARTIAL first:last COUNT) — only one page of UIDs crosses the wire.
 
     RFC 5267 ESORT with the PARTIAL return option (RFC 5267 §4.4 / RFC 9394).
+    ``search`` holds SEARCH keys as for ``IMAPClient.search`` (default ALL);
+    non-ASCII strings go as UTF-8 literals.
     """
+    keys = _normalise_search_criteria(search, charset.decode()) if search else [b"ALL"]
     client._imap.untagged_responses.pop("ESEARCH", None)
     _raw(
         client,
         b"SORT",
-        [b"RETURN", b"(PARTIAL %d:%d COUNT)" % (first, last), b"(" + criteria + b")", charset, b"ALL"],
+        [b"RETURN", b"(PARTIAL %d:%d COUNT)" % (first, last), b"(" + criteria + b")", charset, *keys],
         uid=True,
     )
     responses = _take_untagged(client, "ESEARCH")

@@ -16,9 +16,11 @@ from imapclient import IMAPClient
 from .folders import list_folders
 from .imap import translate_errors
 from .selection import select
+from .types import Folder
 
 
-def change_token(client: IMAPClient, folder: str) -> str:
+def folder_snapshot(client: IMAPClient, folder: str) -> tuple[str, list[Folder]]:
+    """The change token, and the folder tree it was computed from (for the page that needs both)."""
     items = [b"MESSAGES", b"UNSEEN", b"UIDNEXT", b"UIDVALIDITY"]
     if client.has_capability("CONDSTORE"):
         items.append(b"HIGHESTMODSEQ")
@@ -31,4 +33,4 @@ def change_token(client: IMAPClient, folder: str) -> str:
         status = client.folder_status(folder, items)
     parts = [f"{f.name}\0{f.messages}\0{f.unseen}" for f in folders]
     parts.append(repr(sorted(status.items())))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20], folders

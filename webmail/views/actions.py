@@ -23,13 +23,12 @@ from webmail.mailaccess.actions import ActionResult
 from webmail.mailaccess.errors import FolderNotFound, MessageGone, ProtocolError
 from webmail.mailaccess.folders import list_folders
 from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.listing import list_page
-from webmail.mailaccess.sync import change_token
+from webmail.mailaccess.sync import folder_snapshot
 from webmail.mailaccess.types import FolderRole
 from webmail.mailbox import UserMailbox
 
 from .decorators import mailbox_required
-from .mailbox import _context, _list_params, _page_size
+from .mailbox import _context, _list_params, load_listing, view_mode
 
 UNDO_KEY = "webmail_undo"
 MAX_UIDS = 5000  # one request; "all in folder" has no such limit
@@ -55,12 +54,14 @@ def _uids(request: HttpRequest) -> list[int] | None:
     if request.POST.get("scope") == "all":
         return None
     uids: list[int] = []
-    for raw in request.POST.getlist("uid")[:MAX_UIDS]:
-        try:
-            uids.append(int(raw))
-        except ValueError:
-            continue
-    return uids
+    # A conversation's box carries all its UIDs, comma-separated.
+    for value in request.POST.getlist("uid"):
+        for raw in value.split(","):
+            try:
+                uids.append(int(raw))
+            except ValueError:
+                continue
+    return list(dict.fromkeys(uids))[:MAX_UIDS]
 
 
 def _done_message(action: str, result: ActionResult) -> str:
@@ -199,20 +200,21 @@ def empty_folder_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
 @mailbox_required
 def poll_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     """Polled every ~45 s: 204 when nothing changed, else the page (the client picks its parts)."""
-    folder, page, sort, descending = _list_params(request)
+    folder = _list_params(request)[0]
+    mode = view_mode(request)
     known = request.GET.get("state", "")
-    token = mailbox.read(lambda client: change_token(client, folder))
-    if known and token == known:
-        return HttpResponse(status=204)
 
-    def load(client: IMAPClient) -> dict[str, object]:
-        folders = list_folders(client)
-        size = _page_size(request)
-        listing = list_page(client, folder, page=page, page_size=size, sort=sort, reverse=descending)
-        return _context(folders, listing)
+    def load(client: IMAPClient) -> dict[str, object] | None:
+        token, folders = folder_snapshot(client, folder)
+        if known and token == known:
+            return None
+        context = _context(folders, load_listing(client, request, mode))
+        context.update(sync_state=token, list_view=mode)
+        return context
 
     context = mailbox.read(load)
-    context["sync_state"] = token
+    if context is None:
+        return HttpResponse(status=204)
     # Actions on the refreshed list return to the list, not to this endpoint.
     params = request.GET.copy()
     params.pop("state", None)

@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from webmail.mailaccess.folders import list_folders
+from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.listing import list_page
+from webmail.mailaccess.sync import folder_snapshot
+from webmail.mailaccess.threads import thread_page
 from webmail.mailaccess.types import Folder, MessagePage, SortKey
 from webmail.mailbox import UserMailbox
 
@@ -44,19 +46,44 @@ def _page_size(request: HttpRequest) -> int:
     return settings.WEBMAIL_PAGE_SIZE
 
 
+VIEW_SESSION_KEY = "webmail_list_view"
+THREADS = "threads"
+FLAT = "list"
+
+
+def view_mode(request: HttpRequest, *, remember: bool = False) -> str:
+    """Conversations or flat list: the ``view`` parameter, else the last choice on this device."""
+    asked = request.GET.get("view")
+    if asked in (THREADS, FLAT):
+        if remember and request.session.get(VIEW_SESSION_KEY) != asked:
+            request.session[VIEW_SESSION_KEY] = asked
+        return asked
+    return request.session.get(VIEW_SESSION_KEY, FLAT)
+
+
+def load_listing(client: IMAPClient, request: HttpRequest, mode: str) -> MessagePage:
+    folder, page, sort, reverse = _list_params(request)
+    size = _page_size(request)
+    if mode == THREADS:
+        return thread_page(client, folder, page=page, page_size=size)
+    return list_page(client, folder, page=page, page_size=size, sort=sort, reverse=reverse)
+
+
+def listing_context(client: IMAPClient, request: HttpRequest, mode: str) -> dict[str, object]:
+    """Folder tree, one page of the list, and the change token the page's poller starts from."""
+    folder = _list_params(request)[0]
+    token, folders = folder_snapshot(client, folder)
+    context = _context(folders, load_listing(client, request, mode))
+    context["sync_state"] = token
+    context["list_view"] = mode
+    return context
+
+
 @require_GET
 @mailbox_required
 def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
-    folder, page, sort, reverse = _list_params(request)
-    size = _page_size(request)
-
-    def load(client: object) -> tuple[list[Folder], MessagePage]:
-        folders = list_folders(client)  # type: ignore[arg-type]
-        listing = list_page(client, folder, page=page, page_size=size, sort=sort, reverse=reverse)  # type: ignore[arg-type]
-        return folders, listing
-
-    folders, listing = mailbox.read(load)
-    context = _context(folders, listing)
+    mode = view_mode(request, remember=True)
+    context = mailbox.read(lambda client: listing_context(client, request, mode))
     return render(request, "webmail/mailbox.html", context)
 
 
