@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from webmail.mailaccess.probe import probe_imap, probe_smtp
 
-from .models import ExternalAccount, FetchRun, LedgerEntry, MailAccount, MailServer
+from .models import ExternalAccount, FetchRun, Identity, LedgerEntry, MailAccount, MailServer
 
 
 @admin.register(MailServer)
@@ -31,7 +31,7 @@ class MailServerAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "domains", "enabled")}),
         (gettext_lazy("IMAP"), {"fields": ("imap_host", "imap_port", "imap_security")}),
-        (gettext_lazy("SMTP"), {"fields": ("smtp_host", "smtp_port", "smtp_security")}),
+        (gettext_lazy("SMTP"), {"fields": ("smtp_host", "smtp_port", "smtp_security", "send_as_domains")}),
         (gettext_lazy("TLS"), {"fields": ("tls_verify",)}),
     )
 
@@ -292,3 +292,69 @@ class LedgerEntryAdmin(_ReadOnlyAdmin):
     list_filter = ("state",)
     search_fields = ("uidl", "message_id", "account__email")
     list_select_related = ("account",)
+
+
+# --- Send mail as (webmail/sendas) --------------------------------------------
+
+
+@admin.register(Identity)
+class IdentityAdmin(admin.ModelAdmin):
+    """Admins look and can disable; the user's settings (and SMTP password) are theirs."""
+
+    list_display = (
+        "user",
+        "address",
+        "display_name",
+        "route",
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "is_verified",
+        "enabled",
+        "created",
+    )
+    list_filter = ("enabled", "route", "smtp_security", ("verified_at", admin.EmptyFieldListFilter))
+    search_fields = ("email", "display_name", "user__username", "smtp_host")
+    list_select_related = ("user",)
+    fields = (
+        "user",
+        "email",
+        "display_name",
+        "enabled",
+        "route",
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "smtp_username",
+        "has_password",
+        "verified_at",
+        "verification_sent_at",
+        "created",
+    )
+    readonly_fields = tuple(f for f in fields if f != "enabled")
+    actions = ["disable_identities", "enable_identities"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # an address is added by its owner, who must prove it
+
+    @admin.display(description=gettext_lazy("address"))
+    def address(self, obj: Identity) -> str:
+        return obj.email or _("(own address)")
+
+    @admin.display(boolean=True, description=gettext_lazy("verified"))
+    def is_verified(self, obj: Identity) -> bool:
+        return obj.verified
+
+    @admin.display(boolean=True, description=gettext_lazy("password stored"))
+    def has_password(self, obj: Identity) -> bool:
+        return bool(obj.smtp_password)
+
+    @admin.action(description=gettext_lazy("Disable (can no longer send)"))
+    def disable_identities(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:
+        count = queryset.update(enabled=False)
+        self.message_user(request, _("Disabled %(count)d identity(ies).") % {"count": count})
+
+    @admin.action(description=gettext_lazy("Enable"))
+    def enable_identities(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:
+        count = queryset.update(enabled=True)
+        self.message_user(request, _("Enabled %(count)d identity(ies).") % {"count": count})

@@ -78,6 +78,16 @@ class MailServer(models.Model):
             "without verification, anyone on the network path can read the mail and passwords."
         ),
     )
+    send_as_domains = models.TextField(
+        _("send-as domains"),
+        blank=True,
+        default="",
+        help_text=_(
+            "Other domains whose addresses users of this server may send as through this server's "
+            "SMTP, once they have proved they own the address (comma-separated; * for any). "
+            "Leave empty to make such mail go through the other provider's own SMTP server."
+        ),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
 
     class Meta:
@@ -103,10 +113,15 @@ class MailServer(models.Model):
                     }
                 )
         self.domains = ", ".join(domains)
+        self.send_as_domains = ", ".join(_normalise_domains(self.send_as_domains))
 
     @property
     def domain_list(self) -> list[str]:
         return _normalise_domains(self.domains)
+
+    @property
+    def send_as_domain_list(self) -> list[str]:
+        return _normalise_domains(self.send_as_domains)
 
     def imap_endpoint(self) -> Endpoint:
         return endpoint(self.imap_host, self.imap_port, self.imap_security, self.tls_verify)

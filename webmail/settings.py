@@ -196,6 +196,8 @@ WEBMAIL_IMAP_SECURITY = env.str("WEBMAIL_IMAP_SECURITY", default="starttls")
 WEBMAIL_SMTP_HOST = env.str("WEBMAIL_SMTP_HOST", default="127.0.0.1")
 WEBMAIL_SMTP_PORT = env.int("WEBMAIL_SMTP_PORT", default=587)
 WEBMAIL_SMTP_SECURITY = env.str("WEBMAIL_SMTP_SECURITY", default="starttls")
+# "Send mail as": other domains the default SMTP server may send as (MailServer.send_as_domains).
+WEBMAIL_SEND_AS_DOMAINS = env.list("WEBMAIL_SEND_AS_DOMAINS", default=[])
 WEBMAIL_TLS_VERIFY = env.bool("WEBMAIL_TLS_VERIFY", default=True)
 WEBMAIL_TLS_CA_FILE = env.str("WEBMAIL_TLS_CA_FILE", default="") or None
 WEBMAIL_IMAP_TIMEOUT = env.float("WEBMAIL_IMAP_TIMEOUT", default=15.0)

@@ -30,6 +30,7 @@ urlpatterns = [
         preferences.forget_sender_view,
         name="forget_sender",
     ),
+    path("settings/send-as/", include("webmail.sendas.urls")),
     path("settings/identities/add/", preferences.identity_add_view, name="identity_add"),
     path("settings/identities/<int:pk>/delete/", preferences.identity_delete_view, name="identity_delete"),
     path("i18n/", include("django.conf.urls.i18n")),

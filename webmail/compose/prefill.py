@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import getaddresses
 
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
@@ -37,6 +39,9 @@ class Prefill:
     text: str = ""
     in_reply_to: str = ""
     references: list[str] = field(default_factory=list)
+    # Addresses the original was sent to (To, Cc, Delivered-To, X-Original-To), or a draft's
+    # From: which of the user's identities to start from.
+    addressed_to: list[str] = field(default_factory=list)
 
 
 def _addresses(addresses: tuple[object, ...]) -> list[str]:
@@ -60,7 +65,10 @@ def _subject(prefix: str, subject: str) -> str:
     return subject if subject.lower().startswith(prefix.lower()) else f"{prefix} {subject}".strip()
 
 
-def reply(client: IMAPClient, folder: str, uid: int, *, me: str, to_all: bool) -> Prefill:
+def reply(
+    client: IMAPClient, folder: str, uid: int, *, me: str, to_all: bool, also_me: Iterable[str] = ()
+) -> Prefill:
+    """``also_me``: the other addresses the user sends as, never copied on a reply-all either."""
     head = fetch_head(client, folder, uid)
     env: Envelope = head.envelope
     targets = env.reply_to or env.from_
@@ -68,14 +76,14 @@ def reply(client: IMAPClient, folder: str, uid: int, *, me: str, to_all: bool) -
     cc: list[str] = []
     if to_all:
         mine = me.lower()
-        seen = {a.lower() for a in to} | {mine}
+        seen = {a.lower() for a in to} | {mine} | {a.lower() for a in also_me}
         for address in [*env.to, *env.cc]:
             email = getattr(address, "email", "").lower()
             if email and email not in seen:
                 seen.add(email)
                 cc.append(str(address))
         to = [a for a in to if mine not in a.lower()] or to
-    references = _references(client, uid)
+    references, delivered = _reply_headers(client, uid)
     if env.message_id:
         references.append(env.message_id)
     when = env.date.strftime("%Y-%m-%d %H:%M") if env.date else ""
@@ -90,6 +98,7 @@ def reply(client: IMAPClient, folder: str, uid: int, *, me: str, to_all: bool) -
         text=f"\n\n{header}\n{quoted}\n",
         in_reply_to=env.message_id or "",
         references=references[-20:],
+        addressed_to=[getattr(a, "email", "") for a in [*env.to, *env.cc]] + delivered,
     )
 
 
@@ -108,11 +117,14 @@ def forward(client: IMAPClient, folder: str, uid: int) -> Prefill:
     return Prefill(subject=_subject("Fwd:", env.subject), text="\n\n" + "\n".join(lines))
 
 
-def _references(client: IMAPClient, uid: int) -> list[str]:
-    raw = fetch_header_fields(client, uid, ["References"])
+def _reply_headers(client: IMAPClient, uid: int) -> tuple[list[str], list[str]]:
+    """References, and the Delivered-To / X-Original-To addresses (mail imported from elsewhere)."""
+    raw = fetch_header_fields(client, uid, ["References", "Delivered-To", "X-Original-To"])
     parsed = message_from_bytes(raw + b"\r\n", policy=policy.default)
     value = str(parsed.get("References", "") or "")
-    return [ref for ref in value.split() if ref.startswith("<") and ref.endswith(">")]
+    references = [ref for ref in value.split() if ref.startswith("<") and ref.endswith(">")]
+    fields = [*parsed.get_all("Delivered-To", []), *parsed.get_all("X-Original-To", [])]
+    return references, [addr for _name, addr in getaddresses([str(f) for f in fields]) if addr]
 
 
 def resume_draft(client: IMAPClient, folder: str, uid: int) -> Prefill:
@@ -128,6 +140,7 @@ def resume_draft(client: IMAPClient, folder: str, uid: int) -> Prefill:
         text=body.get_content() if body is not None else "",
         in_reply_to=str(msg.get("In-Reply-To", "") or ""),
         references=str(msg.get("References", "") or "").split(),
+        addressed_to=[addr for _name, addr in getaddresses([str(msg.get("From", "") or "")]) if addr],
     )
 
 

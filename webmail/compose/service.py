@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils import timezone
 
 from webmail.mailaccess.errors import MailError
-from webmail.mailaccess.smtp import SendResult, send
+from webmail.mailaccess.smtp import SendResult, resolve_user_host, send
 from webmail.mailaccess.store import add_flag, append, remove_message, role_folder
 from webmail.mailaccess.types import Endpoint, FolderRole
 from webmail.mailbox import UserMailbox
 
 from .build import Draft, build_message, recipients, without_bcc
+from .route import Route
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def save_draft(mailbox: UserMailbox, draft: Draft, *, replaces: int | None) -> i
 
 def send_draft(
     mailbox: UserMailbox,
-    smtp: Endpoint,
+    smtp: Endpoint | Route,
     draft: Draft,
     *,
     origin: Origin | None = None,
@@ -63,18 +64,25 @@ def send_draft(
 ) -> Outcome:
     """Send; then file the copy in Sent, flag the original and drop the draft.
 
-    If sending fails, the message is (re)saved as a draft so nothing typed is
-    lost, and the outcome says why in plain words.
+    ``smtp``: our submission server (with the mailbox's credentials), or a Route
+    (another address's server and credentials). If sending fails, the message
+    is (re)saved as a draft so nothing typed is lost, and the outcome says why
+    in plain words.
     """
-    msg = build_message(draft, message_id_domain=_domain(mailbox.username))
+    route = smtp if isinstance(smtp, Route) else Route(smtp, mailbox.username, mailbox.password)
+    sending = replace(draft, extra_headers={**draft.extra_headers, **route.headers()})
+    msg = build_message(sending, message_id_domain=_domain(route.envelope_from or mailbox.username))
     try:
+        allowed = route.allowed_hosts
+        pinned = resolve_user_host(route.endpoint, allowed) if allowed is not None else None
         result: SendResult = send(
-            smtp,
-            username=mailbox.username,
-            password=mailbox.password,
-            envelope_from=msg["From"].addresses[0].addr_spec,
+            route.endpoint,
+            username=route.username,
+            password=route.password,
+            envelope_from=route.envelope_from or msg["From"].addresses[0].addr_spec,
             recipients=recipients(msg),
             data=without_bcc(msg),
+            pinned=pinned,
         )
     except MailError as exc:
         kept = _keep_as_draft(mailbox, draft, draft_uid)

@@ -1,9 +1,17 @@
-"""Submitting a message over SMTP (STARTTLS on 587, TLS on 465), errors in plain words."""
+"""Submitting a message over SMTP (STARTTLS on 587, TLS on 465), errors in plain words.
+
+Our own submission servers are reached by name. A server a user typed in
+("Send mail as" through another provider) is reached through ``pinned``: the
+address the SSRF check approved, with the certificate verified against the
+name the user typed (system CAs plus the admin's bundle).
+"""
 
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -11,6 +19,8 @@ from django.utils.translation import gettext_lazy
 
 from .diagnose import connection_error
 from .errors import AuthenticationFailed, MailError, ServerUnavailable
+from .pop3 import external_tls_context
+from .ssrf import AddressRefused, ResolvedHost, connect_pinned, resolve_checked
 from .tls import tls_context
 from .types import Endpoint, Security
 
@@ -24,14 +34,50 @@ class SendResult:
     refused: dict[str, str]  # recipients refused while others were accepted
 
 
-def connect(endpoint: Endpoint) -> smtplib.SMTP:
+class _PinnedSMTP(smtplib.SMTP):
+    """smtplib.SMTP that opens its socket to a checked address, never re-resolving the name.
+
+    ``_host`` stays the name, so STARTTLS verifies the certificate against it.
+    """
+
+    def __init__(self, resolved: ResolvedHost, **kwargs: object) -> None:
+        self._resolved = resolved
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return connect_pinned(self._resolved, port, timeout)
+
+
+class _PinnedSMTPSSL(smtplib.SMTP_SSL):
+    def __init__(self, resolved: ResolvedHost, **kwargs: object) -> None:
+        self._resolved = resolved
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = connect_pinned(self._resolved, port, timeout)
+        try:
+            return self.context.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def connect(endpoint: Endpoint, *, pinned: ResolvedHost | None = None) -> smtplib.SMTP:
     """Connected, EHLO'd and (per the endpoint) encrypted; not yet authenticated."""
+    context = tls_context(endpoint) if pinned is None else external_tls_context(endpoint)
     if endpoint.security == Security.TLS:
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            endpoint.host, endpoint.port, timeout=endpoint.timeout, context=tls_context(endpoint)
-        )
-    else:
+        if pinned is None:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                endpoint.host, endpoint.port, timeout=endpoint.timeout, context=context
+            )
+        else:
+            smtp = _PinnedSMTPSSL(
+                pinned, host=endpoint.host, port=endpoint.port, timeout=endpoint.timeout, context=context
+            )
+    elif pinned is None:
         smtp = smtplib.SMTP(endpoint.host, endpoint.port, timeout=endpoint.timeout)
+    else:
+        smtp = _PinnedSMTP(pinned, host=endpoint.host, port=endpoint.port, timeout=endpoint.timeout)
     smtp.ehlo()
     if endpoint.security == Security.STARTTLS:
         if not smtp.has_extn("starttls"):
@@ -40,9 +86,72 @@ def connect(endpoint: Endpoint) -> smtplib.SMTP:
                 _("%(where)s does not offer STARTTLS; refusing to send the password in clear.")
                 % {"where": endpoint.label}
             )
-        smtp.starttls(context=tls_context(endpoint))
+        smtp.starttls(context=context)
         smtp.ehlo()
     return smtp
+
+
+def resolve_user_host(endpoint: Endpoint, allowed: Iterable[str]) -> ResolvedHost:
+    """The SSRF check (same rules as POP3 import) for an SMTP server a user typed."""
+    try:
+        return resolve_checked(endpoint, allowed)
+    except AddressRefused as exc:
+        raise AddressRefused(
+            _(
+                "%(host)s points to a private or local network address; for safety, mail cannot be "
+                "sent through it. Ask your administrator if this server should be allowed."
+            )
+            % {"host": endpoint.host},
+            detail=exc.detail,
+        ) from exc
+
+
+def _open(endpoint: Endpoint, pinned: ResolvedHost | None) -> smtplib.SMTP:
+    try:
+        return connect(endpoint, pinned=pinned)
+    except MailError:
+        raise
+    except (OSError, ssl.SSLError, smtplib.SMTPException) as exc:
+        raise connection_error(exc, endpoint) from exc
+
+
+def _login(smtp: smtplib.SMTP, endpoint: Endpoint, username: str, password: str) -> None:
+    try:
+        smtp.login(username, password)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise AuthenticationFailed(
+            _("The outgoing mail server refused your credentials."), detail=f"SMTP {exc.smtp_code}"
+        ) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise AuthenticationFailed(
+            _(
+                "%(where)s does not accept a sign-in here (no AUTH offered); "
+                "check the port and the security setting."
+            )
+            % {"where": endpoint.label},
+            detail=str(exc),
+        ) from exc
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
+def check_login(
+    endpoint: Endpoint, *, username: str, password: str, pinned: ResolvedHost | None = None
+) -> None:
+    """Connect, negotiate TLS, authenticate, QUIT: the test on saving an SMTP server."""
+    smtp = _open(endpoint, pinned)
+    try:
+        if username:
+            _login(smtp, endpoint, username, password)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise connection_error(exc, endpoint) from exc
+    finally:
+        _close(smtp)
 
 
 def _reply_text(reply: bytes | str) -> str:
@@ -58,24 +167,19 @@ def send(
     envelope_from: str,
     recipients: list[str],
     data: bytes,
+    pinned: ResolvedHost | None = None,
 ) -> SendResult:
-    """Submit ``data``; raise a MailError whose ``user_message`` says what went wrong."""
+    """Submit ``data``; raise a MailError whose ``user_message`` says what went wrong.
+
+    ``pinned``: connect to these checked addresses (a host a user typed), not by name.
+    """
     if not recipients:
         raise SmtpRejected(_("Add at least one recipient."))
-    try:
-        smtp = connect(endpoint)
-    except MailError:
-        raise
-    except (OSError, ssl.SSLError, smtplib.SMTPException) as exc:
-        raise connection_error(exc, endpoint) from exc
+    smtp = _open(endpoint, pinned)
     try:
         if username:
-            smtp.login(username, password)
+            _login(smtp, endpoint, username, password)
         refused = smtp.sendmail(envelope_from, recipients, data)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise AuthenticationFailed(
-            _("The outgoing mail server refused your credentials."), detail=f"SMTP {exc.smtp_code}"
-        ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         details = "; ".join(f"{rcpt}: {_reply_text(err[1])}" for rcpt, err in exc.recipients.items())
         raise SmtpRejected(
@@ -93,8 +197,5 @@ def send(
     except (OSError, smtplib.SMTPException) as exc:
         raise connection_error(exc, endpoint) from exc
     finally:
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            smtp.close()
+        _close(smtp)
     return SendResult(refused={rcpt: _reply_text(err[1]) for rcpt, err in refused.items()})

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.identities import Identity
-from accounts.servers import resolve
 from webmail.compose import prefill
 from webmail.compose.addresses import display, remember, suggest
 from webmail.compose.build import Attachment, Draft, InvalidMessage, parse_addresses
@@ -27,6 +26,8 @@ from webmail.mailaccess.message import fetch_raw
 from webmail.mailbox import UserMailbox
 from webmail.messages.decode import Address
 from webmail.sanitize import sanitize_html
+from webmail.sendas.choose import default_identity, pick_identity
+from webmail.sendas.routes import route_for
 
 from .decorators import mailbox_required
 
@@ -49,15 +50,21 @@ class ComposeForm(forms.Form):
 
     def __init__(self, *args: object, identities: list[Identity], email: str, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # Only usable identities are choices: a forged id is "not one of the available choices".
         self.identities = {i.pk: i for i in identities}
-        choices = [(i.pk, display(i.display_name, email)) for i in identities]
-        self.fields["identity"].choices = choices or [(0, email)]
+        choices = [(i.pk, display(i.display_name, i.address(email))) for i in identities]
+        if not any(i.is_own_address for i in identities):
+            choices.insert(0, (0, email))  # the account's own address is always offered
+        self.fields["identity"].choices = choices
         for name in ("to", "cc", "bcc"):
             self.fields[name].widget.attrs.update({"list": "address-suggestions", "autocomplete": "off"})
 
+    def chosen_identity(self) -> Identity | None:
+        return self.identities.get(self.cleaned_data.get("identity") or 0)
+
     def sender(self, email: str) -> str:
-        identity = self.identities.get(self.cleaned_data.get("identity") or 0)
-        return display(identity.display_name, email) if identity else email
+        identity = self.chosen_identity()
+        return display(identity.display_name, identity.address(email)) if identity else email
 
 
 def _max_attachment_bytes() -> int:
@@ -65,14 +72,13 @@ def _max_attachment_bytes() -> int:
 
 
 def _identities(request: HttpRequest) -> list[Identity]:
-    return list(Identity.objects.filter(user=request.user))
+    return list(Identity.objects.usable().filter(user=request.user))
 
 
-def _with_signature(text: str, identities: list[Identity]) -> str:
-    default = next((i for i in identities if i.is_default), identities[0] if identities else None)
-    if default is None or not default.signature.strip():
+def _with_signature(text: str, identity: Identity | None) -> str:
+    if identity is None or not identity.signature.strip():
         return text
-    return f"\n\n-- \n{default.signature.strip()}{text}"
+    return f"\n\n-- \n{identity.signature.strip()}{text}"
 
 
 def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
@@ -84,7 +90,12 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
     mode = request.GET.get("mode", "")
     identities = _identities(request)
     if not uid or mode not in (*ORIGIN_MODES, "draft"):
-        return {"to": request.GET.get("to", ""), "text": _with_signature("", identities)}
+        chosen = default_identity(identities)
+        return {
+            "to": request.GET.get("to", ""),
+            "text": _with_signature("", chosen),
+            "identity": chosen.pk if chosen else 0,
+        }
     with mailbox.connection() as client:
         if mode == "forward":
             start = prefill.forward(client, folder, uid)
@@ -93,7 +104,16 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
         elif mode == "draft":
             start = prefill.resume_draft(client, folder, uid)
         else:
-            start = prefill.reply(client, folder, uid, me=mailbox.username, to_all=mode == "reply-all")
+            start = prefill.reply(
+                client,
+                folder,
+                uid,
+                me=mailbox.username,
+                to_all=mode == "reply-all",
+                also_me=[i.email for i in identities if i.email],
+            )
+    # A reply starts from the address the original was sent to (a draft, from its own From).
+    chosen = pick_identity(identities, mailbox.username, start.addressed_to)
     initial: dict[str, object] = {
         "to": start.to,
         "cc": start.cc,
@@ -102,12 +122,13 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
         "text": start.text,
         "in_reply_to": start.in_reply_to,
         "references": " ".join(start.references),
+        "identity": chosen.pk if chosen else 0,
     }
     if mode == "draft":
         initial["draft_uid"] = uid
     else:
         initial["origin"] = f"{mode}:{uid}:{folder}"
-        initial["text"] = _with_signature(start.text, identities)
+        initial["text"] = _with_signature(start.text, chosen)
     return initial
 
 
@@ -205,7 +226,7 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         account = request.user.mail_account  # type: ignore[union-attr]
         outcome = send_draft(
             mailbox,
-            resolve(account.server).smtp,
+            route_for(form.chosen_identity(), account=account, mailbox=mailbox),
             draft,
             origin=Origin(origin[2], origin[1], FORWARDED if origin[0].startswith("forward") else ANSWERED)
             if origin

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.identities import Identity
 from accounts.preferences import Preferences, TrustedSender
+from webmail.sendas.selectors import external_accounts_to_offer, identities_for
 
 
 class IdentityForm(forms.ModelForm):
@@ -38,12 +39,14 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your preferences were saved."))
         return redirect("preferences")
     senders = TrustedSender.objects.filter(user=request.user).order_by("email")
-    identities = Identity.objects.filter(user=request.user)
-    return render(
-        request,
-        "webmail/preferences.html",
-        {"form": form, "senders": senders, "identities": identities, "identity_form": IdentityForm()},
-    )
+    context = {
+        "form": form,
+        "senders": senders,
+        "identities": identities_for(request.user),
+        "identity_form": IdentityForm(),
+        "send_as_offers": external_accounts_to_offer(request.user),
+    }
+    return render(request, "webmail/preferences.html", context)
 
 
 @login_required

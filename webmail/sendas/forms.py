@@ -1,0 +1,128 @@
+"""The "send mail as another address" form. The connection test happens in ``actions.identity_save``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
+
+from accounts.identities import Identity
+from accounts.models import ExternalAccount, MailServer
+
+from .actions import SETTINGS_FIELDS
+from .routes import own_server_allows, send_as_domains
+
+
+def smtp_host_guess(pop_host: str) -> str:
+    """pop.example.com -> smtp.example.com: a starting point the user can correct."""
+    for prefix in ("pop3.", "pop."):
+        if pop_host.startswith(prefix):
+            return "smtp." + pop_host[len(prefix) :]
+    return pop_host
+
+
+def initial_from_external(account: ExternalAccount) -> dict[str, Any]:
+    return {
+        "email": account.email,
+        "route": Identity.Route.EXTERNAL,
+        "smtp_host": smtp_host_guess(account.host),
+        "smtp_username": account.username,
+    }
+
+
+class SendAsForm(forms.ModelForm):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = Identity
+        fields = ["email", *SETTINGS_FIELDS]
+        labels = {
+            "email": _("Email address"),
+            "display_name": _("Name"),
+            "signature": _("Signature"),
+            "is_default": _("Use as the default From address"),
+            "route": _("Send"),
+            "smtp_host": _("SMTP server"),
+            "smtp_port": _("Port"),
+            "smtp_security": _("Security"),
+            "smtp_username": _("Username"),
+        }
+        help_texts = {"email": "", "smtp_host": _("For example smtp.example.com")}
+        widgets = {
+            "route": forms.RadioSelect,
+            "smtp_security": forms.RadioSelect,
+            "signature": forms.Textarea(attrs={"rows": 3}),
+            "smtp_host": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            "smtp_username": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        }
+
+    def __init__(
+        self, *args: Any, user: AbstractBaseUser, own_email: str, server: MailServer | None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.user, self.own_email, self.server = user, own_email, server
+        adding = self.instance.pk is None
+        self.fields["email"].required = True
+        if not adding:
+            self.fields["email"].disabled = True  # a new address needs a new proof: remove and add it
+            self.fields["password"].help_text = _("Leave empty to keep the current password.")
+        self.fields["smtp_port"].widget.attrs.update({"min": 1, "max": 65535})
+        if not send_as_domains(server):
+            # The admin lets our server send for no other domain: only the other provider's is left.
+            route = self.fields["route"]
+            route.choices = [c for c in route.choices if c[0] == Identity.Route.EXTERNAL]
+            route.initial = Identity.Route.EXTERNAL
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if email.lower() == self.own_email.lower():
+            raise forms.ValidationError(
+                _("This is your own address: give it a name and a signature under “Identities”.")
+            )
+        if self.instance.pk is None and Identity.objects.filter(user=self.user, email__iexact=email).exists():
+            raise forms.ValidationError(_("You already send as this address."))
+        return email
+
+    def clean_smtp_host(self) -> str:
+        host = self.cleaned_data["smtp_host"].strip().rstrip(".").lower()
+        if host and any(c.isspace() or c in "/@:[]" for c in host.strip("[]")):
+            raise forms.ValidationError(_("Enter a server name such as smtp.example.com."))
+        return host
+
+    def clean_smtp_username(self) -> str:
+        return self.cleaned_data["smtp_username"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        email = data.get("email") or self.instance.email
+        if data.get("route") == Identity.Route.OWN:
+            if email and not own_server_allows(self.server, email):
+                self.add_error(
+                    "route",
+                    _(
+                        "This webmail's mail server may not send as %(domain)s addresses; "
+                        "use the other provider's SMTP server."
+                    )
+                    % {"domain": email.rpartition("@")[2]},
+                )
+        elif data.get("route") == Identity.Route.EXTERNAL:
+            if not data.get("smtp_host"):
+                self.add_error("smtp_host", _("Enter the other provider's SMTP server."))
+            if not data.get("smtp_username"):
+                self.add_error("smtp_username", _("Enter the username for that server."))
+            if not data.get("password") and not self.instance.smtp_password:
+                self.add_error("password", _("Enter the password for that server."))
+        return data
+
+    @property
+    def insecure(self) -> bool:
+        """Plain SMTP was chosen: the page warns that the password crosses the network readable."""
+        value = self["smtp_security"].value()
+        return value == Identity.SmtpSecurity.NONE

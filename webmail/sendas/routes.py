@@ -1,0 +1,64 @@
+"""The way out for one identity, checked again at send time (a forged POST proves nothing)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.identities import Identity
+from accounts.models import MailAccount, MailServer
+from accounts.servers import resolve
+from webmail.compose.route import Route
+from webmail.mailaccess.errors import MailError
+from webmail.mailbox import UserMailbox
+
+
+class IdentityUnusable(MailError):
+    default_message = gettext_lazy(
+        "This From address cannot be used: it is not confirmed yet, or it was disabled."
+    )
+
+
+def send_as_domains(server: MailServer | None) -> list[str]:
+    """Other domains our submission server may send as, for users of ``server``."""
+    if server is not None and server.enabled:
+        return server.send_as_domain_list
+    return [d.strip().lower().lstrip("@") for d in settings.WEBMAIL_SEND_AS_DOMAINS if d.strip()]
+
+
+def own_server_allows(server: MailServer | None, email: str) -> bool:
+    domains = send_as_domains(server)
+    return "*" in domains or email.rpartition("@")[2].lower() in domains
+
+
+def route_for(identity: Identity | None, *, account: MailAccount, mailbox: UserMailbox) -> Route:
+    """How mail from ``identity`` (None: the account's own address) leaves."""
+    own_smtp = resolve(account.server).smtp
+    if identity is None or identity.is_own_address:
+        return Route(own_smtp, mailbox.username, mailbox.password)
+    fresh = Identity.objects.usable().filter(pk=identity.pk, user_id=account.user_id).first()
+    if fresh is None:
+        raise IdentityUnusable()
+    if fresh.route == Identity.Route.EXTERNAL:
+        return Route(
+            fresh.smtp_endpoint(),
+            fresh.smtp_username,
+            fresh.smtp_password or "",
+            envelope_from=fresh.email,
+            allowed_hosts=tuple(settings.WEBMAIL_POP_ALLOWED_HOSTS),
+        )
+    if not own_server_allows(account.server, fresh.email):
+        raise IdentityUnusable(
+            _("Our mail server no longer sends as %(domain)s addresses; choose the other provider's server.")
+            % {"domain": fresh.email.rpartition("@")[2]}
+        )
+    # Our server submits for the account: it is the envelope sender and the Sender.
+    return Route(
+        own_smtp,
+        mailbox.username,
+        mailbox.password,
+        envelope_from=account.email,
+        sender=account.email,
+        reply_to=fresh.email,
+    )

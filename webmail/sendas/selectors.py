@@ -1,0 +1,21 @@
+"""Reads for the settings page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from accounts.identities import Identity
+from accounts.models import ExternalAccount
+
+
+def identities_for(user: AbstractBaseUser) -> list[Identity]:
+    return list(Identity.objects.filter(user=user))
+
+
+def external_accounts_to_offer(user: AbstractBaseUser) -> list[ExternalAccount]:
+    """POP3 accounts the user checks but does not send as yet: offered as a starting point."""
+    taken = {
+        e.lower()
+        for e in Identity.objects.filter(user=user).exclude(email="").values_list("email", flat=True)
+    }
+    return [a for a in ExternalAccount.objects.filter(user=user) if a.email.lower() not in taken]
