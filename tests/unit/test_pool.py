@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from webmail.mailaccess.errors import ServerBusy
+from webmail.mailaccess.errors import ServerBusy, ServerUnavailable
 from webmail.mailaccess.pool import ImapPool, PoolKey
 
 
@@ -112,3 +112,54 @@ def test_idle_connections_expire() -> None:
     with pool.connection(KEY, StubClient) as client:
         assert client is not old
     assert old.closed
+
+
+def _count_checkouts(pool: ImapPool) -> list[int]:
+    calls: list[int] = []
+    checkout = pool._checkout
+
+    def counting(key: PoolKey, opener: object) -> object:
+        calls.append(1)
+        return checkout(key, opener)  # type: ignore[arg-type]
+
+    pool._checkout = counting  # type: ignore[method-assign]
+    return calls
+
+
+def test_run_does_not_retry_when_the_pool_is_busy() -> None:
+    pool = ImapPool(max_per_key=1, wait_seconds=0.1)
+    calls = _count_checkouts(pool)
+    with pool.connection(KEY, StubClient), pytest.raises(ServerBusy):
+        pool.run(KEY, StubClient, lambda c: c)
+    assert len(calls) == 2  # the held connection, then run's single attempt
+
+
+@pytest.mark.parametrize("error", [ServerBusy(), ServerUnavailable(detail="refused")])
+def test_run_does_not_retry_when_the_server_says_busy_or_refuses(error: Exception) -> None:
+    pool = ImapPool()
+    opened: list[int] = []
+
+    def opener() -> StubClient:
+        opened.append(1)
+        raise error
+
+    with pytest.raises(type(error)):
+        pool.run(KEY, opener, lambda c: c)
+    assert opened == [1]
+    assert pool.stats()["open"] == 0
+
+
+def test_run_does_not_retry_on_a_connection_opened_just_now() -> None:
+    pool = ImapPool()
+    made: list[StubClient] = []
+
+    def opener() -> StubClient:
+        made.append(StubClient())
+        return made[-1]
+
+    def op(client: object) -> None:
+        raise OSError("reset by peer")
+
+    with pytest.raises(OSError):
+        pool.run(KEY, opener, op)
+    assert len(made) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from .errors import (
     FolderNotFound,
     MailError,
     ProtocolError,
+    ServerBusy,
     ServerUnavailable,
 )
 from .tls import tls_context
@@ -33,6 +35,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     socket.timeout,
     imap_exc.IMAPClientAbortError,
 )
+
+# Response codes of a NO to LOGIN that mean "not now", not "wrong password" (RFC 5530).
+_BUSY_CODES = re.compile(r"\[(LIMIT|UNAVAILABLE|INUSE)\]", re.IGNORECASE)
 
 
 def open_connection(endpoint: Endpoint) -> IMAPClient:
@@ -70,6 +75,11 @@ def authenticate(client: IMAPClient, username: str, password: str, *, client_ip:
         else:
             client.login(username, password)
     except imap_exc.LoginError as exc:
+        busy = _BUSY_CODES.search(str(exc))
+        if busy:
+            # RFC 5530: the server is refusing for now (e.g. Dovecot's per-user connection
+            # limit), the password is fine. Saying "wrong password" would sign the user out.
+            raise ServerBusy(detail=f"LOGIN refused: [{busy.group(1).upper()}]") from exc
         raise AuthenticationFailed(detail="LOGIN rejected") from exc
     except UnicodeEncodeError:  # LOGIN is ASCII-only; never echo the text
         raise AuthenticationFailed(detail="non-ASCII credentials") from None

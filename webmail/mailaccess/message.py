@@ -9,7 +9,7 @@ base64 overhead, but imapclient cannot parse its ``~{n}`` literal8 answers.)
 from __future__ import annotations
 
 import binascii
-import quopri
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,15 +168,78 @@ def _b64(data: bytes) -> bytes:
 
 
 def _decode_qp_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    carry = b""
+    decoder = QpStreamDecoder()
     for chunk in chunks:
-        data = carry + chunk
-        cut = data.rfind(b"\n") + 1  # decode whole lines only: "=\r\n" must not be split
-        carry = data[cut:]
-        if cut:
-            yield quopri.decodestring(data[:cut])
-    if carry:
-        yield quopri.decodestring(carry)
+        out = decoder.feed(chunk)
+        if out:
+            yield out
+    out = decoder.finish()
+    if out:
+        yield out
+
+
+_HEX = frozenset(b"0123456789ABCDEFabcdef")
+# Whole "=" runs before a CR: with an odd run the last "=" starts a "=\r...\n" soft break.
+# The lookbehind anchors each match at a run's start, keeping a long run of "=" linear.
+_EQ_RUN_CR = re.compile(rb"(?<!=)=+\r")
+
+
+class QpStreamDecoder:
+    """Quoted-printable, decoded chunk by chunk with exactly ``binascii.a2b_qp``'s result.
+
+    Everything is decoded as it arrives except a possibly incomplete escape at
+    the very end (``=`` or ``=X``, at most 2 bytes held back), so a part
+    without line breaks (a 50 MB single line) costs no more memory than a
+    chunk. ``a2b_qp`` reads "=" then CR as a soft break that swallows up to the
+    next LF; that state is kept as a flag, not as carried bytes.
+    """
+
+    def __init__(self) -> None:
+        self.pending = b""  # undecoded tail; always a token boundary before it
+        self._skipping = False  # inside a "=\r...\n" soft break
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self.pending + chunk
+        self.pending = b""
+        if self._skipping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                return b""
+            data = data[newline + 1 :]
+            self._skipping = False
+        # After an LF a new token always starts, so complete lines decode as they are;
+        # only the last, unfinished line needs a look at its end.
+        line_start = data.rfind(b"\n") + 1
+        line = data[line_start:]
+        for match in _EQ_RUN_CR.finditer(line):
+            if (match.end() - 1 - match.start()) % 2:  # an odd run: its last "=" is a token start
+                self._skipping = True
+                return binascii.a2b_qp(data[: line_start + match.end() - 2])
+        keep = _incomplete_tail(line)
+        if keep:
+            self.pending = data[-keep:]
+            data = data[:-keep]
+        return binascii.a2b_qp(data) if data else b""
+
+    def finish(self) -> bytes:
+        data, self.pending = self.pending, b""
+        return b"" if self._skipping or not data else binascii.a2b_qp(data)
+
+
+def _incomplete_tail(line: bytes) -> int:
+    """How many bytes at the end of ``line`` may be an escape still missing its rest (0-2)."""
+
+    def starts_token(end: int) -> bool:
+        # The "=" just before ``end`` starts a token if the run of "=" ending there is odd
+        # ("==" is a token of its own: a literal "=").
+        head = line[:end]
+        return (len(head) - len(head.rstrip(b"="))) % 2 == 1
+
+    if line.endswith(b"=") and starts_token(len(line)):
+        return 1
+    if len(line) >= 2 and line[-2] == ord("=") and line[-1] in _HEX and starts_token(len(line) - 1):
+        return 2
+    return 0
 
 
 def fetch_header_fields(client: IMAPClient, uid: int, names: list[str]) -> bytes:

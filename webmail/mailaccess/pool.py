@@ -96,11 +96,27 @@ class ImapPool:
             self._checkin(key, client, healthy)
 
     def run(self, key: PoolKey, opener: Callable[[], IMAPClient], op: Callable[[IMAPClient], T]) -> T:
-        """Run a read-only operation; if a reused connection turns out dead, retry once fresh."""
+        """Run a read-only operation; if a reused connection turns out dead, retry once fresh.
+
+        Only a stale pooled connection is worth a retry. When the pool or the
+        server says it is busy, or a connection opened just now fails (refused,
+        down), asking again at once only adds load and makes the user wait twice.
+        """
+        fresh = False
+
+        def tracking_opener() -> IMAPClient:
+            nonlocal fresh
+            fresh = True
+            return opener()
+
         try:
-            with self.connection(key, opener) as client:
+            with self.connection(key, tracking_opener) as client:
                 return op(client)
+        except ServerBusy:
+            raise
         except (ServerUnavailable, *CONNECTION_ERRORS):
+            if fresh:
+                raise
             logger.info("IMAP connection for %r died; retrying on a fresh one", key)
             self.discard(key)
             with self.connection(key, opener) as client:
