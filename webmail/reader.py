@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.message import MAX_DISPLAY_BYTES, MessageHead, fetch_head, fetch_sections, set_seen
-from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, choose_display
+from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, attachment_name, choose_display
 from webmail.messages.decode import decode_part_body, decode_part_bytes, parse_format_flowed_params
 from webmail.messages.parts import Envelope, MimePart
 from webmail.sanitize import HtmlTooComplex, render_plain_text, sanitize_html
@@ -122,6 +122,18 @@ def _inlinable(part: MimePart) -> bool:
     return part.content_type in INLINE_IMAGE_TYPES and part.size <= MAX_INLINE_IMAGE_BYTES
 
 
+def _images_not_shown(plan: DisplayPlan) -> tuple[AttachmentInfo, ...]:
+    """Inline images we don't show (too big, a type we don't inline, or cid images
+    of an HTML body shown as text): offered as downloads instead of vanishing."""
+    shows_html = any(item.kind == "html" for item in plan.body)
+    unique = {p.section: p for p in plan.inline_images.values() if not (shows_html and _inlinable(p))}
+    unique.update({i.part.section: i.part for i in plan.body if i.kind == "image" and not _inlinable(i.part)})
+    return tuple(
+        AttachmentInfo(part=p, name=attachment_name(p), content_type=p.content_type, size=p.size, section=s)
+        for s, p in unique.items()
+    )
+
+
 def _data_uri(part: MimePart, data: bytes) -> str:
     payload = decode_part_bytes(data, encoding=part.encoding)
     return f"data:{part.content_type};base64,{base64.b64encode(payload).decode('ascii')}"
@@ -136,7 +148,7 @@ def _render(
         part = cids.get(cid.strip("<>"))
         return _data_uri(part, fetched[part.section]) if part else None
 
-    out = RenderedMessage(envelope=envelope, attachments=plan.attachments)
+    out = RenderedMessage(envelope=envelope, attachments=plan.attachments + _images_not_shown(plan))
     for item in plan.body:
         rendered = _render_item(item, fetched, cid_url, allow_remote, scope)
         if rendered is None:

@@ -197,6 +197,30 @@ def test_cid_images_inline_and_remote_content_blocked_until_allowed(
     assert "Remote content was blocked" not in page
 
 
+def test_images_we_do_not_inline_are_offered_as_attachments(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    big_png = PNG + b"\0" * (3 * 1024 * 1024)  # over the inline limit once base64-encoded
+    tiff = b"II*\0" + b"\0" * 64
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@example.test", "me@example.test", "Scans"
+    msg.set_content("plain alternative")
+    msg.add_alternative('<p><img src="cid:big@x"> <img src="cid:scan@x"></p>', subtype="html")
+    html_part = msg.get_payload()[1]
+    html_part.add_related(big_png, "image", "png", cid="<big@x>")
+    html_part.add_related(tiff, "image", "tiff", cid="<scan@x>")
+    uid = append(dovecot, mail_user, bytes(msg))
+    page = web.get(f"/mail/message/?folder=INBOX&uid={uid}").content.decode()
+    listed = re.search(r'<ul class="attachments".*?</ul>', page, re.S)
+    assert listed, "both images are listed rather than silently dropped"
+    sections = re.findall(r"section=([\d.]+)", listed.group(0))
+    assert len(set(sections)) == 2
+    downloads = {
+        web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={s}").getvalue() for s in set(sections)
+    }
+    assert downloads == {big_png, tiff}
+
+
 def test_raw_source_and_eml_download(web: Client, dovecot: DovecotInstance, mail_user: MailUser) -> None:
     raw = make_message(subject="Source me", body="line one\nline two")
     uid = append(dovecot, mail_user, raw)
