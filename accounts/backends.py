@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
+from webmail.clientip import client_ip
 from webmail.mailaccess.errors import AuthenticationFailed
 from webmail.mailaccess.imap import authenticate, close_quietly, open_connection
-from webmail.mailbox import UserMailbox, client_ip
+from webmail.mailbox import UserMailbox
 
 from .models import MailAccount
 from .servers import server_for_address
@@ -53,7 +54,7 @@ class ImapBackend(BaseBackend):
             return None
         email = normalise_address(username)
         resolved = server_for_address(email)
-        ip = client_ip(request) if request is not None else ""
+        ip = client_ip(request)
         client = open_connection(resolved.imap)
         try:
             authenticate(client, email, password, client_ip=ip)
@@ -64,23 +65,41 @@ class ImapBackend(BaseBackend):
         except BaseException:
             close_quietly(client)
             raise
+        try:
+            user = self._user_for(email, resolved.server)
+        except BaseException:
+            close_quietly(client)
+            raise
+        if user is None:
+            # An admin disabled this account here: the mail server's "yes" is not enough.
+            close_quietly(client)
+            logger.info("IMAP sign-in refused for %s: account inactive", email)
+            return None
         # Keep this logged-in connection: the inbox is the next page anyway.
         UserMailbox(resolved.imap, email, password, ip).adopt(client)
-        return self._user_for(email, resolved.server)
+        return user
 
     @transaction.atomic
-    def _user_for(self, email: str, server: Any) -> AbstractBaseUser:
+    def _user_for(self, email: str, server: Any) -> AbstractBaseUser | None:
+        """The Django user for ``email`` (made on first sign-in); None if it is inactive."""
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(username=email, defaults={"email": email})
         if created:
             user.set_unusable_password()  # the IMAP server is the only judge of passwords
             user.save(update_fields=["password"])
+        if not self.user_can_authenticate(user):
+            return None
         account, _ = MailAccount.objects.get_or_create(user=user, defaults={"email": email, "server": server})
         if account.server != server:
             account.server = server
         account.last_login = timezone.now()
         account.save()
         return user
+
+    @staticmethod
+    def user_can_authenticate(user: AbstractBaseUser) -> bool:
+        # As ModelBackend: a user without the field counts as active.
+        return getattr(user, "is_active", True)
 
     def get_user(self, user_id: int) -> AbstractBaseUser | None:
         user_model = get_user_model()

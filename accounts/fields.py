@@ -16,19 +16,49 @@ class EncryptedSecret(str):
         return "EncryptedSecret('********')"
 
 
+class UnreadableSecret(str):
+    """Stands for a stored secret no configured key decrypts (keys changed without rotation).
+
+    It is the empty string, so code that needs the secret sees "none stored";
+    ``secret_unreadable()`` tells the two apart. Saving the row writes the
+    original ciphertext back unchanged: restoring the old key makes it readable again.
+    """
+
+    ciphertext: str
+
+    def __new__(cls, ciphertext: str) -> UnreadableSecret:
+        value = super().__new__(cls, "")
+        value.ciphertext = ciphertext
+        return value
+
+    def __repr__(self) -> str:
+        return "UnreadableSecret()"
+
+
+def secret_unreadable(value: object) -> bool:
+    return isinstance(value, UnreadableSecret)
+
+
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code sees plaintext.
 
     Keep such fields out of admin forms and serializers: the admin offers a
-    separate "set password" input instead.
+    separate "set password" input instead. A value that cannot be decrypted
+    loads as an ``UnreadableSecret`` instead of failing the whole query: one
+    bad row must not turn its owner's every page into a 500.
     """
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if not value:
             return value
-        return EncryptedSecret(crypto.decrypt(value))
+        try:
+            return EncryptedSecret(crypto.decrypt(value))
+        except crypto.SecretUnreadable:
+            return UnreadableSecret(value)
 
     def get_prep_value(self, value: Any) -> str | None:
+        if isinstance(value, UnreadableSecret):
+            return value.ciphertext
         if value is None or value == "":
             return value
         if getattr(value, "already_encrypted", False):  # rotate_credentials writes ciphertext

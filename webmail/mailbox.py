@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest
 
 from webmail.mailaccess.imap import IMAPClient, authenticate, close_quietly, open_connection
 from webmail.mailaccess.pool import ImapPool, PoolKey
@@ -65,7 +64,3 @@ class UserMailbox:
 
     def forget(self) -> None:
         get_pool().discard(self.key)
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or ""

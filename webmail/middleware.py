@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from accounts.session import login_age
+from accounts.session import login_age, stamp_login
 from webmail.mailaccess.errors import (
     AuthenticationFailed,
     FolderNotFound,
@@ -32,7 +32,10 @@ class MailErrorMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             age = login_age(request.session)
-            if age is not None and age > settings.WEBMAIL_SESSION_MAX_AGE:
+            if age is None:
+                # Signed in before every login was stamped: the lifetime starts now, not never.
+                stamp_login(request.session)
+            elif age > settings.WEBMAIL_SESSION_MAX_AGE:
                 logout(request)
                 messages.info(request, _("Your session has expired. Please sign in again."))
                 return redirect("login")

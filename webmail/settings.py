@@ -122,6 +122,10 @@ AXES_USERNAME_CALLABLE = "accounts.backends.throttle_username"
 # A success must not wipe the failures recorded against other accounts from that IP.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "webmail.views.auth.locked_out"
+# Behind a reverse proxy every request comes from the proxy: take the client from
+# X-Forwarded-For, but only when the direct peer is one of these addresses/networks.
+WEBMAIL_TRUSTED_PROXIES = env.list("WEBMAIL_TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "webmail.clientip.client_ip"
 AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mailbox"
@@ -260,6 +264,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("WEBMAIL_CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
     "popimport-dispatch": {"task": "popimport.dispatch", "schedule": WEBMAIL_POP_DISPATCH_SECONDS},
 }
+# Database sessions are only deleted by clearsessions: purge the expired ones daily.
+CELERY_IMPORTS.append("accounts.tasks")
+CELERY_BEAT_SCHEDULE["sessions-purge"] = {"task": "accounts.sessions_purge", "schedule": 24 * 3600.0}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A Celery worker in another process must see the test database: a file, not
     # memory; one per pytest process, so parallel sessions never share it.

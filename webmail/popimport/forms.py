@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import secret_unreadable
 from accounts.models import ExternalAccount
 
 from .actions import SETTINGS_FIELDS
@@ -51,8 +52,13 @@ class ExternalAccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         adding = self.instance.pk is None
-        self.fields["password"].required = adding
-        if not adding:
+        unreadable = not adding and secret_unreadable(self.instance.password)
+        self.fields["password"].required = adding or unreadable
+        if unreadable:
+            self.fields["password"].help_text = _(
+                "The stored password can no longer be read: enter it again."
+            )
+        elif not adding:
             self.fields["password"].help_text = _("Leave empty to keep the current password.")
         self.fields["port"].widget.attrs.update({"min": 1, "max": 65535})
         self.fields["target"].choices = [

@@ -8,7 +8,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.fields import secret_unreadable
 from accounts.models import ExternalAccount, FetchRun, LedgerEntry
+
+from .service import StoredPasswordUnreadable
 
 
 @dataclass(frozen=True)
@@ -18,8 +21,13 @@ class AccountStatus:
     left_on_server: int  # messages skipped (too large, refused) and still on the server
 
     @property
+    def password_unreadable(self) -> bool:
+        return secret_unreadable(self.account.password)
+
+    @property
     def paused_by_failures(self) -> bool:
-        return self.account.paused_reason == ExternalAccount.Paused.AUTH
+        # An unreadable stored password is shown like a refused one: an alert, "enter it again".
+        return self.account.paused_reason == ExternalAccount.Paused.AUTH or self.password_unreadable
 
     @property
     def insecure(self) -> bool:
@@ -42,4 +50,8 @@ def account_statuses(user: AbstractBaseUser) -> list[AccountStatus]:
         .annotate(n=Count("pk"))
         .values_list("account_id", "n")
     )
+    for account in accounts:
+        if secret_unreadable(account.password):
+            # Said at once, not only after the next check fails (nothing is written on a GET).
+            account.last_error = StoredPasswordUnreadable().user_message
     return [AccountStatus(a, a.pk in running, skipped.get(a.pk, 0)) for a in accounts]

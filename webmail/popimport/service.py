@@ -28,7 +28,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.fields import secret_unreadable
 from accounts.models import ExternalAccount, FetchRun, LedgerEntry, MailAccount
 from accounts.servers import resolve
 from webmail.mailaccess import pop3
@@ -50,6 +52,15 @@ HISTORY_KEPT = 100  # runs kept per account
 
 class OwnMailboxError(MailError):
     """The user's own mailbox, where imported mail goes, refused us or cannot be reached."""
+
+
+class StoredPasswordUnreadable(MailError):
+    """The account's stored POP3 password cannot be decrypted (the keys changed without rotation)."""
+
+    default_message = gettext_lazy(
+        "The stored password of this account can no longer be read. "
+        "Edit the account and enter its password again."
+    )
 
 
 @dataclass
@@ -98,6 +109,8 @@ def account_import(*, account_id: int, trigger: str = FetchRun.Trigger.OTHER) ->
 
 
 def _run(account: ExternalAccount, run: FetchRun, tally: Tally) -> None:
+    if secret_unreadable(account.password):
+        raise StoredPasswordUnreadable()
     endpoint = account.pop_endpoint()
     resolved = resolve_checked(endpoint, settings.WEBMAIL_POP_ALLOWED_HOSTS)
     with pop3.open_session(endpoint, resolved, account.username, account.password) as pop:
@@ -287,9 +300,12 @@ def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailEr
     refused = isinstance(error, AuthenticationFailed)
     failures = account.failures + 1 if error else 0
     auth_failures = account.auth_failures + 1 if refused else 0
-    pause = auth_failures >= settings.WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE
+    # An unreadable stored password will not become readable by retrying: only the user can fix it.
+    pause = auth_failures >= settings.WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE or isinstance(
+        error, StoredPasswordUnreadable
+    )
     message = error.user_message if error else ""
-    if pause:
+    if pause and refused:
         message = _(
             "Checking is paused: the server refused the username or password %(count)d times in a row. "
             "Check the password, then resume."

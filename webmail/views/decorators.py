@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from accounts.servers import resolve
-from accounts.session import load_password
-from webmail.mailbox import UserMailbox, client_ip
+from accounts.session import load_password, password_unreadable
+from webmail.clientip import client_ip
+from webmail.mailbox import UserMailbox
 
 View = Callable[..., HttpResponse]
 
@@ -23,6 +24,11 @@ def mailbox_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if password_unreadable(request.session):
+            # The credentials key changed since sign-in: start over instead of failing every page.
+            logout(request)
+            messages.info(request, _("Your session can no longer be read. Please sign in again."))
             return redirect_to_login(request.get_full_path())
         password = load_password(request.session)
         account = getattr(request.user, "mail_account", None)
