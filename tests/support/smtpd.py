@@ -22,10 +22,18 @@ class Received:
 
 @dataclass
 class Recorder:
-    """Keeps every accepted message; refuses recipients at ``refuse_domain``."""
+    """Keeps every accepted message; refuses recipients at ``refuse_domain``, senders listed."""
 
     messages: list[Received] = field(default_factory=list)
     refuse_domain: str = "refused.test"
+    refuse_senders: set[str] = field(default_factory=set)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address.lower() in self.refuse_senders:
+            return "553 5.7.1 Sender address not owned by this user"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.endswith("@" + self.refuse_domain):
