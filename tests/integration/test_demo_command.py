@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
+import shutil
 import signal
 import smtplib
 import subprocess
@@ -14,11 +15,13 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from imapclient import IMAPClient
 
 from webmail.devstack.demodata import DEMO_USERS
+from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -88,3 +91,39 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
     assert "alice@example.test" in output and "Demo stopped." in output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{base}/login/", timeout=2)  # noqa: S310
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_seeding_stops_dovecot(
+    interruption: type[BaseException], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or a crash) while the demo seeds its mailboxes must not leave Dovecot running."""
+    from django.core.management import call_command
+
+    from webmail.devstack.dovecot import remove_instance_dir
+    from webmail.management.commands import demo
+
+    var = Path(tempfile.mkdtemp(prefix="webmail-demo-int-", dir="/tmp"))
+    settings.VAR_DIR = var
+    started: list[DovecotInstance] = []
+
+    def seed(instance: DovecotInstance) -> None:
+        assert instance.is_running()
+        started.append(instance)
+        raise interruption("while seeding")
+
+    monkeypatch.setattr(demo, "seed_demo", seed)
+    sigint = signal.getsignal(signal.SIGINT)
+    offset = 30000 + os.getpid() % 5000
+    try:
+        if interruption is KeyboardInterrupt:
+            call_command("demo", "--no-web", "--port-offset", str(offset))
+        else:
+            with pytest.raises(RuntimeError):
+                call_command("demo", "--no-web", "--port-offset", str(offset))
+        assert started and not started[0].is_running()
+        assert not started[0].pid_path.exists()
+        assert signal.getsignal(signal.SIGINT) is sigint  # the command put the handlers back
+    finally:
+        remove_instance_dir(var / "dovecot")
+        shutil.rmtree(var, ignore_errors=True)

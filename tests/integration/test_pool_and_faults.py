@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
+from imapclient import IMAPClient
 
 from tests.conftest import MailUser
 from tests.support.mail import dated, make_message
-from webmail.devstack.dovecot import DovecotInstance
+from webmail.devstack.dovecot import DovecotInstance, remove_instance_dir
 from webmail.devstack.tcpproxy import TcpProxy
 from webmail.mailbox import get_pool
 
@@ -88,3 +94,63 @@ def test_list_cost_does_not_grow_with_folder_size(
         small_cost, big_cost = costs[(small.email, sort)], costs[(big.email, sort)]
         # 50 rows either way: 3000 envelopes would be ~60x the bytes.
         assert big_cost < small_cost * 1.5, (sort, small_cost, big_cost)
+
+
+@pytest.fixture(scope="module")
+def busy_dovecot() -> Iterator[DovecotInstance]:
+    """A Dovecot allowing 2 connections per user and address, to be refused with "[LIMIT]"."""
+    root = Path(tempfile.mkdtemp(prefix="webmail-busy-", dir="/tmp"))
+    instance = DovecotInstance.create(root)
+    instance.max_userip_connections = 2
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+        remove_instance_dir(root)
+
+
+def _hold(dovecot: DovecotInstance, user: MailUser) -> IMAPClient:
+    """Log in directly; Dovecot frees a closed connection's slot asynchronously, so retry briefly."""
+    deadline = time.monotonic() + 10
+    while True:
+        imap = IMAPClient("127.0.0.1", port=dovecot.imap_port, ssl=False, timeout=10)
+        try:
+            imap.login(user.email, user.password)
+            return imap
+        except Exception:
+            imap.shutdown()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_server_at_its_connection_limit_is_busy_not_a_wrong_password(
+    client: Client, busy_dovecot: DovecotInstance, settings: Any
+) -> None:
+    user = MailUser(f"busy-{os.getpid()}@example.test", "busy-pw")
+    busy_dovecot.add_user(user.email, user.password)
+    proxy = TcpProxy("127.0.0.1", busy_dovecot.imap_port)
+    settings.WEBMAIL_IMAP_PORT = proxy.port
+    settings.WEBMAIL_IMAP_SECURITY = "starttls"
+    settings.WEBMAIL_TLS_CA_FILE = str(busy_dovecot.cert_path)
+    held: list[IMAPClient] = []
+    try:
+        _sign_in(client, user)
+        get_pool().close_all()  # no pooled connection: the next page must log in afresh
+        held += [_hold(busy_dovecot, user), _hold(busy_dovecot, user)]
+        proxy.reset_counters()
+        response = client.get("/mail/")
+        assert response.status_code == 503
+        assert b"Too many connections to the mail server" in response.content
+        assert proxy.connections == 1  # refused once, not asked again at once
+        assert "_auth_user_id" in client.session  # still signed in: the password is fine
+        held.pop().logout()
+        deadline = time.monotonic() + 10
+        while client.get("/mail/").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        for imap in held:
+            imap.logout()
+        proxy.close()

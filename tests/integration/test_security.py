@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from django.test import Client
 
+from accounts.backends import ImapBackend
 from tests.conftest import MailUser
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -198,8 +200,18 @@ def test_no_password_in_logs(
 
     get_pool().close_all()
     client.get("/mail/")
-    text = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
-    assert text  # the error paths did log
+    # An unexpected crash during sign-in, after the password was used: Django logs the
+    # traceback (exc_info), which must not carry the password either.
+    settings.WEBMAIL_IMAP_PORT = imap_settings.imap_port  # type: ignore[attr-defined]
+    crashing = Client(raise_request_exception=False)
+    with patch.object(ImapBackend, "_user_for", side_effect=RuntimeError("database went away")):
+        response = crashing.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    assert response.status_code == 500
+    formatter = logging.Formatter("%(levelname)s %(name)s %(message)s %(args)s")
+    text = "\n".join(formatter.format(r) for r in caplog.records)
+    assert text  # the error paths did log...
+    assert any(r.exc_info for r in caplog.records) and "Traceback" in text  # ...tracebacks too
+    assert "database went away" in text
     assert mail_user.password not in text
 
 

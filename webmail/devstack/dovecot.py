@@ -173,6 +173,8 @@ class DovecotInstance:
     pop3s_port: int
     lmtp_port: int
     host: str = "127.0.0.1"
+    # Dovecot's per user and address connection limit (tests lower it to provoke "[LIMIT]").
+    max_userip_connections: int = 50
 
     @classmethod
     def create(cls, root: Path, ports: dict[str, int] | None = None) -> DovecotInstance:
@@ -571,10 +573,10 @@ namespace inbox {{
 
 pop3_uidl_format = %08Xu%08Xv
 protocol imap {{
-  mail_max_userip_connections = 50
+  mail_max_userip_connections = {self.max_userip_connections}
 }}
 protocol pop3 {{
-  mail_max_userip_connections = 50
+  mail_max_userip_connections = {self.max_userip_connections}
 }}
 
 service imap-login {{

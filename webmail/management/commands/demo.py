@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,22 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _ignore_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 class Command(BaseCommand):
     help = "Run the demo: local Dovecot with demo mailboxes, SMTP relay, Celery and the web server."
 
@@ -47,7 +64,29 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # SIGTERM (e.g. from a supervisor) stops everything as cleanly as Ctrl-C.
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            with ExitStack() as stack:
+                try:
+                    self._run(stack, options)
+                except KeyboardInterrupt:
+                    self.stdout.write("\nStopping…")
+                finally:
+                    # The stack stops everything next: a second Ctrl-C (or the terminal
+                    # signalling the whole group) must not cut that short.
+                    _ignore_signals()
+        finally:
+            self.stdout.write("Demo stopped.")
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _run(self, stack: ExitStack, options: dict[str, Any]) -> None:
+        """Start everything, each piece's stop registered before it starts.
+
+        Whatever interrupts start-up or seeding (Ctrl-C, an error), the stack
+        stops what is already running, in reverse order.
+        """
         var = Path(settings.VAR_DIR)
         var.mkdir(parents=True, exist_ok=True)
         ensure_dovecot_installed()
@@ -55,6 +94,7 @@ class Command(BaseCommand):
         dovecot = DovecotInstance.create(var / "dovecot", {k: v + offset for k, v in DEMO_PORTS.items()})
         smtp_port = SMTP_PORT + offset
         self.stdout.write(f"Starting Dovecot (IMAP {dovecot.imap_port}, POP3 {dovecot.pop3_port})…")
+        stack.callback(dovecot.stop)  # before start(): start() may be interrupted half-way
         dovecot.start()
         seed_demo(dovecot)
         local_domains = {u[0].split("@")[1] for u in [*DEMO_USERS, EXTERNAL_POP_USER]}
@@ -67,66 +107,49 @@ class Command(BaseCommand):
             authenticate=True,
             imap_port=dovecot.imap_port,
         )
+        stack.callback(relay.stop)
         relay.start()
         env_file = var / "demo.env"
         env_file.write_text(self._env_text(dovecot, smtp_port))
         children: list[subprocess.Popen[bytes]] = []
-        try:
-            child_env = {
-                **os.environ,
-                "WEBMAIL_DEMO": "1",
-                "WEBMAIL_ENV_FILE": str(env_file),
-                "WEBMAIL_VAR_DIR": str(var),
-            }
-            manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-            subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
-            subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=child_env, check=True)
-            children.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "webmail",
-                        "worker",
-                        "-B",
-                        "--loglevel",
-                        "WARNING",
-                        "--concurrency",
-                        "2",
-                        "--schedule",
-                        str(var / "celerybeat-schedule"),
-                    ],
-                    env=child_env,
-                )
+        stack.callback(_stop_children, children)
+        child_env = {
+            **os.environ,
+            "WEBMAIL_DEMO": "1",
+            "WEBMAIL_ENV_FILE": str(env_file),
+            "WEBMAIL_VAR_DIR": str(var),
+        }
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
+        subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=child_env, check=True)
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "webmail",
+                    "worker",
+                    "-B",
+                    "--loglevel",
+                    "WARNING",
+                    "--concurrency",
+                    "2",
+                    "--schedule",
+                    str(var / "celerybeat-schedule"),
+                ],
+                env=child_env,
             )
-            if not options["no_web"]:
-                children.append(
-                    subprocess.Popen([*manage, "runserver", options["addr"], "--noreload"], env=child_env)
-                )
-            self._banner(options["addr"], dovecot)
-            while all(c.poll() is None for c in children):
-                time.sleep(0.5)
-            self.stderr.write("A demo process exited; stopping everything.")
-        except KeyboardInterrupt:
-            self.stdout.write("\nStopping…")
-        finally:
-            # A second Ctrl-C (or the terminal signalling the whole group) must not
-            # cut the clean-up short and leave Dovecot running.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children:
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            relay.stop()
-            dovecot.stop()
-            self.stdout.write("Demo stopped.")
+        )
+        if not options["no_web"]:
+            children.append(
+                subprocess.Popen([*manage, "runserver", options["addr"], "--noreload"], env=child_env)
+            )
+        self._banner(options["addr"], dovecot)
+        while all(c.poll() is None for c in children):
+            time.sleep(0.5)
+        self.stderr.write("A demo process exited; stopping everything.")
 
     def _env_text(self, dovecot: DovecotInstance, smtp_port: int) -> str:
         values = {
