@@ -14,6 +14,9 @@ from accounts.models import ExternalAccount, MailServer
 from .actions import SETTINGS_FIELDS
 from .routes import own_server_allows, send_as_domains
 
+# Each address added sends a message to it: a cap keeps this from being a way to send mail to strangers.
+MAX_ADDRESSES_PER_USER = 20
+
 
 def smtp_host_guess(pop_host: str) -> str:
     """pop.example.com -> smtp.example.com: a starting point the user can correct."""
@@ -78,7 +81,7 @@ class SendAsForm(forms.ModelForm):
             # The admin lets our server send for no other domain: only the other provider's is left.
             route = self.fields["route"]
             route.choices = [c for c in route.choices if c[0] == Identity.Route.EXTERNAL]
-            route.initial = Identity.Route.EXTERNAL
+            self.initial["route"] = Identity.Route.EXTERNAL  # the instance's default would check nothing
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
@@ -86,8 +89,15 @@ class SendAsForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("This is your own address: give it a name and a signature under “Identities”.")
             )
-        if self.instance.pk is None and Identity.objects.filter(user=self.user, email__iexact=email).exists():
-            raise forms.ValidationError(_("You already send as this address."))
+        if self.instance.pk is None:
+            addresses = Identity.objects.filter(user=self.user).exclude(email="")
+            if addresses.filter(email__iexact=email).exists():
+                raise forms.ValidationError(_("You already send as this address."))
+            if addresses.count() >= MAX_ADDRESSES_PER_USER:
+                raise forms.ValidationError(
+                    _("You can send as at most %(count)d other addresses; remove one first.")
+                    % {"count": MAX_ADDRESSES_PER_USER}
+                )
         return email
 
     def clean_smtp_host(self) -> str:

@@ -80,6 +80,15 @@ def _edit(
                 _send_verification(request, mailbox, form.instance)
             else:
                 messages.success(request, _("Saved."))
+            if form.insecure and form.instance.route == Identity.Route.EXTERNAL:
+                messages.warning(
+                    request,
+                    _(
+                        "Mail from %(address)s goes to %(host)s without encryption: your password and "
+                        "your mail can be read on the way."
+                    )
+                    % {"address": form.instance.email, "host": form.instance.smtp_host},
+                )
             return redirect("preferences")
     context = {"form": form, "adding": adding, "identity": identity}
     return render(request, "sendas/form.html", context, status=400 if form.errors else 200)

@@ -202,3 +202,14 @@ def test_admin_lists_and_disables_identities(web: Client, make_identity: Callabl
     identity.refresh_from_db()
     assert not identity.enabled and not Identity.objects.usable().filter(pk=identity.pk).exists()
     assert "send_as_domains" in client.get("/admin/accounts/mailserver/add/").content.decode()
+
+
+def test_plain_port_to_a_server_that_wants_starttls_is_explained(
+    web: Client, other_smtp: SubmissionServer
+) -> None:
+    page = web.get("/settings/send-as/add/").content.decode()
+    assert "data-sendas-insecure" in page  # the warning is on the page, shown when "None" is picked
+    response = _add(web, other_smtp, smtp_security="none")
+    assert response.status_code == 400
+    assert "no AUTH offered" in response.content.decode()
+    assert not Identity.objects.exists()

@@ -160,3 +160,20 @@ def test_smtp_password_encrypted_at_rest_and_rotated(user: Any, settings: Any) -
     settings.WEBMAIL_CREDENTIALS_KEYS = [new]
     assert Identity.objects.get(pk=identity.pk).smtp_password == "smtp-secret"
     assert _raw_password(identity.pk) != before
+
+
+def test_number_of_addresses_is_capped(user: Any) -> None:
+    from webmail.sendas.forms import MAX_ADDRESSES_PER_USER
+
+    Identity.objects.bulk_create(
+        Identity(user=user, email=f"me{i}@work.test") for i in range(MAX_ADDRESSES_PER_USER)
+    )
+    form = _form(user, {"email": "one@more.test", "route": "external"})
+    assert "at most" in str(form.errors["email"])
+
+
+def test_only_the_other_providers_server_is_offered_and_preselected(user: Any, settings: Any) -> None:
+    settings.WEBMAIL_SEND_AS_DOMAINS = []
+    form = SendAsForm(user=user, own_email="me@home.test", server=None)
+    assert [value for value, _label in form.fields["route"].choices] == ["external"]
+    assert form["route"].value() == "external"
