@@ -168,3 +168,34 @@ def test_empty_result_and_unknown_folder(login: Callable[[MailUser], Client], ma
     html = web.get("/mail/search/", {"folder": "INBOX", "q": "nothing"}).content
     assert b"No message matches this search." in html
     assert web.get("/mail/search/", {"folder": "Nope", "q": "x"}).status_code == 404
+
+
+@pytest.mark.usefixtures("corpus")
+@pytest.mark.parametrize("sort", ["arrival", "date"])
+def test_line_breaks_in_search_terms_never_reach_the_server_as_commands(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser, sort: str
+) -> None:
+    web = login(mail_user)
+    injected = "report\r\nZ1 CREATE Injected\r\nZ2 NOOP"
+    for field in ("q", "from", "subject", "body"):
+        response = web.get("/mail/search/", {"folder": "INBOX", field: injected, "sort": sort})
+        assert response.status_code == 200, field
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    try:
+        names = [name for _flags, _delim, name in client.list_folders()]
+    finally:
+        client.logout()
+    assert not [n for n in names if "Injected" in n], names
+
+
+def test_esort_refuses_raw_line_breaks_in_search_keys(dovecot: DovecotInstance, mail_user: MailUser) -> None:
+    from webmail.mailaccess.extensions import esort_partial
+
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    try:
+        client.select_folder("INBOX")
+        with pytest.raises(ValueError):
+            esort_partial(client, b"DATE", 1, 10, search=[b"SUBJECT", "x\r\nZ1 CREATE Injected"])
+        assert not client.folder_exists("Injected")
+    finally:
+        client.logout()

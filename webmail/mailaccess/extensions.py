@@ -114,6 +114,9 @@ def esort_partial(
     non-ASCII strings go as UTF-8 literals.
     """
     keys = _normalise_search_criteria(search, charset.decode()) if search else [b"ALL"]
+    if any(b"\r" in k or b"\n" in k or b"\0" in k for k in keys):
+        # A quoted string cannot carry them; sent raw they would start a new command.
+        raise ValueError("control characters in IMAP search keys")
     client._imap.untagged_responses.pop("ESEARCH", None)
     _raw(
         client,

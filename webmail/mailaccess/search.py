@@ -15,6 +15,7 @@ whose only extra part is inline.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -49,15 +50,23 @@ class SearchQuery:
         return self.criteria() == [b"ALL"]
 
     def criteria(self) -> list[object]:
-        """IMAP SEARCH keys; strings are sent as UTF-8 literals by imapclient."""
+        """IMAP SEARCH keys; non-ASCII strings are sent as UTF-8 literals by imapclient.
+
+        imapclient sends a string with only ASCII as a quoted string, so a CR/LF
+        inside it would end the command line and start another command: control
+        characters never reach the wire (they cannot match a header anyway).
+        """
         keys: list[object] = []
-        if self.text:
-            keys += [b"OR", b"FROM", self.text, b"SUBJECT", self.text]
-        for key, value in ((b"FROM", self.sender), (b"TO", self.recipient), (b"SUBJECT", self.subject)):
+        text, sender, recipient, subject, body = (
+            _printable(v) for v in (self.text, self.sender, self.recipient, self.subject, self.body)
+        )
+        if text:
+            keys += [b"OR", b"FROM", text, b"SUBJECT", text]
+        for key, value in ((b"FROM", sender), (b"TO", recipient), (b"SUBJECT", subject)):
             if value:
                 keys += [key, value]
-        if self.body:
-            keys += [b"BODY", self.body]
+        if body:
+            keys += [b"BODY", body]
         if self.since:
             keys += [b"SINCE", self.since]
         if self.before:
@@ -70,6 +79,13 @@ class SearchQuery:
         if self.flagged:
             keys.append(b"FLAGGED")
         return keys or [b"ALL"]
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _printable(value: str) -> str:
+    return _CONTROL_CHARS.sub(" ", value).strip()
 
 
 def _matching_page(

@@ -31,7 +31,7 @@ def _date(value: str | None) -> date | None:
 
 def parse_query(request: HttpRequest) -> SearchQuery:
     values: dict[str, object] = {
-        attr: (request.GET.get(param) or "").strip()[:200] for param, attr in TEXT_FIELDS.items()
+        attr: " ".join((request.GET.get(param) or "").split())[:200] for param, attr in TEXT_FIELDS.items()
     }
     values.update({attr: request.GET.get(param) == "1" for param, attr in FLAG_FIELDS.items()})
     values["since"] = _date(request.GET.get("since"))
