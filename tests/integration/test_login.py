@@ -58,6 +58,16 @@ def test_wrong_password_shows_error_on_form(
     assert "_auth_user_id" not in client.session
 
 
+def test_line_breaks_in_a_password_are_refused_before_reaching_imap(
+    client: Client, imap_settings: object, mail_user: MailUser
+) -> None:
+    password = mail_user.password + "\r\nZ1 CREATE Injected"
+    response = client.post("/login/", {"email": mail_user.email, "password": password})
+    assert response.status_code == 200
+    assert b"Wrong email address or password." in response.content
+    assert "_auth_user_id" not in client.session
+
+
 def test_unreachable_server_gives_clear_message(
     client: Client, imap_settings: object, settings: object, mail_user: MailUser
 ) -> None:

@@ -69,6 +69,9 @@ def authenticate(client: IMAPClient, username: str, password: str, *, client_ip:
     try:
         if client_ip and client.has_capability("ID"):
             client.id_({"name": "webmail", "x-originating-ip": client_ip})
+        if any(c in value for value in (username, password) for c in "\r\n\0"):
+            # LOGIN sends quoted strings: a line break would end the command.
+            raise AuthenticationFailed(detail="control characters in credentials")
         if client.has_capability("AUTH=PLAIN"):
             # SASL PLAIN carries UTF-8 (non-ASCII passwords, IDN addresses) base64-encoded.
             client.plain_login(username, password)
