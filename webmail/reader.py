@@ -123,14 +123,24 @@ def _inlinable(part: MimePart) -> bool:
 
 
 def _images_not_shown(plan: DisplayPlan) -> tuple[AttachmentInfo, ...]:
-    """Inline images we don't show (too big, a type we don't inline, or cid images
-    of an HTML body shown as text): offered as downloads instead of vanishing."""
-    shows_html = any(item.kind == "html" for item in plan.body)
-    unique = {p.section: p for p in plan.inline_images.values() if not (shows_html and _inlinable(p))}
-    unique.update({i.part.section: i.part for i in plan.body if i.kind == "image" and not _inlinable(i.part)})
+    """Images we don't show (too big, a type we don't inline, or cid images of
+    an HTML body shown as text): offered as downloads instead of vanishing."""
+    listed = {a.section for a in plan.attachments}
+    shown = {i.part.section for i in plan.body if i.kind != "image" or _inlinable(i.part)}
+    shows_html = any(i.kind == "html" for i in plan.body)
+    unseen: dict[str, MimePart] = {}
+    for part in plan.inline_images.values():  # every part with a Content-ID
+        if part.maintype != "image" or part.section in listed or part.section in shown:
+            continue
+        if shows_html and _inlinable(part):
+            continue  # the HTML shows it through its cid: URL
+        unseen[part.section] = part
+    for item in plan.body:
+        if item.kind == "image" and item.part.section not in shown | listed:
+            unseen[item.part.section] = item.part
     return tuple(
         AttachmentInfo(part=p, name=attachment_name(p), content_type=p.content_type, size=p.size, section=s)
-        for s, p in unique.items()
+        for s, p in unseen.items()
     )
 
 

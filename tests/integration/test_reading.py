@@ -197,6 +197,16 @@ def test_cid_images_inline_and_remote_content_blocked_until_allowed(
     assert "Remote content was blocked" not in page
 
 
+def _listed(page: str) -> list[str]:
+    block = re.search(r'<ul class="attachments".*?</ul>', page, re.S)
+    return re.findall(r'class="att-name"[^>]*>([^<]+)<', block.group(0)) if block else []
+
+
+def _sections(page: str) -> list[str]:
+    block = re.search(r'<ul class="attachments".*?</ul>', page, re.S)
+    return re.findall(r'class="att-name" href="[^"]*section=([\d.]+)', block.group(0)) if block else []
+
+
 def test_images_we_do_not_inline_are_offered_as_attachments(
     web: Client, dovecot: DovecotInstance, mail_user: MailUser
 ) -> None:
@@ -205,20 +215,42 @@ def test_images_we_do_not_inline_are_offered_as_attachments(
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "a@example.test", "me@example.test", "Scans"
     msg.set_content("plain alternative")
-    msg.add_alternative('<p><img src="cid:big@x"> <img src="cid:scan@x"></p>', subtype="html")
+    msg.add_alternative(
+        '<p><img src="cid:big@x"> <img src="cid:scan@x"> <img src="cid:logo@x"></p>', subtype="html"
+    )
     html_part = msg.get_payload()[1]
     html_part.add_related(big_png, "image", "png", cid="<big@x>")
     html_part.add_related(tiff, "image", "tiff", cid="<scan@x>")
+    html_part.add_related(PNG, "image", "png", cid="<logo@x>")  # small: shown in the HTML, not listed
     uid = append(dovecot, mail_user, bytes(msg))
     page = web.get(f"/mail/message/?folder=INBOX&uid={uid}").content.decode()
-    listed = re.search(r'<ul class="attachments".*?</ul>', page, re.S)
-    assert listed, "both images are listed rather than silently dropped"
-    sections = re.findall(r"section=([\d.]+)", listed.group(0))
-    assert len(set(sections)) == 2
+    sections = _sections(page)
+    assert len(sections) == 2 == len(set(sections)), "each image we don't show is listed once"
     downloads = {
-        web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={s}").getvalue() for s in set(sections)
+        web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={s}").getvalue() for s in sections
     }
     assert downloads == {big_png, tiff}
+
+    # Shown as text, the HTML's images are all offered, the small one too.
+    Preferences.objects.update_or_create(user=get_user_model().objects.get(), defaults={"prefer_html": False})
+    as_text = web.get(f"/mail/message/?folder=INBOX&uid={uid}").content.decode()
+    assert len(_sections(as_text)) == 3 == len(set(_sections(as_text)))
+
+
+def test_parts_with_a_content_id_are_listed_once_and_shown_images_not_at_all(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@example.test", "me@example.test", "Report"
+    msg.set_content("See the report and the chart.")
+    msg.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="r.pdf")
+    msg.get_payload()[1]["Content-ID"] = "<pdf@x>"  # Outlook and Apple Mail do this
+    msg.add_attachment(PNG, maintype="image", subtype="png", disposition="inline")
+    msg.get_payload()[2]["Content-ID"] = "<chart@x>"
+    uid = append(dovecot, mail_user, bytes(msg))
+    page = web.get(f"/mail/message/?folder=INBOX&uid={uid}").content.decode()
+    assert _listed(page) == ["r.pdf"]
+    assert "data:image/png;base64," in page  # the inline chart is shown in the body
 
 
 def test_raw_source_and_eml_download(web: Client, dovecot: DovecotInstance, mail_user: MailUser) -> None:
