@@ -13,6 +13,7 @@ urlpatterns = [
     path("mail/actions/undo/", actions.undo_view, name="mail_undo"),
     path("mail/actions/empty/", actions.empty_folder_view, name="mail_empty"),
     path("mail/poll/", actions.poll_view, name="mail_poll"),
+    path("mail/conversation/", mailbox.conversation_view, name="mail_conversation"),
     path("mail/search/", search.search_view, name="mail_search"),
     path("settings/folders/", actions.folders_view, name="folders"),
     path("mail/compose/", compose.compose_view, name="compose"),

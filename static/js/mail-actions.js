@@ -1,21 +1,31 @@
-// Organising mail: selection, bulk actions, drag and drop, keyboard shortcuts.
-// Every change is a normal form POST (boosted by htmx), so all of it also works
-// without this file; this only makes it quicker. No inline handlers (CSP).
+// Organising mail: selection, bulk actions, drag and drop, keyboard shortcuts,
+// and opening conversations. Every change is a normal form POST (boosted by
+// htmx), so all of it also works without this file; this only makes it
+// quicker. No inline handlers (CSP).
 (function () {
   "use strict";
 
-  var cursorUid = null; // the row j/k moved to, kept across list refreshes
+  // The row j/k moved to, by its data-row id (unique, unlike UIDs: a
+  // conversation row and its newest message share one), kept across refreshes.
+  var cursorRow = null;
+  var expanded = {}; // "folder\0conversation key" -> true, kept across list refreshes
 
   function form() { return document.getElementById("bulk-form"); }
-  var expanded = {}; // conversations the user opened, kept across list refreshes
+  function visible(el) { return !el.closest("tr[hidden]"); }
   function rows() {
-    return Array.prototype.slice.call(document.querySelectorAll("#bulk-form tr.msg")).filter(function (r) { return !r.hidden; });
+    return Array.prototype.slice.call(document.querySelectorAll("#bulk-form tr.msg")).filter(visible);
   }
-  function boxes() { return Array.prototype.slice.call(document.querySelectorAll("#bulk-form input[name=uid]")); }
+  function boxes() {
+    return Array.prototype.slice.call(document.querySelectorAll("#bulk-form input[name=uid]")).filter(visible);
+  }
   function checked() { return boxes().filter(function (b) { return b.checked; }); }
+  function folder() {
+    var input = document.querySelector("#bulk-form input[name=folder]");
+    return input ? input.value : "";
+  }
 
   function syncRowState() {
-    rows().forEach(function (r) { r.draggable = true; }); // for drag and drop onto the tree
+    document.querySelectorAll("#bulk-form tr.msg").forEach(function (r) { r.draggable = true; });
     boxes().forEach(function (b) {
       var tr = b.closest("tr");
       if (tr) tr.classList.toggle("checked", b.checked);
@@ -41,10 +51,11 @@
     }
   });
 
-  // Submit the bulk form for the given UIDs through the toolbar button of the action.
-  function act(action, uids, target) {
+  // Submit the bulk form for the given box values through the toolbar button of the action.
+  // A value is one UID, or a conversation's compact UID set ("3:5,9").
+  function act(action, values, target) {
     var f = form();
-    if (!f || !uids.length) return false;
+    if (!f || !values.length) return false;
     var button = f.querySelector('button[data-action="' + action + '"]');
     if (!button) return false;
     if (target) {
@@ -52,48 +63,47 @@
       if (!select || !Array.prototype.some.call(select.options, function (o) { return o.value === target; })) return false;
       select.value = target;
     }
-    boxes().forEach(function (b) { b.checked = uids.indexOf(b.value) !== -1; });
+    document.querySelectorAll("#bulk-form input[name=uid]").forEach(function (b) {
+      b.checked = visible(b) && values.indexOf(b.value) !== -1;
+    });
     // A real click, not requestSubmit(button): htmx takes the submitter's
     // name/value from the button last clicked.
     button.click();
     return true;
   }
 
-  // The messages a shortcut applies to: the ticked ones, else the cursor row, else the open one.
-  function targets() {
-    var c = checked().map(function (b) { return b.value; });
+  function rowFor(id) {
+    var r = id && document.querySelector('#bulk-form tr.msg[data-row="' + id + '"]');
+    return r && visible(r) ? r : null;
+  }
+  function boxOf(row) { return row && row.querySelector("input[name=uid]"); }
+
+  // What a shortcut applies to: the ticked rows, else the cursor row, else the open message.
+  function targetRows() {
+    var c = checked().map(function (b) { return b.closest("tr"); });
     if (c.length) return c;
-    if (cursorUid) {
-      var row = rowFor(cursorUid);
-      var box = row && row.querySelector("input[name=uid]");
-      return [box ? box.value : cursorUid]; // a conversation's box holds all its UIDs
-    }
+    var r = rowFor(cursorRow);
+    return r ? [r] : [];
+  }
+  function targets() {
+    var r = targetRows();
+    if (r.length) return r.map(function (row) { return boxOf(row).value; });
     var open = document.querySelector("#reading-pane article.message");
     return open ? [open.dataset.uid] : [];
-  }
-
-  function rowFor(uid) { return document.querySelector('#bulk-form tr.msg[data-uid="' + uid + '"]:not([hidden])'); }
-
-  function showThread(uid, open) {
-    var button = document.querySelector('[data-thread-toggle="' + uid + '"]');
-    if (!button) return;
-    button.setAttribute("aria-expanded", open ? "true" : "false");
-    document.querySelectorAll('#bulk-form tr[data-thread-of="' + uid + '"]').forEach(function (r) { r.hidden = !open; });
-    if (open) expanded[uid] = true; else delete expanded[uid];
   }
 
   function moveCursor(step) {
     var all = rows();
     if (!all.length) return;
-    var current = cursorUid ? all.indexOf(rowFor(cursorUid)) : -1;
+    var current = all.indexOf(rowFor(cursorRow));
     var next = current === -1 ? 0 : Math.min(all.length - 1, Math.max(0, current + step));
-    setCursor(all[next].dataset.uid);
+    setCursor(all[next].dataset.row);
   }
 
-  function setCursor(uid) {
+  function setCursor(id) {
     document.querySelectorAll("tr.msg.cursor").forEach(function (r) { r.classList.remove("cursor"); });
-    cursorUid = uid;
-    var r = uid && rowFor(uid);
+    cursorRow = id;
+    var r = rowFor(id);
     if (r) { r.classList.add("cursor"); r.scrollIntoView({ block: "nearest" }); }
   }
 
@@ -109,23 +119,49 @@
     if (dialog.open) dialog.close(); else dialog.showModal();
   }
 
+  // Open or close a conversation; its rows are fetched the first time.
+  function showThread(key, open) {
+    var button = document.querySelector('[data-thread-toggle="' + key + '"]');
+    if (!button || button.dataset.loaded === "loading") return;
+    if (open && !button.dataset.loaded) {
+      button.dataset.loaded = "loading";
+      window.htmx.ajax("GET", button.dataset.threadUrl, { target: button.closest("tr"), swap: "afterend" })
+        .then(function () { button.dataset.loaded = "1"; showThread(key, true); },
+              function () { delete button.dataset.loaded; });
+      return;
+    }
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    document.querySelectorAll('#bulk-form tr[data-thread-of="' + key + '"]').forEach(function (r) {
+      r.hidden = !open;
+      var box = boxOf(r);
+      if (!open && box) box.checked = false; // nothing acts on rows out of sight
+    });
+    var id = folder() + "\0" + key;
+    if (open) expanded[id] = true; else delete expanded[id];
+    if (!open && cursorRow && !rowFor(cursorRow)) setCursor("c" + key);
+    syncRowState();
+  }
+
   var KEYS = {
     j: function () { moveCursor(1); },
     k: function () { moveCursor(-1); },
-    o: function () { if (cursorUid) { var r = rowFor(cursorUid); if (r) r.querySelector("a.open").click(); } },
+    o: function () { var r = rowFor(cursorRow); if (r) r.querySelector("a.open").click(); },
     "#": function () { act("delete", targets()); },
     Delete: function () { act("delete", targets()); },
     e: function () { act("archive", targets()); },
     s: function () {
-      var t = targets();
-      var r = t.length && rowFor(t[0]);
-      act(r && r.classList.contains("flagged") ? "unflag" : "flag", t);
+      var r = targetRows()[0];
+      act(r && r.classList.contains("flagged") ? "unflag" : "flag", targets());
     },
     u: function () { act("unread", targets()); },
     r: function () { clickIn("#reading-pane a.reply"); },
     a: function () { clickIn("#reading-pane a.reply-all"); },
     f: function () { clickIn("#reading-pane a.forward"); },
     c: function () { clickIn("a.compose-button"); },
+    x: function () {
+      var r = rowFor(cursorRow), t = r && r.querySelector("[data-thread-toggle]");
+      if (t) showThread(t.dataset.threadToggle, t.getAttribute("aria-expanded") !== "true");
+    },
     "/": function () { var box = document.querySelector("[data-search-box]"); if (box) box.focus(); },
     "?": toggleHelp,
   };
@@ -142,7 +178,7 @@
     if (!document.querySelector(".app .panes")) return; // only on the mailbox page
     var handler = KEYS[event.key];
     if (!handler) return;
-    if (event.key === "Enter" && !cursorUid) return;
+    if (event.key === "Enter" && !cursorRow) return;
     event.preventDefault();
     handler();
   });
@@ -151,11 +187,11 @@
   document.addEventListener("dragstart", function (event) {
     var tr = event.target.closest && event.target.closest("#bulk-form tr.msg");
     if (!tr) return;
-    var box = tr.querySelector("input[name=uid]");
-    var uids = box && box.checked ? checked().map(function (b) { return b.value; }) : [box ? box.value : tr.dataset.uid];
-    // Box values, ";"-joined: a conversation's value is itself a comma list.
-    event.dataTransfer.setData("application/x-webmail-uids", uids.join(";"));
-    event.dataTransfer.setData("text/plain", uids.join(","));
+    var box = boxOf(tr);
+    var values = box && box.checked ? checked().map(function (b) { return b.value; }) : [box ? box.value : tr.dataset.uid];
+    // Box values, ";"-joined: a conversation's value is itself a UID set with commas.
+    event.dataTransfer.setData("application/x-webmail-uids", values.join(";"));
+    event.dataTransfer.setData("text/plain", values.join(","));
     event.dataTransfer.effectAllowed = "move";
   });
 
@@ -194,25 +230,27 @@
   if (document.readyState !== "loading") syncRowState();
   else document.addEventListener("DOMContentLoaded", syncRowState);
 
-  document.addEventListener("htmx:afterSettle", function () {
-    Object.keys(expanded).forEach(function (uid) { showThread(uid, true); });
-    if (cursorUid && rowFor(cursorUid)) setCursor(cursorUid);
-    else if (cursorUid) cursorUid = null;
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail && event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#reading-pane")) return;
+    var prefix = folder() + "\0";
+    Object.keys(expanded).forEach(function (id) {
+      if (id.indexOf(prefix) === 0) showThread(id.slice(prefix.length), true);
+    });
+    if (cursorRow && rowFor(cursorRow)) setCursor(cursorRow);
     syncRowState();
   });
 
-  // Clicking a row's link moves the cursor there too; the count badge opens a conversation.
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest && event.target.closest("[data-thread-toggle]");
     if (toggle) {
-      var uid = toggle.getAttribute("data-thread-toggle");
-      showThread(uid, toggle.getAttribute("aria-expanded") !== "true");
+      showThread(toggle.dataset.threadToggle, toggle.getAttribute("aria-expanded") !== "true");
       // After a mouse click, give the keys back to the shortcuts (a focused
       // button swallows them); keyboard users keep their focus.
       if (event.detail > 0) toggle.blur();
       return;
     }
+    // Clicking a row's link moves the cursor there too.
     var a = event.target.closest && event.target.closest("#bulk-form tr.msg a.open");
-    if (a) setCursor(a.closest("tr").dataset.uid);
+    if (a) setCursor(a.closest("tr").dataset.row);
   });
 })();

@@ -14,7 +14,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _seed(dovecot: DovecotInstance, user: MailUser) -> None:
-    reply_headers = {"In-Reply-To": "<root@t>", "References": "<root@t>"}
+    def reply(subject: str, mid: str, parent: str, i: int) -> bytes:
+        refs = {"In-Reply-To": f"<{parent}>", "References": f"<root@t> <{parent}>"}
+        return make_message(
+            subject=subject, message_id=f"<{mid}>", date=dated(i), to=user.email, headers=refs
+        )
+
     append_all(
         dovecot.imap_port,
         user.email,
@@ -32,21 +37,17 @@ def _seed(dovecot: DovecotInstance, user: MailUser) -> None:
                 ),
                 [],
             ),
-            (
-                make_message(
-                    subject="Re: Plans",
-                    message_id="<r1@t>",
-                    date=dated(3),
-                    to=user.email,
-                    headers=reply_headers,
-                ),
-                [],
-            ),
+            (reply("Re: Plans", "r1@t", "root@t", 3), []),
+            (reply("Re: Plans (2)", "r2@t", "r1@t", 4), []),
         ],
     )
 
 
-def test_conversation_view_expands_and_acts_on_the_whole_thread(
+def _cursor(page: object) -> str:
+    return page.get_attribute("tr.msg.cursor", "data-row") or ""  # type: ignore[attr-defined]
+
+
+def test_conversation_view_opens_moves_through_and_acts_on_threads(
     page: object, live_server: object, imap_settings: DovecotInstance, mail_user: MailUser
 ) -> None:
     dovecot = imap_settings
@@ -54,23 +55,48 @@ def test_conversation_view_expands_and_acts_on_the_whole_thread(
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
     _sign_in(page, live_server.url, mail_user)  # type: ignore[attr-defined]
-    assert page.locator("tr.msg").count() == 3  # type: ignore[attr-defined]
+    assert page.locator("tr.msg").count() == 4  # type: ignore[attr-defined]
 
     page.click(".view-toggle a")  # type: ignore[attr-defined]
     page.wait_for_selector(".view-toggle strong >> text=Conversations")  # type: ignore[attr-defined]
-    visible = page.locator("tr.msg:visible")  # type: ignore[attr-defined]
-    assert visible.count() == 2  # the Plans thread (2 messages) and Lunch
-    assert page.locator("tr.msg.conv").first.locator(".count").inner_text() == "2"  # type: ignore[attr-defined]
+    assert page.locator("tr.msg:visible").count() == 2  # the Plans thread and Lunch  # type: ignore[attr-defined]
+    assert page.locator("tr.msg.conv .count").first.inner_text() == "3"  # type: ignore[attr-defined]
+
+    # The badge fetches the conversation's rows; a second click folds them away.
     page.click("[data-thread-toggle]")  # type: ignore[attr-defined]
-    assert page.locator("tr.msg.thread-child:visible").count() == 2  # type: ignore[attr-defined]
+    page.wait_for_selector("tr.thread-child >> nth=2")  # type: ignore[attr-defined]
+    assert page.locator("tr.msg.thread-child:visible").count() == 3  # type: ignore[attr-defined]
     page.click("[data-thread-toggle]")  # type: ignore[attr-defined]
     assert page.locator("tr.msg.thread-child:visible").count() == 0  # type: ignore[attr-defined]
 
-    # j puts the cursor on the conversation; e archives every message in it.
+    # x opens it from the keyboard; j walks into it and s flags one message only.
     page.keyboard.press("j")  # type: ignore[attr-defined]
+    assert _cursor(page).startswith("c")
+    page.keyboard.press("x")  # type: ignore[attr-defined]
+    page.wait_for_selector("tr.msg.thread-child:visible >> nth=2")  # type: ignore[attr-defined]
+    page.keyboard.press("j")  # type: ignore[attr-defined]
+    page.keyboard.press("j")  # type: ignore[attr-defined]
+    assert _cursor(page).startswith("t")
+    page.keyboard.press("s")  # type: ignore[attr-defined]
+    page.wait_for_selector("text=1 message flagged.")  # type: ignore[attr-defined]
+    flags = _subjects(dovecot, mail_user, "INBOX")
+    assert b"\\Flagged" in flags["Re: Plans"] and b"\\Flagged" not in flags["Plans"]
+
+    # After the redraw the conversation is open again; its first message is dragged to Archive.
+    page.wait_for_selector("tr.msg.thread-child:visible >> nth=2")  # type: ignore[attr-defined]
+    assert page.locator("tr.msg.thread-child").first.get_attribute("draggable") == "true"  # type: ignore[attr-defined]
+    page.drag_and_drop("tr.msg.thread-child >> nth=0", "#folder-pane li[data-folder=Archive]")  # type: ignore[attr-defined]
+    page.wait_for_selector("text=1 message moved.")  # type: ignore[attr-defined]
+    assert set(_subjects(dovecot, mail_user, "Archive")) == {"Plans"}
+
+    # e on the conversation row archives what is left of it.
+    page.locator("tr.msg.conv a.open").first.click()  # type: ignore[attr-defined]
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    page.locator("body").click(position={"x": 5, "y": 300})  # type: ignore[attr-defined]
+    assert _cursor(page).startswith("c")
     page.keyboard.press("e")  # type: ignore[attr-defined]
     page.wait_for_selector("text=2 messages archived.")  # type: ignore[attr-defined]
-    assert set(_subjects(dovecot, mail_user, "Archive")) == {"Plans", "Re: Plans"}
+    assert set(_subjects(dovecot, mail_user, "Archive")) == {"Plans", "Re: Plans", "Re: Plans (2)"}
     assert set(_subjects(dovecot, mail_user, "INBOX")) == {"Lunch?"}
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
@@ -86,8 +112,8 @@ def test_open_reply_reply_all_forward_and_compose_shortcuts(
     def open_lunch() -> None:
         page.goto(mailbox_url)  # type: ignore[attr-defined]
         page.wait_for_selector("tr.msg")  # type: ignore[attr-defined]
-        page.keyboard.press("j")  # newest first: Re: Plans  # type: ignore[attr-defined]
-        page.keyboard.press("j")  # Lunch?  # type: ignore[attr-defined]
+        for _ in range(3):  # newest first: Re: Plans (2), Re: Plans, Lunch?
+            page.keyboard.press("j")  # type: ignore[attr-defined]
         page.keyboard.press("Enter")  # type: ignore[attr-defined]
         page.wait_for_selector("#reading-pane .message-subject >> text=Lunch?")  # type: ignore[attr-defined]
 

@@ -122,7 +122,7 @@ def test_rows_show_sender_subject_flags_and_attachment(
         [(with_attachment, [b"\\Flagged"]), (plain, [b"\\Seen"])],
     )
     html = login(mail_user).get("/mail/").content.decode()
-    rows = re.findall(r'<tr class="(msg[^"]*)" data-uid="\d+">(.*?)</tr>', html, re.S)
+    rows = re.findall(r'<tr class="(msg[^"]*)" data-uid="\d+"[^>]*>(.*?)</tr>', html, re.S)
     assert len(rows) == 2
     (cls_plain, row_plain), (cls_att, row_att) = rows  # newest first
     assert "Plain one" in row_plain and "has-att" not in row_plain and "unread" not in cls_plain

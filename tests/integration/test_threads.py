@@ -11,12 +11,14 @@ from django.test import Client
 from tests.conftest import MailUser
 from tests.support.mail import append_all, dated, imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
+from webmail.mailaccess.actions import uid_set
 from webmail.mailaccess.threads import _threads_from_headers, server_threads
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-ROW = re.compile(rb'<tr class="msg([^"]*)" data-uid="(\d+)"( data-thread-of="(\d+)")?')
-BOX = re.compile(rb'name="uid" value="([\d,]+)"')
+ROW = re.compile(rb'<tr class="msg([^"]*)" data-uid="(\d+)" data-row="([^"]+)"')
+BOX = re.compile(rb'name="uid" value="([\d,:]+)"')
+THREAD_URL = re.compile(rb'data-thread-url="([^"]+)"')
 
 
 def seed_threads(dovecot: DovecotInstance, user: MailUser) -> dict[str, int]:
@@ -54,11 +56,26 @@ def seed_threads(dovecot: DovecotInstance, user: MailUser) -> dict[str, int]:
     return dict(zip([label for label, _raw in thread], uids, strict=True))
 
 
-def rows(html: bytes) -> list[tuple[int, str, int | None]]:
-    return [
-        (int(m.group(2)), m.group(1).decode(), int(m.group(4)) if m.group(4) else None)
-        for m in ROW.finditer(html)
-    ]
+def rows(html: bytes) -> list[tuple[int, str, str]]:
+    """(uid, classes, row id): row ids are c<key> for conversations, t<key>-<uid> inside one."""
+    return [(int(m.group(2)), m.group(1).decode(), m.group(3).decode()) for m in ROW.finditer(html)]
+
+
+def opened(web: Client, page: bytes, index: int = 0) -> list[tuple[int, str, str]]:
+    """Open the index-th conversation of a page as the browser does, and return its rows."""
+    url = THREAD_URL.findall(page)[index].decode().replace("&amp;", "&")
+    response = web.get(url)
+    assert response.status_code == 200
+    return rows(response.content)
+
+
+def server_state(dovecot: DovecotInstance, user: MailUser, folder: str, criteria: str = "ALL") -> set[int]:
+    client = imap_login(dovecot.imap_port, user.email, user.password)
+    try:
+        client.select_folder(folder, readonly=True)
+        return set(client.search([criteria]))
+    finally:
+        client.logout()
 
 
 def test_conversations_group_a_thread_under_its_newest_message(
@@ -69,37 +86,74 @@ def test_conversations_group_a_thread_under_its_newest_message(
     page = web.get("/mail/?view=threads")
     assert page.status_code == 200
     found = rows(page.content)
-    tops = [u for u, _cls, parent in found if parent is None]
-    # Newest activity first: the Plans thread (last reply is the newest mail), then Lunch, then Unrelated.
-    assert tops == [uid["reply2"], uid["other"], uid["lone"]]
-    children = [(u, cls) for u, cls, parent in found if parent == uid["reply2"]]
-    assert [u for u, _cls in children] == [uid["root"], uid["reply"], uid["reply2"]]
-    assert "depth-0" in children[0][1] and "depth-1" in children[1][1] and "depth-2" in children[2][1]
+    # Newest activity first: the Plans thread (its last reply is the newest mail), then Lunch, then Unrelated.
+    assert [u for u, _c, _r in found] == [uid["reply2"], uid["other"], uid["lone"]]
+    assert [r for _u, _c, r in found] == [f"c{uid['root']}", f"c{uid['other']}", f"c{uid['lone']}"]
     # The conversation's box selects all of it; the lone messages carry only their UID.
     boxes = [b.decode() for b in BOX.findall(page.content)]
-    assert f"{uid['root']},{uid['reply']},{uid['reply2']}" in boxes
+    plans = sorted([uid["root"], uid["reply"], uid["reply2"]])
+    assert boxes == [uid_set(plans).decode(), str(uid["other"]), str(uid["lone"])]
     assert b"1\xe2\x80\x933 of 3 conversations" in page.content
+    # Opening it fetches its messages in reading order, with their depth in the thread.
+    children = opened(web, page.content)
+    assert [u for u, _c, _r in children] == [uid["root"], uid["reply"], uid["reply2"]]
+    assert [c.split("depth-")[1].split()[0] for _u, c, _r in children] == ["0", "1", "2"]
+    assert {r for _u, _c, r in children} == {
+        f"t{uid['root']}-{u}" for u in (uid["root"], uid["reply"], uid["reply2"])
+    }
     # The choice is remembered on this device: the next plain visit is threaded too.
-    assert [u for u, _c, p in rows(web.get("/mail/").content) if p is None] == tops
+    assert [u for u, _c, _r in rows(web.get("/mail/").content)] == [uid["reply2"], uid["other"], uid["lone"]]
     assert len(rows(web.get("/mail/?view=list").content)) == 5
 
 
-def test_an_action_on_a_conversation_applies_to_every_message_in_it(
+def test_an_action_on_a_long_conversation_applies_to_every_message_in_it(
     login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser
 ) -> None:
-    uid = seed_threads(dovecot, mail_user)
+    thread = [make_message(subject="Long", message_id="<m0@t>", date=dated(0))]
+    thread += [
+        make_message(
+            subject="Re: Long",
+            message_id=f"<m{i}@t>",
+            date=dated(i),
+            headers={"In-Reply-To": f"<m{i - 1}@t>", "References": f"<m0@t> <m{i - 1}@t>"},
+        )
+        for i in range(1, 130)
+    ]
+    append_all(dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(m, []) for m in thread])
+    append_all(
+        dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(make_message(subject="Other"), [])]
+    )
     web = login(mail_user)
-    web.get("/mail/?view=threads")
-    box = f"{uid['root']},{uid['reply']},{uid['reply2']}"
-    response = web.post("/mail/actions/", {"action": "read", "folder": "INBOX", "uid": [box]})
+    page = web.get("/mail/?view=threads").content
+    [conv_box] = [b.decode() for b in BOX.findall(page) if b":" in b]
+    assert b'<span class="count" aria-hidden="true">130</span>' in page
+    children = opened(web, page)
+    assert len(children) == 100  # the newest 100 are listed...
+    assert (
+        b"and 30 older messages, not shown"
+        in web.get(THREAD_URL.findall(page)[0].decode().replace("&amp;", "&")).content
+    )
+    response = web.post("/mail/actions/", {"action": "archive", "folder": "INBOX", "uid": [conv_box]})
     assert response.status_code == 302
-    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
-    try:
-        client.select_folder("INBOX", readonly=True)
-        seen = set(client.search(["SEEN"]))
-    finally:
-        client.logout()
-    assert seen == {uid["root"], uid["reply"], uid["reply2"]}
+    assert len(server_state(dovecot, mail_user, "Archive")) == 130  # ...but the action takes all 130
+    assert len(server_state(dovecot, mail_user, "INBOX")) == 1
+
+
+def test_an_empty_folder_and_a_vanished_message_in_conversation_view(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    web = login(mail_user)
+    empty = web.get("/mail/?view=threads&folder=Archive")
+    assert empty.status_code == 200 and b"This folder is empty." in empty.content
+    uid = seed_threads(dovecot, mail_user)
+    page = web.get("/mail/?view=threads").content
+    other = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    other.select_folder("INBOX")
+    other.delete_messages([uid["reply"]])
+    other.expunge()
+    other.logout()
+    # The list drawn before the expunge still points at the gone message: opening skips it.
+    assert [u for u, _c, _r in opened(web, page)] == [uid["root"], uid["reply2"]]
 
 
 def test_header_fallback_finds_the_same_conversations_as_the_server(
@@ -132,6 +186,11 @@ def test_a_reply_arriving_on_another_device_joins_its_conversation_on_the_next_p
     assert token, "the page hands its change token to the poller"
     poll_url = f"/mail/poll/?folder=INBOX&state={token.group(1).decode()}"
     assert web.get(poll_url).status_code == 204  # the first poll does not redraw an unchanged list
+    everything = ",".join(str(u) for u in uid.values())
+    assert (
+        web.post("/mail/actions/", {"action": "read", "folder": "INBOX", "uid": [everything]}).status_code
+        == 302
+    )
 
     reply = make_message(
         subject="Re: Lunch?",
@@ -143,7 +202,8 @@ def test_a_reply_arriving_on_another_device_joins_its_conversation_on_the_next_p
     refreshed = web.get(poll_url)
     assert refreshed.status_code == 200
     found = rows(refreshed.content)
-    tops = [u for u, _cls, parent in found if parent is None]
-    assert len(tops) == 3 and tops[1:] == [uid["reply2"], uid["lone"]]
-    assert next(u for u, _c, p in found if p == tops[0]) == uid["other"]
-    assert "unread" in next(cls for u, cls, p in found if u == tops[0] and p is None)
+    assert len(found) == 3 and [u for u, _c, _r in found[1:]] == [uid["reply2"], uid["lone"]]
+    _newest, classes, row = found[0]
+    assert row == f"c{uid['other']}"  # the Lunch conversation, now with the reply on top
+    assert "unread" in classes  # the reply is unread, though the rest of the list was read
+    assert "unread" not in found[1][1]

@@ -66,11 +66,11 @@ def present_uids(client: IMAPClient, folder: str, uids: list[int] | None) -> tup
         wanted = sorted({u for u in uids if u > 0})
         if not wanted:
             return [], []
-        here = set(client.search([b"UID", _uid_set(wanted)]))
+        here = set(client.search([b"UID", uid_set(wanted)]))
     return [u for u in wanted if u in here], [u for u in wanted if u not in here]
 
 
-def _uid_set(uids: list[int]) -> bytes:
+def uid_set(uids: list[int]) -> bytes:
     """A compact sequence set (1:5,9) so thousands of UIDs fit one command line."""
     parts: list[str] = []
     start = prev = uids[0]
@@ -98,9 +98,9 @@ def set_flags(
     if done:
         with translate_errors(folder):
             if add:
-                client.add_flags(_uid_set(done), flags, silent=True)
+                client.add_flags(uid_set(done), flags, silent=True)
             else:
-                client.remove_flags(_uid_set(done), flags, silent=True)
+                client.remove_flags(uid_set(done), flags, silent=True)
     return ActionResult(folder, done, missing)
 
 
@@ -126,7 +126,7 @@ def copy(client: IMAPClient, folder: str, uids: list[int] | None, target: str) -
     if done:
         client._imap.untagged_responses.pop("COPYUID", None)
         with translate_errors(target):
-            client.copy(_uid_set(done), target)
+            client.copy(uid_set(done), target)
         mapping = _take_copyuid(client)
     return ActionResult(folder, done, missing, target=target, uid_map=mapping)
 
@@ -139,17 +139,17 @@ def move(client: IMAPClient, folder: str, uids: list[int] | None, target: str) -
     _require_some(folder, done, missing)
     if not done:
         return ActionResult(folder, done, missing, target=target)
-    uid_set = _uid_set(done)
+    ids = uid_set(done)
     client._imap.untagged_responses.pop("COPYUID", None)
     with translate_errors(target):
         if client.has_capability("MOVE"):
-            client.move(uid_set, target)
+            client.move(ids, target)
             mapping = _take_copyuid(client)
         elif client.has_capability("UIDPLUS"):
-            client.copy(uid_set, target)
+            client.copy(ids, target)
             mapping = _take_copyuid(client)
-            client.add_flags(uid_set, [DELETED], silent=True)
-            client.uid_expunge(uid_set)
+            client.add_flags(ids, [DELETED], silent=True)
+            client.uid_expunge(ids)
         else:
             # Without UID EXPUNGE we cannot expunge only these messages; refuse
             # rather than risk expunging mail another client marked \Deleted.
@@ -162,11 +162,11 @@ def expunge_uids(client: IMAPClient, folder: str, uids: list[int] | None) -> Act
     done, missing = present_uids(client, folder, uids)
     _require_some(folder, done, missing)
     if done:
-        uid_set = _uid_set(done)
+        ids = uid_set(done)
         with translate_errors(folder):
-            client.add_flags(uid_set, [DELETED], silent=True)
+            client.add_flags(ids, [DELETED], silent=True)
             if client.has_capability("UIDPLUS"):
-                client.uid_expunge(uid_set)
+                client.uid_expunge(ids)
             else:
                 raise CannotMoveSafely(detail="server lacks UIDPLUS")
     return ActionResult(folder, done, missing, expunged=True)
@@ -200,8 +200,8 @@ def move_to_role(client: IMAPClient, folder: str, uids: list[int] | None, role: 
             junk = role == FolderRole.JUNK
             add, remove = (JUNK_KEYWORD, NOT_JUNK_KEYWORD) if junk else (NOT_JUNK_KEYWORD, JUNK_KEYWORD)
             with translate_errors(folder):
-                client.remove_flags(_uid_set(done), [remove], silent=True)
-                client.add_flags(_uid_set(done), [add], silent=True)
+                client.remove_flags(uid_set(done), [remove], silent=True)
+                client.add_flags(uid_set(done), [add], silent=True)
     return move(client, folder, uids, target)
 
 

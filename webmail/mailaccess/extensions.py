@@ -142,3 +142,14 @@ def esort_partial(
                 if value[1] is not None:
                     uids = _expand_sequence_set(value[1])
     return PartialSort(uids=uids, total=total)
+
+
+def uid_thread(client: IMAPClient, algorithm: bytes = b"REFERENCES") -> bytes:
+    """The text of ``UID THREAD <algorithm> UTF-8 ALL`` (RFC 5256), unparsed.
+
+    imapclient parses nested lists recursively, which a deliberately branchy
+    thread can push past Python's recursion limit; the caller reads it with
+    an explicit stack instead (see webmail.messages.threading).
+    """
+    data = client._raw_command_untagged(b"THREAD", [algorithm, b"UTF-8", b"ALL"], uid=True)
+    return b"".join(d for d in data if isinstance(d, bytes))

@@ -26,8 +26,8 @@ class Selected:
     uidvalidity: int | None
     # Sorted UID windows for this selection (see listing); cleared on any change.
     sort_windows: dict[tuple[bytes, int, int], tuple[list[int], int]] = field(default_factory=dict)
-    # The folder's conversations (see threads), newest first; None until asked for.
-    threads: list[list[tuple[int, int]]] | None = None
+    # The folder's conversations (a threads.ThreadIndex); None until asked for.
+    threads: Any = None
 
 
 def _remember(client: IMAPClient, folder: str, info: dict[bytes, Any]) -> Selected:

@@ -1,67 +1,95 @@
 """The conversation view: one page of a folder's threads, newest activity first.
 
 The server threads the folder (``UID THREAD REFERENCES``, RFC 5256) where it
-can; only UIDs cross the wire, and the answer is kept on the pooled
-selection until a message arrives or leaves, so paging is free. Servers
-without THREAD get threads built from Message-ID/References/In-Reply-To
-header fields (a few hundred bytes per message, fetched once per change).
-Then, as for the flat list, only the page's messages are fetched.
+can; only UIDs cross the wire, and the answer is kept, in compact arrays, on
+the pooled selection until a message arrives or leaves, so paging is free.
+Servers without THREAD get threads built from Message-ID/References/
+In-Reply-To header fields (a few hundred bytes per message, once per change).
+
+A page then costs one FETCH of the newest message of each conversation on
+it, plus FLAGS of the others (for the unread count). A conversation's other
+messages are fetched only when the user opens it (:func:`conversation_rows`).
 """
 
 from __future__ import annotations
 
 import email.parser
 import email.policy
+import logging
+from array import array
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
+from imapclient import exceptions as imap_exc
 
-from webmail.messages.threading import Conversation, ThreadHeaders, build_threads, flatten_server_threads
+from webmail.messages.threading import Conversation, ThreadHeaders, build_threads, parse_thread_answer
 
+from .actions import uid_set
+from .extensions import uid_thread
 from .imap import translate_errors
 from .listing import fetch_items, summarize
 from .selection import Selected, select
 from .types import MessagePage, MessageSummary, SortKey
 
-MAX_SHOWN_PER_THREAD = 25  # a 400-message thread shows its newest 25 when expanded
+logger = logging.getLogger(__name__)
+
+MAX_SHOWN_PER_THREAD = 100  # opening a 400-message thread lists its newest 100
+MAX_FLAGS_PER_THREAD = 500  # the unread count of a huge thread looks at its newest 500
 MAX_DEPTH_SHOWN = 6
 _HEADER_SPEC = b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)]"
 
 
-@dataclass(frozen=True)
-class ThreadEntry:
-    message: MessageSummary
-    depth: int
+class ThreadIndex:
+    """Every conversation of a folder, newest activity first, in three flat arrays.
+
+    A list of tuples for 100,000 messages costs ~14 MB per pooled connection;
+    these arrays cost ~1 MB.
+    """
+
+    def __init__(self, conversations: list[Conversation]) -> None:
+        order = sorted(conversations, key=lambda conv: max(uid for uid, _depth in conv), reverse=True)
+        self.uids = array("I")
+        self.depths = array("H")
+        self.starts = array("I", [0])
+        for conv in order:
+            self.uids.extend(uid for uid, _depth in conv)
+            self.depths.extend(min(depth, 65535) for _uid, depth in conv)
+            self.starts.append(len(self.uids))
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def conversation(self, index: int) -> Conversation:
+        lo, hi = self.starts[index], self.starts[index + 1]
+        return list(zip(self.uids[lo:hi], self.depths[lo:hi], strict=True))
 
 
 @dataclass(frozen=True)
 class ConversationRow:
     latest: MessageSummary
-    entries: list[ThreadEntry]  # reading order; at most MAX_SHOWN_PER_THREAD
-    count: int  # all messages of the thread in this folder
-    unread: int  # among the fetched ones
-
-    @property
-    def uids(self) -> str:
-        """Every message of the thread, for bulk actions on the whole conversation."""
-        return ",".join(str(e.message.uid) for e in self.entries)
+    key: int  # the thread's first message: stays the same when replies arrive
+    count: int  # messages of the thread in this folder
+    unread: int
+    uids: str  # all of them, as a compact UID set, for actions on the whole conversation
+    tree: str  # "uid:depth,..." of the newest MAX_SHOWN_PER_THREAD, in reading order
 
     @property
     def hidden_count(self) -> int:
-        return self.count - len(self.entries)
+        return max(0, self.count - MAX_SHOWN_PER_THREAD)
 
 
 @dataclass(frozen=True)
 class ThreadPage(MessagePage):
     conversations: list[ConversationRow] = field(default_factory=list)
-    messages_total: int = 0
 
 
 def server_threads(client: IMAPClient) -> list[Conversation]:
-    if client.has_capability("THREAD=REFERENCES"):
-        return flatten_server_threads(client.thread("REFERENCES", "ALL", "UTF-8"))
-    if client.has_capability("THREAD=REFS"):
-        return flatten_server_threads(client.thread("REFS", "ALL", "UTF-8"))
+    for algorithm in ("REFERENCES", "REFS"):
+        if client.has_capability(f"THREAD={algorithm}"):
+            try:
+                return parse_thread_answer(uid_thread(client, algorithm.encode()))
+            except imap_exc.IMAPClientError:
+                logger.info("THREAD %s refused; threading from headers", algorithm)
     return _threads_from_headers(client)
 
 
@@ -81,12 +109,9 @@ def _threads_from_headers(client: IMAPClient) -> list[Conversation]:
     return build_threads(headers)
 
 
-def _ordered_threads(client: IMAPClient, state: Selected) -> list[Conversation]:
-    """All threads, newest activity (highest UID = latest arrival) first; cached on the selection."""
-    if state.threads is None:
-        threads = server_threads(client)
-        threads.sort(key=lambda conv: max(uid for uid, _depth in conv), reverse=True)
-        state.threads = threads
+def _index(client: IMAPClient, state: Selected) -> ThreadIndex:
+    if not isinstance(state.threads, ThreadIndex):
+        state.threads = ThreadIndex(server_threads(client))
     return state.threads
 
 
@@ -95,41 +120,70 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
     if state.exists == 0:
         return ThreadPage(folder, 0, 1, page_size, SortKey.ARRIVAL, True, [])
     with translate_errors(folder):
-        threads = _ordered_threads(client, state)
-        total = len(threads)
+        index = _index(client, state)
+        total = len(index)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
-        shown = [_newest(conv) for conv in threads[(page - 1) * page_size : page * page_size]]
-        wanted = [uid for conv in shown for uid, _depth in conv]
-        data = client.fetch(wanted, fetch_items(client)) if wanted else {}
-    rows: list[ConversationRow] = []
-    counts = {id(conv): len(conv) for conv in threads}
-    for full, conv in zip(threads[(page - 1) * page_size : page * page_size], shown, strict=True):
-        entries = [
-            ThreadEntry(summarize(uid, data[uid]), min(depth, MAX_DEPTH_SHOWN))
-            for uid, depth in conv
-            if uid in data
+        convs = [index.conversation(i) for i in range((page - 1) * page_size, min(total, page * page_size))]
+        newest = [max(uid for uid, _depth in conv) for conv in convs]
+        data = client.fetch(newest, fetch_items(client)) if newest else {}
+        others = [
+            uid
+            for conv in convs
+            for uid in sorted(u for u, _d in conv)[-MAX_FLAGS_PER_THREAD:]
+            if uid not in data
         ]
-        if not entries:
-            continue  # the whole thread left meanwhile; the next refresh drops it
-        latest = max(entries, key=lambda e: e.message.uid).message
-        unread = sum(1 for e in entries if not e.message.seen)
-        rows.append(ConversationRow(latest, entries, counts[id(full)], unread))
+        flags = client.fetch(others, [b"FLAGS"]) if others else {}
+    rows: list[ConversationRow] = []
+    for conv, latest_uid in zip(convs, newest, strict=True):
+        if latest_uid not in data:
+            continue  # left meanwhile; the next refresh re-threads the folder
+        latest = summarize(latest_uid, data[latest_uid])
+        unread = sum(1 for uid, _d in conv if uid in flags and b"\\Seen" not in flags[uid].get(b"FLAGS", ()))
+        unread += 0 if latest.seen else 1
+        rows.append(
+            ConversationRow(
+                latest=latest,
+                key=conv[0][0],
+                count=len(conv),
+                unread=unread,
+                uids=uid_set(sorted(uid for uid, _d in conv)).decode(),
+                tree=_tree(conv),
+            )
+        )
     return ThreadPage(
-        folder,
-        total,
-        page,
-        page_size,
-        SortKey.ARRIVAL,
-        True,
-        [row.latest for row in rows],
-        conversations=rows,
-        messages_total=state.exists,
+        folder, total, page, page_size, SortKey.ARRIVAL, True, [r.latest for r in rows], conversations=rows
     )
 
 
-def _newest(conv: Conversation) -> Conversation:
-    if len(conv) <= MAX_SHOWN_PER_THREAD:
-        return conv
-    keep = set(sorted(uid for uid, _depth in conv)[-MAX_SHOWN_PER_THREAD:])
-    return [(uid, depth) for uid, depth in conv if uid in keep]
+def _tree(conv: Conversation) -> str:
+    if len(conv) > MAX_SHOWN_PER_THREAD:
+        keep = set(sorted(uid for uid, _depth in conv)[-MAX_SHOWN_PER_THREAD:])
+        conv = [(uid, depth) for uid, depth in conv if uid in keep]
+    return ",".join(f"{uid}:{min(depth, MAX_DEPTH_SHOWN)}" for uid, depth in conv)
+
+
+def parse_tree(value: str) -> list[tuple[int, int]]:
+    """The ``tree`` of a ConversationRow back into (uid, depth), bounded and tolerant."""
+    out: list[tuple[int, int]] = []
+    for item in value.split(",")[:MAX_SHOWN_PER_THREAD]:
+        uid, _sep, depth = item.partition(":")
+        if uid.isdigit() and depth.isdigit() and int(uid) > 0:
+            out.append((int(uid), min(int(depth), MAX_DEPTH_SHOWN)))
+    return out
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    message: MessageSummary
+    depth: int
+
+
+def conversation_rows(client: IMAPClient, folder: str, tree: list[tuple[int, int]]) -> list[ThreadEntry]:
+    """The messages of one opened conversation, in reading order (those still there)."""
+    select(client, folder)
+    if not tree:
+        return []
+    with translate_errors(folder):
+        data = client.fetch([uid for uid, _d in tree], fetch_items(client))
+    return [ThreadEntry(summarize(uid, data[uid]), depth) for uid, depth in tree if uid in data]

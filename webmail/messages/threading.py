@@ -10,7 +10,7 @@ algorithm minus subject merging, which joins unrelated "Hello" mails.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 Conversation = list[tuple[int, int]]  # (uid, depth)
@@ -18,29 +18,33 @@ Conversation = list[tuple[int, int]]  # (uid, depth)
 _MSGID_RE = re.compile(r"<([^<>\s]+)>")
 
 
-def flatten_server_threads(answer: Iterable[object]) -> list[Conversation]:
-    """Turn imapclient's parsed ``THREAD`` answer into conversations.
+def parse_thread_answer(raw: bytes) -> list[Conversation]:
+    """Conversations from the text of a ``THREAD`` answer, e.g. ``(2)(3 6 (4 23)(44 7 96))``.
 
-    RFC 5256: in ``(3 6 (4 23)(44 7 96))`` each number answers the one
-    before it, and each parenthesised branch answers the last number before
-    it; a thread may also start with branches under a missing root.
+    RFC 5256: each number answers the one before it; a parenthesised branch
+    answers the last number before it; a thread may start with branches under
+    a missing root. Read with an explicit stack, not recursion: a forged
+    branchy thread nests thousands of levels deep.
     """
     conversations: list[Conversation] = []
-    for thread in answer:
-        out: Conversation = []
-        _walk(thread if isinstance(thread, (tuple, list)) else (thread,), 0, out)
-        if out:
-            conversations.append(out)
-    return conversations
+    stack: list[int] = []  # per open parenthesis: the depth its next number gets
+    current: Conversation = []
+    for token in _THREAD_TOKEN.findall(raw):
+        if token == b"(":
+            if not stack:
+                current = []
+                conversations.append(current)
+            stack.append(stack[-1] if stack else 0)
+        elif token == b")":
+            if stack:
+                stack.pop()
+        elif stack:
+            current.append((int(token), stack[-1]))
+            stack[-1] += 1
+    return [conv for conv in conversations if conv]
 
 
-def _walk(node: Sequence[object], depth: int, out: Conversation) -> None:
-    for item in node:
-        if isinstance(item, (tuple, list)):
-            _walk(item, depth, out)  # siblings share the depth reached so far
-        else:
-            out.append((int(item), depth))  # type: ignore[call-overload]
-            depth += 1
+_THREAD_TOKEN = re.compile(rb"\(|\)|\d+")
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,15 @@ def build_threads(headers: Mapping[int, ThreadHeaders]) -> list[Conversation]:
 
 
 def _break_cycles(parent: dict[int, int]) -> None:
-    """Forged or looping References must not hide messages: cut each loop once."""
+    """Forged or looping References must not hide messages: cut each loop once (linear time)."""
+    done: set[int] = set()
     for start in list(parent):
-        seen = {start}
-        node = parent.get(start)
-        while node is not None:
-            if node in seen:
-                parent.pop(node, None)
+        path: dict[int, None] = {}
+        node: int | None = start
+        while node is not None and node not in done:
+            if node in path:
+                parent.pop(node, None)  # the loop closes here
                 break
-            seen.add(node)
+            path[node] = None
             node = parent.get(node)
+        done.update(path)

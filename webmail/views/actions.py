@@ -54,13 +54,16 @@ def _uids(request: HttpRequest) -> list[int] | None:
     if request.POST.get("scope") == "all":
         return None
     uids: list[int] = []
-    # A conversation's box carries all its UIDs, comma-separated.
+    # A conversation's box carries all its UIDs as a compact set ("3:7,12").
     for value in request.POST.getlist("uid"):
-        for raw in value.split(","):
-            try:
-                uids.append(int(raw))
-            except ValueError:
+        for piece in value.split(","):
+            first, _sep, last = piece.partition(":")
+            if not first.isdigit() or not (last or first).isdigit():
                 continue
+            lo, hi = sorted((int(first), int(last or first)))
+            uids.extend(range(lo, min(hi, lo + MAX_UIDS - 1) + 1))
+            if len(uids) >= MAX_UIDS:
+                break
     return list(dict.fromkeys(uids))[:MAX_UIDS]
 
 

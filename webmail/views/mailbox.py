@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from webmail.mailaccess.folders import list_folders
 from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.listing import list_page
 from webmail.mailaccess.sync import folder_snapshot
-from webmail.mailaccess.threads import thread_page
+from webmail.mailaccess.threads import conversation_rows, parse_tree, thread_page
 from webmail.mailaccess.types import Folder, MessagePage, SortKey
 from webmail.mailbox import UserMailbox
 
@@ -85,6 +86,31 @@ def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     mode = view_mode(request, remember=True)
     context = mailbox.read(lambda client: listing_context(client, request, mode))
     return render(request, "webmail/mailbox.html", context)
+
+
+@require_GET
+@mailbox_required
+def conversation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """The rows of one conversation, fetched when the user opens it in the list."""
+    folder = (request.GET.get("folder") or "INBOX")[:1000]
+    tree = parse_tree(request.GET.get("tree", ""))
+    key = request.GET.get("key", "")
+    more = request.GET.get("more", "0")
+
+    def load(client: IMAPClient) -> dict[str, object]:
+        folders = list_folders(client)
+        return {
+            "entries": conversation_rows(client, folder, tree),
+            "current_folder": next((f for f in folders if f.name == folder), None),
+        }
+
+    context = mailbox.read(load)
+    context.update(
+        key=int(key) if key.isdigit() else 0,
+        more=int(more) if more.isdigit() else 0,
+        message_url=f"{reverse('message')}?{urlencode({'folder': folder})}&uid=",
+    )
+    return render(request, "webmail/partials/_conversation_rows.html", context)
 
 
 def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:

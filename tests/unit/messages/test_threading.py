@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webmail.messages.threading import ThreadHeaders, build_threads, flatten_server_threads
+from webmail.messages.threading import ThreadHeaders, build_threads, parse_thread_answer
 
 
 def h(mid: str, irt: str = "", refs: str = "") -> ThreadHeaders:
@@ -10,16 +10,33 @@ def h(mid: str, irt: str = "", refs: str = "") -> ThreadHeaders:
 
 
 def test_rfc5256_example_is_flattened_with_depths() -> None:
-    # RFC 5256's example answer: (2)(3 6 (4 23)(44 7 96))
-    answer = ((2,), (3, 6, (4, 23), (44, 7, 96)))
-    assert flatten_server_threads(answer) == [
+    # RFC 5256's example answer.
+    assert parse_thread_answer(b"(2)(3 6 (4 23)(44 7 96))") == [
         [(2, 0)],
         [(3, 0), (6, 1), (4, 2), (23, 3), (44, 2), (7, 3), (96, 4)],
     ]
 
 
 def test_thread_under_a_missing_root_keeps_its_siblings_at_the_top() -> None:
-    assert flatten_server_threads([((3,), (5,))]) == [[(3, 0), (5, 0)]]
+    assert parse_thread_answer(b"((3)(5))") == [[(3, 0), (5, 0)]]
+    assert parse_thread_answer(b"") == []
+
+
+def test_a_thread_nested_thousands_deep_is_read_without_recursion() -> None:
+    # Each message gets a leaf reply and a reply that goes on: (1 (2)(3 (4)(5 ...
+    depth = 20_000
+    opening = b"".join(b"%d (%d)(" % (2 * i + 1, 2 * i + 2) for i in range(depth))
+    raw = b"(" + opening + b"0" + b")" * (depth + 1)
+    [conv] = parse_thread_answer(raw)
+    assert len(conv) == 2 * depth + 1
+    assert conv[:4] == [(1, 0), (2, 1), (3, 1), (4, 2)]
+
+
+def test_a_long_chain_of_references_threads_in_linear_time() -> None:
+    n = 20_000
+    headers = {1: h("m1@x")} | {i: h(f"m{i}@x", refs=f"m{i - 1}@x") for i in range(2, n + 1)}
+    [conv] = build_threads(headers)
+    assert conv[-1] == (n, n - 1)
 
 
 def test_headers_group_replies_under_what_they_answer() -> None:
