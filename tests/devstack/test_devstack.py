@@ -73,8 +73,13 @@ def test_folders_have_special_use_and_hierarchy(dovecot: DovecotInstance) -> Non
         folders = {name: flags for flags, _sep, name in client.list_folders()}
     finally:
         client.logout()
-    for name, flag in [("Sent", b"\\Sent"), ("Drafts", b"\\Drafts"), ("Trash", b"\\Trash"),
-                       ("Junk", b"\\Junk"), ("Archive", b"\\Archive")]:
+    for name, flag in [
+        ("Sent", b"\\Sent"),
+        ("Drafts", b"\\Drafts"),
+        ("Trash", b"\\Trash"),
+        ("Junk", b"\\Junk"),
+        ("Archive", b"\\Archive"),
+    ]:
         assert flag in folders[name]
     for name in ("INBOX", "Projects", "Projects/2026", "Projects/2025", "Newsletters"):
         assert name in folders
@@ -179,9 +184,7 @@ def test_pop3_sees_external_messages_with_uidl(dovecot: DovecotInstance) -> None
         pop.quit()
 
 
-def test_relay_delivers_with_auth_and_rejects_foreign(
-    dovecot: DovecotInstance, relay: LocalRelay
-) -> None:
+def test_relay_delivers_with_auth_and_rejects_foreign(dovecot: DovecotInstance, relay: LocalRelay) -> None:
     subject = f"Relay test {time.time()}"
     msg = email.message.EmailMessage()
     msg["From"] = ALICE
@@ -250,11 +253,16 @@ def test_write_messages_bulk_and_nested_folder(dovecot: DovecotInstance) -> None
 def test_restart_on_same_root(dovecot: DovecotInstance) -> None:
     dovecot.stop()
     assert not dovecot.is_running()
-    again = DovecotInstance.create(dovecot.root, {
-        "imap_port": dovecot.imap_port, "imaps_port": dovecot.imaps_port,
-        "pop3_port": dovecot.pop3_port, "pop3s_port": dovecot.pop3s_port,
-        "lmtp_port": dovecot.lmtp_port,
-    })
+    again = DovecotInstance.create(
+        dovecot.root,
+        {
+            "imap_port": dovecot.imap_port,
+            "imaps_port": dovecot.imaps_port,
+            "pop3_port": dovecot.pop3_port,
+            "pop3s_port": dovecot.pop3s_port,
+            "lmtp_port": dovecot.lmtp_port,
+        },
+    )
     again.start()
     # Starting while running replaces the old master (the demo re-run case).
     again.start()

@@ -225,7 +225,7 @@ def test_changes_on_another_device_show_up_on_next_list(
     before = rows(web.get("/mail/").content)
     assert all("unread" in c for c in before.values())
     poll = web.get("/mail/poll/?folder=INBOX")
-    state = re.search(rb'state=([0-9a-f]+)', poll.content)
+    state = re.search(rb"state=([0-9a-f]+)", poll.content)
     assert state, "the poll response carries its change token"
     token = state.group(1).decode()
     assert web.get(f"/mail/poll/?folder=INBOX&state={token}").status_code == 204  # nothing changed

