@@ -21,13 +21,11 @@ from django.utils.translation import gettext as _
 
 from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.message import MAX_DISPLAY_BYTES, MessageHead, fetch_head, fetch_sections, set_seen
-from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, attachment_name, choose_display
+from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, choose_display, inlinable
 from webmail.messages.decode import decode_part_body, decode_part_bytes, parse_format_flowed_params
 from webmail.messages.parts import Envelope, MimePart
 from webmail.sanitize import HtmlTooComplex, render_plain_text, sanitize_html
 
-INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
-MAX_INLINE_IMAGE_BYTES = 3 * 1024 * 1024  # encoded; larger cid images stay attachments
 HTML_CACHE_SECONDS = 24 * 3600
 HTML_CACHE_MAX_CHARS = 2_000_000
 
@@ -103,10 +101,10 @@ def sender_address(envelope: Envelope) -> str:
 def _sections_to_fetch(plan: DisplayPlan) -> list[str]:
     sections = list(plan.sections_to_fetch())
     for item in plan.walk_items():
-        if item.kind == "image" and _inlinable(item.part):
+        if item.kind == "image" and inlinable(item.part):
             sections.append(item.section)
     if any(i.kind == "html" for i in plan.walk_items()):
-        sections += [p.section for p in _all_cid_images(plan) if _inlinable(p)]
+        sections += [p.section for p in _all_cid_images(plan) if inlinable(p)]
     return list(dict.fromkeys(sections))
 
 
@@ -116,32 +114,6 @@ def _all_cid_images(plan: DisplayPlan) -> list[MimePart]:
         if item.plan is not None:
             parts += _all_cid_images(item.plan)
     return parts
-
-
-def _inlinable(part: MimePart) -> bool:
-    return part.content_type in INLINE_IMAGE_TYPES and part.size <= MAX_INLINE_IMAGE_BYTES
-
-
-def _images_not_shown(plan: DisplayPlan) -> tuple[AttachmentInfo, ...]:
-    """Images we don't show (too big, a type we don't inline, or cid images of
-    an HTML body shown as text): offered as downloads instead of vanishing."""
-    listed = {a.section for a in plan.attachments}
-    shown = {i.part.section for i in plan.body if i.kind != "image" or _inlinable(i.part)}
-    shows_html = any(i.kind == "html" for i in plan.body)
-    unseen: dict[str, MimePart] = {}
-    for part in plan.inline_images.values():  # every part with a Content-ID
-        if part.maintype != "image" or part.section in listed or part.section in shown:
-            continue
-        if shows_html and _inlinable(part):
-            continue  # the HTML shows it through its cid: URL
-        unseen[part.section] = part
-    for item in plan.body:
-        if item.kind == "image" and item.part.section not in shown | listed:
-            unseen[item.part.section] = item.part
-    return tuple(
-        AttachmentInfo(part=p, name=attachment_name(p), content_type=p.content_type, size=p.size, section=s)
-        for s, p in unseen.items()
-    )
 
 
 def _data_uri(part: MimePart, data: bytes) -> str:
@@ -158,7 +130,7 @@ def _render(
         part = cids.get(cid.strip("<>"))
         return _data_uri(part, fetched[part.section]) if part else None
 
-    out = RenderedMessage(envelope=envelope, attachments=plan.attachments + _images_not_shown(plan))
+    out = RenderedMessage(envelope=envelope, attachments=plan.listed_attachments())
     for item in plan.body:
         rendered = _render_item(item, fetched, cid_url, allow_remote, scope)
         if rendered is None:

@@ -230,6 +230,8 @@ def test_images_we_do_not_inline_are_offered_as_attachments(
         web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={s}").getvalue() for s in sections
     }
     assert downloads == {big_png, tiff}
+    row = re.search(rf'data-uid="{uid}".*?</tr>', web.get("/mail/").content.decode(), re.S)
+    assert row and "has-att" in row.group(0), "the list's paperclip agrees with the reading pane"
 
     # Shown as text, the HTML's images are all offered, the small one too.
     Preferences.objects.update_or_create(user=get_user_model().objects.get(), defaults={"prefer_html": False})

@@ -95,10 +95,16 @@ class DisplayPlan:
         """Sections of every text or HTML part shown, nested ones included."""
         return tuple(i.section for i in self.walk_items() if i.kind in ("html", "text"))
 
+    def listed_attachments(self) -> tuple[AttachmentInfo, ...]:
+        """What the reading pane lists for this message: its attachments, and
+        images it will not show (too big, a type not inlined, or cid images of
+        an HTML body shown as text), so that nothing vanishes."""
+        return self.attachments + _images_not_shown(self)
+
     def all_attachments(self) -> tuple[AttachmentInfo, ...]:
-        """Attachments of this message and of the messages nested in it."""
+        """Listed attachments of this message and of the messages nested in it."""
         nested = tuple(a for i in self.body if i.plan is not None for a in i.plan.all_attachments())
-        return self.attachments + nested
+        return self.listed_attachments() + nested
 
 
 def choose_display(tree: MimePart, *, prefer_html: bool = True) -> DisplayPlan:
@@ -285,3 +291,32 @@ def _related_root(part: MimePart) -> MimePart:
             if child.content_id == start:
                 return child
     return part.children[0]
+
+
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+MAX_INLINE_IMAGE_BYTES = 3 * 1024 * 1024  # encoded; larger images are offered as downloads
+
+
+def inlinable(part: MimePart) -> bool:
+    """An image the reading pane embeds (as a data: URI) rather than offers as a download."""
+    return part.content_type in INLINE_IMAGE_TYPES and part.size <= MAX_INLINE_IMAGE_BYTES
+
+
+def _images_not_shown(plan: DisplayPlan) -> tuple[AttachmentInfo, ...]:
+    listed = {a.section for a in plan.attachments}
+    shown = {i.part.section for i in plan.body if i.kind != "image" or inlinable(i.part)}
+    shows_html = any(i.kind == "html" for i in plan.body)
+    unseen: dict[str, MimePart] = {}
+    for part in plan.inline_images.values():  # every part with a Content-ID
+        if part.maintype != "image" or part.section in listed or part.section in shown:
+            continue
+        if shows_html and inlinable(part):
+            continue  # the HTML shows it through its cid: URL
+        unseen[part.section] = part
+    for item in plan.body:
+        if item.kind == "image" and item.part.section not in shown | listed:
+            unseen[item.part.section] = item.part
+    return tuple(
+        AttachmentInfo(part=p, name=attachment_name(p), content_type=p.content_type, size=p.size, section=s)
+        for s, p in unseen.items()
+    )
