@@ -9,8 +9,13 @@ from django.utils.translation import gettext_lazy
 
 from webmail.mailaccess.probe import probe_imap, probe_smtp
 
+from .fields import secret_unreadable
 from .models import ExternalAccount, FetchRun, Identity, LedgerEntry, MailAccount, MailServer
 
+
+def stored_state(secret: str) -> bool | None:
+    """Yes, no, or unknown (the admin's "?" icon): stored but unreadable with the current keys."""
+    return None if secret_unreadable(secret) else bool(secret)
 
 @admin.register(MailServer)
 class MailServerAdmin(admin.ModelAdmin):
@@ -71,8 +76,8 @@ class MailAccountAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
 
     @admin.display(boolean=True, description=gettext_lazy("stored credential"))
-    def has_stored_credential(self, obj: MailAccount) -> bool:
-        return bool(obj.imap_password)
+    def has_stored_credential(self, obj: MailAccount) -> bool | None:
+        return stored_state(obj.imap_password)
 
 
 # --- POP3 import (webmail/popimport) ------------------------------------------
@@ -195,8 +200,8 @@ class ExternalAccountAdmin(admin.ModelAdmin):
     actions = ["fetch_now", "pause_accounts", "resume_accounts"]
 
     @admin.display(boolean=True, description=gettext_lazy("password stored"))
-    def has_password(self, obj: ExternalAccount) -> bool:
-        return bool(obj.password)
+    def has_password(self, obj: ExternalAccount) -> bool | None:
+        return stored_state(obj.password)
 
     @admin.display(description=gettext_lazy("last error"))
     def short_error(self, obj: ExternalAccount) -> str:
@@ -346,8 +351,8 @@ class IdentityAdmin(admin.ModelAdmin):
         return obj.verified
 
     @admin.display(boolean=True, description=gettext_lazy("password stored"))
-    def has_password(self, obj: Identity) -> bool:
-        return bool(obj.smtp_password)
+    def has_password(self, obj: Identity) -> bool | None:
+        return stored_state(obj.smtp_password)
 
     @admin.action(description=gettext_lazy("Disable (can no longer send)"))
     def disable_identities(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:

@@ -11,7 +11,6 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from webmail.clientip import client_ip
@@ -42,7 +41,9 @@ class ImapBackend(BaseBackend):
     apart from "server down"; a wrong password returns None.
     """
 
-    @method_decorator(sensitive_variables("password"))
+    # Directly, not through method_decorator: its wrapper frame would show the
+    # keyword arguments (the password) in an error report.
+    @sensitive_variables("password")
     def authenticate(
         self,
         request: HttpRequest | None,

@@ -29,6 +29,20 @@ def trusted_networks() -> tuple[Network, ...]:
     return _networks(tuple(settings.WEBMAIL_TRUSTED_PROXIES))
 
 
+def check_trusted_proxies(entries: list[str]) -> list[str]:
+    """Entries of WEBMAIL_TRUSTED_PROXIES that are not addresses or networks (for a system check)."""
+    bad = []
+    for entry in entries:
+        try:
+            net = ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            bad.append(entry)
+            continue
+        if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(ipaddress.ip_network("::ffff:0:0/96")):
+            bad.append(entry)  # peers arrive as plain IPv4: write the IPv4 network instead
+    return bad
+
+
 def _parse(value: str) -> Address | None:
     """An address from a header hop; tolerates a port ("1.2.3.4:80", "[::1]:80"). None if not one."""
     value = value.strip().strip('"')
@@ -36,6 +50,8 @@ def _parse(value: str) -> Address | None:
         value = value[1 : value.find("]")] if "]" in value else value[1:]
     elif value.count(":") == 1:  # IPv4 with a port; a bare IPv6 has several colons
         value = value.split(":", 1)[0]
+    if "%" in value:
+        return None  # an IPv6 scope id is free text (even CR/LF) that ip_address() accepts
     try:
         address = ipaddress.ip_address(value)
     except ValueError:

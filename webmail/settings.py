@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -266,7 +267,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Database sessions are only deleted by clearsessions: purge the expired ones daily.
 CELERY_IMPORTS.append("accounts.tasks")
-CELERY_BEAT_SCHEDULE["sessions-purge"] = {"task": "accounts.sessions_purge", "schedule": 24 * 3600.0}
+# A crontab, not a 24 h interval: an interval first fires a full day after beat
+# starts, so a beat restarted more often than daily (deploys) would never purge.
+CELERY_BEAT_SCHEDULE["sessions-purge"] = {
+    "task": "accounts.sessions_purge",
+    "schedule": crontab(hour=4, minute=7),
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A Celery worker in another process must see the test database: a file, not
     # memory; one per pytest process, so parallel sessions never share it.

@@ -12,7 +12,10 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from django.core.signals import got_request_exception
+from django.http import HttpRequest
 from django.test import Client
+from django.views.debug import ExceptionReporter
 
 from accounts.backends import ImapBackend
 from tests.conftest import MailUser
@@ -204,9 +207,23 @@ def test_no_password_in_logs(
     # traceback (exc_info), which must not carry the password either.
     settings.WEBMAIL_IMAP_PORT = imap_settings.imap_port  # type: ignore[attr-defined]
     crashing = Client(raise_request_exception=False)
-    with patch.object(ImapBackend, "_user_for", side_effect=RuntimeError("database went away")):
-        response = crashing.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    reports: list[str] = []
+
+    def report(sender: object, request: HttpRequest, **kwargs: object) -> None:
+        # What an admin e-mail or an error tracker would receive: Django's own reports,
+        # with frame variables and POST data.
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        reports.extend([reporter.get_traceback_html(), reporter.get_traceback_text()])
+
+    got_request_exception.connect(report)
+    try:
+        with patch.object(ImapBackend, "_user_for", side_effect=RuntimeError("database went away")):
+            response = crashing.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    finally:
+        got_request_exception.disconnect(report)
     assert response.status_code == 500
+    assert reports and all("database went away" in r for r in reports)
+    assert not [r for r in reports if mail_user.password in r], "the error report shows the password"
     formatter = logging.Formatter("%(levelname)s %(name)s %(message)s %(args)s")
     text = "\n".join(formatter.format(r) for r in caplog.records)
     assert text  # the error paths did log...

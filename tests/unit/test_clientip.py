@@ -55,3 +55,27 @@ def test_axes_uses_the_same_helper(settings: pytest.FixtureRequest) -> None:
     settings.WEBMAIL_TRUSTED_PROXIES = ["127.0.0.1"]
     request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert get_client_ip_address(request) == "203.0.113.9"
+
+
+def test_an_ipv6_scope_id_is_never_an_address(settings: pytest.FixtureRequest) -> None:
+    # ip_address() accepts any text after "%", line breaks included; it must not reach IMAP's ID.
+    settings.WEBMAIL_TRUSTED_PROXIES = ["fd00::/8"]
+    assert ip("fd00::2", "fd00::1%x\r\nINJ1 NOOP, fd00::7") == "fd00::7"
+    assert "\n" not in ip("fd00::2", "fd00::1%x\r\nA LOGOUT")
+
+
+def test_the_imap_id_command_only_carries_a_plain_address() -> None:
+    from webmail.mailaccess.imap import _is_ip
+
+    assert _is_ip("203.0.113.1") and _is_ip("2001:db8::1")
+    assert not _is_ip("fd00::1%x\r\nINJ1 NOOP") and not _is_ip("") and not _is_ip("a\r\nb")
+
+
+def test_bad_trusted_proxy_entries_are_a_startup_error(settings: pytest.FixtureRequest) -> None:
+    from webmail.checks import trusted_proxies_check
+
+    settings.WEBMAIL_TRUSTED_PROXIES = ["10.0.0.0/8", "127.0.0.1"]
+    assert trusted_proxies_check() == []
+    settings.WEBMAIL_TRUSTED_PROXIES = ["10.0.0.0/8", "proxy.local", "::ffff:10.0.0.0/104"]
+    [error] = trusted_proxies_check()
+    assert error.id == "webmail.E001" and "proxy.local" in error.msg and "::ffff:10.0.0.0/104" in error.msg

@@ -23,3 +23,12 @@ def test_rotation_keeps_old_secrets_readable(settings: object) -> None:
     assert crypto.decrypt(rotated) == "pw"
     with pytest.raises(crypto.SecretUnreadable):
         crypto.decrypt(token)
+
+
+def test_admin_shows_three_states_for_a_stored_secret() -> None:
+    from accounts.admin import stored_state
+    from accounts.fields import EncryptedSecret, UnreadableSecret
+
+    assert stored_state("") is False
+    assert stored_state(EncryptedSecret("s3cret")) is True
+    assert stored_state(UnreadableSecret("gAAAA-old-key")) is None  # the admin's "unknown" icon

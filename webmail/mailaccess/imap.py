@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import socket
@@ -59,6 +60,17 @@ def open_connection(endpoint: Endpoint) -> IMAPClient:
     return client
 
 
+def _is_ip(value: str) -> bool:
+    """Only a plain address goes into the ID command (a quoted string: no line breaks)."""
+    if "%" in value:
+        return False  # a scope id is free text
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def authenticate(client: IMAPClient, username: str, password: str, *, client_ip: str = "") -> None:
     """LOGIN, after telling the server the browser's address when it supports ID.
 
@@ -67,7 +79,7 @@ def authenticate(client: IMAPClient, username: str, password: str, *, client_ip:
     penalize the browser instead of every user of the webmail.
     """
     try:
-        if client_ip and client.has_capability("ID"):
+        if client_ip and _is_ip(client_ip) and client.has_capability("ID"):
             client.id_({"name": "webmail", "x-originating-ip": client_ip})
         if any(c in value for value in (username, password) for c in "\r\n\0"):
             # LOGIN sends quoted strings: a line break would end the command.
