@@ -129,3 +129,33 @@ def test_server_down_and_untrusted_tls(smtp_server: SubmissionServer, dovecot: D
             recipients=recipients(msg),
             data=without_bcc(msg),
         )
+
+
+def test_non_ascii_password_and_address_are_handled_in_words(
+    smtp_server: SubmissionServer, dovecot: DovecotInstance
+) -> None:
+    """smtplib encodes AUTH, MAIL and RCPT as ASCII: a UTF-8 password signs in (AUTH PLAIN),
+    and an address with accents is a plain refusal, never a UnicodeEncodeError (a 500)."""
+    smtp_server.users["zoe@example.test"] = "mot-de-passe-été"
+    msg = _message(bcc="")
+    result = send(
+        _endpoint(smtp_server, dovecot),
+        username="zoe@example.test",
+        password="mot-de-passe-été",
+        envelope_from="zoe@example.test",
+        recipients=recipients(msg),
+        data=without_bcc(msg),
+    )
+    assert result.refused == {} and smtp_server.recorder.messages[-1].login == "zoe@example.test"
+    before = len(smtp_server.recorder.messages)
+    with pytest.raises(SmtpRejected) as info:
+        send(
+            _endpoint(smtp_server, dovecot),
+            username="zoe@example.test",
+            password="mot-de-passe-été",
+            envelope_from="zoe@example.test",
+            recipients=["bob@example.test", "bob@bücher.test"],
+            data=without_bcc(msg),
+        )
+    assert "non-ASCII" in info.value.user_message and "bob@bücher.test" in info.value.user_message
+    assert len(smtp_server.recorder.messages) == before

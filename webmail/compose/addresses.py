@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from email.headerregistry import Address as HeaderAddress
 
@@ -11,6 +12,21 @@ from accounts.identities import KnownAddress
 from webmail.messages.decode import Address
 
 MAX_SUGGESTIONS = 8
+
+# C0 and C1 controls (CR, LF, NUL, tab...) and the Unicode line and paragraph separators.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def has_control_characters(text: str) -> bool:
+    return _CONTROLS.search(text) is not None
+
+
+def safe_name(name: str) -> str:
+    """A display name fit for a header: control characters become spaces.
+
+    Forms refuse them; this keeps a name stored before that rule (or read from mail) harmless.
+    """
+    return _CONTROLS.sub(" ", name).strip()
 
 
 def remember(user: AbstractBaseUser, addresses: Iterable[Address]) -> None:
@@ -36,6 +52,7 @@ def suggest(user: AbstractBaseUser, query: str) -> list[str]:
 
 def display(name: str, email: str) -> str:
     """``"Name" <email>`` with RFC 5322 quoting where the name needs it."""
+    name = safe_name(name)
     if not name:
         return email
     local, _at, domain = email.rpartition("@")

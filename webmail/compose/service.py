@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from django.utils import timezone
@@ -54,9 +55,17 @@ def save_draft(mailbox: UserMailbox, draft: Draft, *, replaces: int | None) -> i
     return uid
 
 
+def _route(smtp: Endpoint | Route | Callable[[], Route], mailbox: UserMailbox) -> Route:
+    if isinstance(smtp, Route):
+        return smtp
+    if isinstance(smtp, Endpoint):
+        return Route(smtp, mailbox.username, mailbox.password)
+    return smtp()
+
+
 def send_draft(
     mailbox: UserMailbox,
-    smtp: Endpoint | Route,
+    smtp: Endpoint | Route | Callable[[], Route],
     draft: Draft,
     *,
     origin: Origin | None = None,
@@ -64,15 +73,16 @@ def send_draft(
 ) -> Outcome:
     """Send; then file the copy in Sent, flag the original and drop the draft.
 
-    ``smtp``: our submission server (with the mailbox's credentials), or a Route
-    (another address's server and credentials). If sending fails, the message
-    is (re)saved as a draft so nothing typed is lost, and the outcome says why
-    in plain words.
+    ``smtp``: our submission server (with the mailbox's credentials), a Route
+    (another address's server and credentials), or a function that finds the
+    Route: it can fail (a From address withdrawn since the page loaded), and
+    then, like any failure to send, the message is (re)saved as a draft so
+    nothing typed is lost, and the outcome says why in plain words.
     """
-    route = smtp if isinstance(smtp, Route) else Route(smtp, mailbox.username, mailbox.password)
-    sending = replace(draft, extra_headers={**draft.extra_headers, **route.headers()})
-    msg = build_message(sending, message_id_domain=_domain(route.envelope_from or mailbox.username))
     try:
+        route = _route(smtp, mailbox)
+        sending = replace(draft, extra_headers={**draft.extra_headers, **route.headers()})
+        msg = build_message(sending, message_id_domain=_domain(route.envelope_from or mailbox.username))
         allowed = route.allowed_hosts
         pinned = resolve_user_host(route.endpoint, allowed) if allowed is not None else None
         result: SendResult = send(

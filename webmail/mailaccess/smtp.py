@@ -8,6 +8,7 @@ name the user typed (system CAs plus the admin's bundle).
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from .diagnose import connection_error
 from .errors import AuthenticationFailed, MailError, ServerUnavailable
@@ -23,6 +25,10 @@ from .pop3 import external_tls_context
 from .ssrf import AddressRefused, ResolvedHost, connect_pinned, resolve_checked
 from .tls import tls_context
 from .types import Endpoint, Security
+
+# The ports mail submission uses. A server a user typed is reached on these only (unless the
+# admin allowlisted it): the connection test must not probe arbitrary services.
+SUBMISSION_PORTS = (587, 465, 25, 2525)
 
 
 class SmtpRejected(MailError):
@@ -92,9 +98,12 @@ def connect(endpoint: Endpoint, *, pinned: ResolvedHost | None = None) -> smtpli
 
 
 def resolve_user_host(endpoint: Endpoint, allowed: Iterable[str]) -> ResolvedHost:
-    """The SSRF check (same rules as POP3 import) for an SMTP server a user typed."""
+    """The SSRF check (same rules as POP3 import) for an SMTP server a user typed.
+
+    Only the submission ports, unless the admin allowlisted the server.
+    """
     try:
-        return resolve_checked(endpoint, allowed)
+        resolved = resolve_checked(endpoint, allowed)
     except AddressRefused as exc:
         raise AddressRefused(
             _(
@@ -104,6 +113,11 @@ def resolve_user_host(endpoint: Endpoint, allowed: Iterable[str]) -> ResolvedHos
             % {"host": endpoint.host},
             detail=exc.detail,
         ) from exc
+    if endpoint.port not in SUBMISSION_PORTS and not resolved.allowlisted:
+        raise AddressRefused(
+            _("Mail can only be sent through port 587, 465, 25 or 2525."), detail=f"port {endpoint.port}"
+        )
+    return resolved
 
 
 def _open(endpoint: Endpoint, pinned: ResolvedHost | None) -> smtplib.SMTP:
@@ -115,9 +129,38 @@ def _open(endpoint: Endpoint, pinned: ResolvedHost | None) -> smtplib.SMTP:
         raise connection_error(exc, endpoint) from exc
 
 
+def _auth_plain_utf8(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """AUTH PLAIN with UTF-8 credentials (RFC 4616); smtplib's own login encodes them as ASCII."""
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode("ascii")
+    code, reply = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def _non_ascii_refused(endpoint: Endpoint, detail: str) -> AuthenticationFailed:
+    return AuthenticationFailed(
+        _(
+            "%(where)s cannot take a username or password with accents or other non-ASCII "
+            "characters; change the password there, or ask its administrator."
+        )
+        % {"where": endpoint.label},
+        detail=detail,
+    )
+
+
+@sensitive_variables("password")
 def _login(smtp: smtplib.SMTP, endpoint: Endpoint, username: str, password: str) -> None:
     try:
-        smtp.login(username, password)
+        if (username + password).isascii():
+            smtp.login(username, password)
+        elif not smtp.has_extn("auth"):
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+        elif "PLAIN" in smtp.esmtp_features.get("auth", "").upper().split():
+            _auth_plain_utf8(smtp, username, password)
+        else:
+            raise _non_ascii_refused(endpoint, "no AUTH PLAIN for non-ASCII credentials")
+    except UnicodeError as exc:  # a mechanism that still wants ASCII: say so, never a 500
+        raise _non_ascii_refused(endpoint, type(exc).__name__) from exc
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthenticationFailed(
             _("The outgoing mail server refused your credentials."), detail=f"SMTP {exc.smtp_code}"
@@ -140,6 +183,7 @@ def _close(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
+@sensitive_variables("password")
 def check_login(
     endpoint: Endpoint, *, username: str, password: str, pinned: ResolvedHost | None = None
 ) -> None:
@@ -159,6 +203,7 @@ def _reply_text(reply: bytes | str) -> str:
     return " ".join(text.split())[:300]
 
 
+@sensitive_variables("password")
 def send(
     endpoint: Endpoint,
     *,
@@ -193,6 +238,14 @@ def send(
     except smtplib.SMTPDataError as exc:
         raise SmtpRejected(
             _("The mail server refused the message: %(reply)s") % {"reply": _reply_text(exc.smtp_error)}
+        ) from exc
+    except UnicodeError as exc:  # smtplib sends MAIL and RCPT as ASCII
+        raise SmtpRejected(
+            _(
+                "An address has accents or other non-ASCII characters, which this server cannot take: "
+                "%(addresses)s"
+            )
+            % {"addresses": ", ".join(a for a in [envelope_from, *recipients] if not a.isascii())}
         ) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise connection_error(exc, endpoint) from exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,11 @@ from .types import Endpoint
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# A name can resolve to dozens of addresses: trying each with a full timeout would make one
+# request hang for minutes and turn the connection test into a slow scanner.
+MAX_ADDRESSES_TRIED = 4
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
 
 class AddressRefused(MailError):
     default_message = gettext_lazy("This server is on a private or local network, which is not allowed here.")
@@ -38,6 +44,8 @@ class ResolvedHost:
 
     host: str
     addresses: tuple[str, ...]
+    # Passed because the admin allowlisted the name or every kept address, not for being public.
+    allowlisted: bool = False
 
 
 def _normalise(ip: IPAddress) -> IPAddress:
@@ -47,10 +55,30 @@ def _normalise(ip: IPAddress) -> IPAddress:
     return ip
 
 
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses a tunnel or translator reaches through this IPv6 address."""
+    out: list[ipaddress.IPv4Address] = []
+    if ip.sixtofour is not None:  # 2002::/16
+        out.append(ip.sixtofour)
+    if ip.teredo is not None:  # 2001::/32: (server, client)
+        out.extend(ip.teredo)
+    if ip in _NAT64:
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return out
+
+
 def is_public(ip: IPAddress) -> bool:
-    """True for an ordinary Internet address: not loopback, private, link-local, reserved..."""
+    """True for an ordinary Internet address: not loopback, private, link-local, reserved...
+
+    An IPv6 address that tunnels to an IPv4 one (6to4, Teredo, NAT64) is public only if
+    that IPv4 address is: 2002:7f00:1:: can reach 127.0.0.1 through a relay.
+    """
     ip = _normalise(ip)
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+    if not (ip.is_global and not ip.is_multicast and not ip.is_reserved):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        return all(is_public(inner) for inner in _embedded_ipv4(ip))
+    return True
 
 
 def _allow_rules(
@@ -75,10 +103,13 @@ def check_addresses(host: str, addresses: Iterable[str], allowed: Iterable[str])
     host_allowed = host.strip().lower().rstrip(".") in names
     kept: list[str] = []
     refused: list[str] = []
+    all_listed = True
     for text in dict.fromkeys(addresses):  # unique, in resolver order
         ip = _normalise(ipaddress.ip_address(text.split("%", 1)[0]))
-        if host_allowed or is_public(ip) or any(ip in net for net in networks):
+        listed = any(ip in net for net in networks)
+        if host_allowed or listed or is_public(ip):
             kept.append(str(ip))
+            all_listed = all_listed and listed
         else:
             refused.append(str(ip))
     if not kept:
@@ -91,7 +122,7 @@ def check_addresses(host: str, addresses: Iterable[str], allowed: Iterable[str])
             % {"host": host, "address": refused[0] if refused else "?"},
             detail=f"refused {', '.join(refused)}",
         )
-    return ResolvedHost(host, tuple(kept))
+    return ResolvedHost(host, tuple(kept), allowlisted=host_allowed or all_listed)
 
 
 def resolve_checked(endpoint: Endpoint, allowed: Iterable[str]) -> ResolvedHost:
@@ -106,19 +137,30 @@ def resolve_checked(endpoint: Endpoint, allowed: Iterable[str]) -> ResolvedHost:
 
 
 def connect_pinned(resolved: ResolvedHost, port: int, timeout: float) -> socket.socket:
-    """Open a TCP connection to one of the checked addresses (never re-resolving the name)."""
+    """Open a TCP connection to one of the checked addresses (never re-resolving the name).
+
+    At most ``MAX_ADDRESSES_TRIED`` addresses, all within ``timeout`` in total: each attempt
+    gets an equal share of the time left, so a quick refusal passes its share on.
+    """
+    addresses = resolved.addresses[:MAX_ADDRESSES_TRIED]
+    deadline = time.monotonic() + timeout
     last: OSError | None = None
-    for address in resolved.addresses:
+    for index, address in enumerate(addresses):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
         # A plain socket, not create_connection(): that would look the address up again.
         family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(remaining / (len(addresses) - index))
             sock.connect((address, port))
         except OSError as exc:
             sock.close()
             last = exc
             continue
+        sock.settimeout(timeout)  # the conversation itself gets the full timeout per operation
         return sock
-    assert last is not None  # check_addresses never returns an empty list
+    if last is None:
+        last = TimeoutError("timed out")
     raise last

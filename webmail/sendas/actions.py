@@ -10,16 +10,20 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.identities import Identity
 from accounts.models import MailAccount
 from accounts.servers import resolve
-from webmail.compose.build import build_message, recipients, without_bcc
+from webmail.compose.build import InvalidMessage, build_message, recipients, without_bcc
 from webmail.mailaccess import smtp
+from webmail.mailaccess.errors import AuthenticationFailed, MailError
 from webmail.mailbox import UserMailbox
 
 from . import tokens
 from .message import verification_draft
+from .routes import IdentityDisabled
 
 # The settings a user edits (the email only when adding: a new address needs a new proof).
 SETTINGS_FIELDS = [
@@ -32,7 +36,10 @@ SETTINGS_FIELDS = [
     "smtp_security",
     "smtp_username",
 ]
+# Where the saved password may go: change any of these and the user must type it again.
+SERVER_FIELDS = ("route", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
 RESEND_INTERVAL_SECONDS = 60
+RETYPE_PASSWORD = gettext_lazy("Type the password again when you change the server.")
 
 LinkFor = Callable[[Identity, str], str]  # (identity, token) -> absolute URL
 
@@ -41,8 +48,24 @@ class Verified(Enum):
     YES = "yes"
     WRONG = "wrong"
     EXPIRED = "expired"  # or too many wrong codes: a new message is needed
+    DISABLED = "disabled"  # by an admin: it cannot be proved
 
 
+def server_of(identity: Identity) -> tuple[object, ...]:
+    return tuple(getattr(identity, name) for name in SERVER_FIELDS)
+
+
+def _saved_password(identity: Identity) -> str:
+    """The stored password, only for the very server it was saved for."""
+    stored = Identity.objects.filter(pk=identity.pk).first() if identity.pk else None
+    if stored is None or not stored.smtp_password:
+        raise AuthenticationFailed(gettext_lazy("Enter the password for that server."))
+    if server_of(stored) != server_of(identity):
+        raise AuthenticationFailed(RETYPE_PASSWORD)
+    return stored.smtp_password
+
+
+@sensitive_variables("password")
 def connection_test(*, identity: Identity, password: str) -> None:
     """The other provider's server is allowed (SSRF rules) and accepts this login; else a MailError."""
     endpoint = identity.smtp_endpoint()
@@ -50,14 +73,16 @@ def connection_test(*, identity: Identity, password: str) -> None:
     smtp.check_login(endpoint, username=identity.smtp_username, password=password, pinned=pinned)
 
 
+@sensitive_variables("password", "secret")
 def identity_save(*, user: AbstractBaseUser, identity: Identity, password: str) -> None:
     """Test the other provider's server (when used), then save. Raises a MailError; nothing saved then.
 
-    ``password`` may be empty when editing: the stored one is kept.
+    ``password`` may be empty when editing and the server is unchanged: the stored one is kept.
     """
     adding = identity.pk is None
     if identity.route == Identity.Route.EXTERNAL:
-        connection_test(identity=identity, password=password or identity.smtp_password or "")
+        secret = password or _saved_password(identity)
+        connection_test(identity=identity, password=secret)
     else:
         # Our server uses the account's own credentials: keep no stale secret around.
         identity.smtp_password = ""
@@ -79,6 +104,8 @@ def verification_send(*, identity: Identity, mailbox: UserMailbox, link_for: Lin
 
     Earlier links and codes stop working. Raises a MailError (in plain words) if sending fails.
     """
+    if not identity.enabled:
+        raise IdentityDisabled()
     account = MailAccount.objects.select_related("server").get(user_id=identity.user_id)
     challenge = tokens.new_challenge(timezone.now())
     Identity.objects.filter(pk=identity.pk).update(
@@ -94,7 +121,10 @@ def verification_send(*, identity: Identity, mailbox: UserMailbox, link_for: Lin
         link=link_for(identity, challenge.token),
         code=challenge.code,
     )
-    msg = build_message(draft, message_id_domain=account.email.rpartition("@")[2])
+    try:
+        msg = build_message(draft, message_id_domain=account.email.rpartition("@")[2])
+    except InvalidMessage as exc:  # an address saved before the form's rules: say why, no 500
+        raise MailError(str(exc)) from exc
     smtp.send(
         resolve(account.server).smtp,
         username=mailbox.username,
@@ -122,6 +152,8 @@ def _confirm(identity: Identity) -> None:
 
 def verify_token(*, identity: Identity, token: str) -> Verified:
     """The link was followed (by the owner of the identity: the view checks who is signed in)."""
+    if not identity.enabled:
+        return Verified.DISABLED
     if identity.verified_at is not None:
         return Verified.YES
     if identity.verification_expires_at is None or identity.verification_expires_at < timezone.now():
@@ -133,6 +165,8 @@ def verify_token(*, identity: Identity, token: str) -> Verified:
 
 
 def verify_code(*, identity: Identity, code: str) -> Verified:
+    if not identity.enabled:
+        return Verified.DISABLED
     if identity.verified_at is not None:
         return Verified.YES
     with transaction.atomic():

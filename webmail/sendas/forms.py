@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.identities import Identity
 from accounts.models import ExternalAccount, MailServer
+from webmail.compose.addresses import has_control_characters
+from webmail.compose.build import InvalidMessage, parse_addresses
 
-from .actions import SETTINGS_FIELDS
+from .actions import RETYPE_PASSWORD, SERVER_FIELDS, SETTINGS_FIELDS, server_of
 from .routes import own_server_allows, send_as_domains
 
 # Each address added sends a message to it: a cap keeps this from being a way to send mail to strangers.
@@ -33,6 +35,36 @@ def initial_from_external(account: ExternalAccount) -> dict[str, Any]:
         "smtp_host": smtp_host_guess(account.host),
         "smtp_username": account.username,
     }
+
+
+def clean_name(name: str) -> str:
+    """A display name for From: a line break in it would break every message (and the compose page)."""
+    if has_control_characters(name):
+        raise forms.ValidationError(_("Line breaks and other control characters are not allowed in a name."))
+    return name
+
+
+def _check_sendable(email: str) -> None:
+    """The address can go into From and RCPT TO as compose builds them (plain ASCII, a dotted domain)."""
+    local, _at, domain = email.rpartition("@")
+    if not email.isascii():
+        # Compose sends MAIL/RCPT as ASCII and does not convert domains: ask for the xn-- form.
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = ""
+        if local.isascii() and "." in ascii_domain:
+            raise forms.ValidationError(
+                _("Write the domain in its ASCII form: %(address)s") % {"address": f"{local}@{ascii_domain}"}
+            )
+        raise forms.ValidationError(_("Enter an address with a full domain name, such as me@example.com."))
+    try:
+        parsed = parse_addresses(email, field_name=_("Email address"))
+    except InvalidMessage:
+        parsed = []
+    # An address literal (me@[127.0.0.1]) names a machine, not a mail domain.
+    if len(parsed) != 1 or domain.startswith("["):
+        raise forms.ValidationError(_("Enter an address with a full domain name, such as me@example.com."))
 
 
 class SendAsForm(forms.ModelForm):
@@ -75,7 +107,10 @@ class SendAsForm(forms.ModelForm):
         self.fields["email"].required = True
         if not adding:
             self.fields["email"].disabled = True  # a new address needs a new proof: remove and add it
-            self.fields["password"].help_text = _("Leave empty to keep the current password.")
+            self.fields["password"].help_text = _(
+                "Leave empty to keep the current password. Type the password again when you change "
+                "the server."
+            )
         self.fields["smtp_port"].widget.attrs.update({"min": 1, "max": 65535})
         if not send_as_domains(server):
             # The admin lets our server send for no other domain: only the other provider's is left.
@@ -85,6 +120,7 @@ class SendAsForm(forms.ModelForm):
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
+        _check_sendable(email)
         if email.lower() == self.own_email.lower():
             raise forms.ValidationError(
                 _("This is your own address: give it a name and a signature under “Identities”.")
@@ -99,6 +135,9 @@ class SendAsForm(forms.ModelForm):
                     % {"count": MAX_ADDRESSES_PER_USER}
                 )
         return email
+
+    def clean_display_name(self) -> str:
+        return clean_name(self.cleaned_data["display_name"])
 
     def clean_smtp_host(self) -> str:
         host = self.cleaned_data["smtp_host"].strip().rstrip(".").lower()
@@ -127,8 +166,12 @@ class SendAsForm(forms.ModelForm):
                 self.add_error("smtp_host", _("Enter the other provider's SMTP server."))
             if not data.get("smtp_username"):
                 self.add_error("smtp_username", _("Enter the username for that server."))
-            if not data.get("password") and not self.instance.smtp_password:
-                self.add_error("password", _("Enter the password for that server."))
+            if not data.get("password"):
+                if not self.instance.smtp_password:
+                    self.add_error("password", _("Enter the password for that server."))
+                elif server_of(self.instance) != tuple(data.get(f) for f in SERVER_FIELDS):
+                    # The saved password goes only to the server it was saved for.
+                    self.add_error("password", RETYPE_PASSWORD)
         return data
 
     @property

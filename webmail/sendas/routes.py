@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.identities import Identity
 from accounts.models import MailAccount, MailServer
@@ -16,7 +17,13 @@ from webmail.mailbox import UserMailbox
 
 class IdentityUnusable(MailError):
     default_message = gettext_lazy(
-        "This From address cannot be used: it is not confirmed yet, or it was disabled."
+        "This address can no longer be used to send: it is not confirmed, or it was disabled."
+    )
+
+
+class IdentityDisabled(IdentityUnusable):
+    default_message = gettext_lazy(
+        "This address was disabled by the administrator: it cannot be confirmed or used to send."
     )
 
 
@@ -32,6 +39,7 @@ def own_server_allows(server: MailServer | None, email: str) -> bool:
     return "*" in domains or email.rpartition("@")[2].lower() in domains
 
 
+@sensitive_variables()  # the mailbox and the identity carry passwords
 def route_for(identity: Identity | None, *, account: MailAccount, mailbox: UserMailbox) -> Route:
     """How mail from ``identity`` (None: the account's own address) leaves."""
     own_smtp = resolve(account.server).smtp
@@ -50,7 +58,10 @@ def route_for(identity: Identity | None, *, account: MailAccount, mailbox: UserM
         )
     if not own_server_allows(account.server, fresh.email):
         raise IdentityUnusable(
-            _("Our mail server no longer sends as %(domain)s addresses; choose the other provider's server.")
+            _(
+                "This address can no longer be used to send: our mail server no longer sends as "
+                "%(domain)s addresses; choose the other provider's server in Settings."
+            )
             % {"domain": fresh.email.rpartition("@")[2]}
         )
     # Our server submits for the account: it is the envelope sender and the Sender.

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.identities import Identity
@@ -24,6 +25,7 @@ from webmail.views.decorators import mailbox_required
 from . import actions
 from .actions import Verified
 from .forms import SendAsForm, initial_from_external
+from .routes import IdentityDisabled
 
 
 def _own(request: HttpRequest, pk: int) -> Identity:
@@ -37,6 +39,7 @@ def _link_for(request: HttpRequest) -> actions.LinkFor:
     return link
 
 
+@sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
 def identity_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
@@ -48,6 +51,7 @@ def identity_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
     return _edit(request, mailbox, Identity(user=request.user), initial)
 
 
+@sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
 def identity_edit_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
@@ -120,7 +124,9 @@ def identity_resend_view(request: HttpRequest, mailbox: UserMailbox, pk: int) ->
     identity = _own(request, pk)
     if identity.verified:
         return redirect("preferences")
-    if not actions.may_resend(identity):
+    if not identity.enabled:
+        messages.error(request, IdentityDisabled().user_message)
+    elif not actions.may_resend(identity):
         messages.error(request, _("A confirmation message was just sent; please wait a minute."))
     else:
         _send_verification(request, mailbox, identity)
@@ -150,6 +156,8 @@ def identity_verify_code_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     elif result == Verified.WRONG:
         messages.error(request, _("That code is not right. Check the confirmation message and try again."))
+    elif result == Verified.DISABLED:
+        messages.error(request, IdentityDisabled().user_message)
     else:
         messages.error(
             request, _("That code has expired or was tried too often. Send a new confirmation message.")

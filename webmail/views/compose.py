@@ -34,8 +34,23 @@ from .decorators import mailbox_required
 ORIGIN_MODES = ("reply", "reply-all", "forward", "forward-attached")
 
 
+class IdentityField(forms.TypedChoiceField):
+    """Offers the usable identities, and also accepts the user's own withdrawn ones.
+
+    An address disabled (or its domain withdrawn) after the page loaded must not fail as
+    "not a valid choice" with the message lost: the send fails in words and keeps a draft.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.withdrawn: set[str] = set()
+
+    def valid_value(self, value: object) -> bool:
+        return str(value) in self.withdrawn or super().valid_value(value)
+
+
 class ComposeForm(forms.Form):
-    identity = forms.TypedChoiceField(label=gettext_lazy("From"), coerce=int, required=False, choices=())
+    identity = IdentityField(label=gettext_lazy("From"), coerce=int, required=False, choices=())
     to = forms.CharField(label=gettext_lazy("To"), required=False, max_length=5000)
     cc = forms.CharField(label=gettext_lazy("Cc"), required=False, max_length=5000)
     bcc = forms.CharField(label=gettext_lazy("Bcc"), required=False, max_length=5000)
@@ -48,10 +63,19 @@ class ComposeForm(forms.Form):
     draft_uid = forms.IntegerField(required=False, widget=forms.HiddenInput)
     origin = forms.CharField(required=False, widget=forms.HiddenInput)  # "kind:uid:folder"
 
-    def __init__(self, *args: object, identities: list[Identity], email: str, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        identities: list[Identity],
+        email: str,
+        withdrawn: list[Identity] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        # Only usable identities are choices: a forged id is "not one of the available choices".
-        self.identities = {i.pk: i for i in identities}
+        # Only usable identities are choices: another user's id is "not one of the available choices".
+        # The user's own withdrawn ones are accepted; sending then refuses them (send_draft).
+        self.identities = {i.pk: i for i in [*identities, *(withdrawn or [])]}
+        self.fields["identity"].withdrawn = {str(i.pk) for i in withdrawn or []}
         choices = [(i.pk, display(i.display_name, i.address(email))) for i in identities]
         if not any(i.is_own_address for i in identities):
             choices.insert(0, (0, email))  # the account's own address is always offered
@@ -73,6 +97,12 @@ def _max_attachment_bytes() -> int:
 
 def _identities(request: HttpRequest) -> list[Identity]:
     return list(Identity.objects.usable().filter(user=request.user))
+
+
+def _withdrawn(request: HttpRequest, usable: list[Identity]) -> list[Identity]:
+    """The user's other addresses that cannot send (unconfirmed or disabled)."""
+    mine = Identity.objects.filter(user=request.user).exclude(email="")
+    return list(mine.exclude(pk__in=[i.pk for i in usable]))
 
 
 def _with_signature(text: str, identity: Identity | None) -> str:
@@ -197,6 +227,7 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     if request.method == "GET":
         form = ComposeForm(initial=_initial(request, mailbox), **form_kwargs)
         return render(request, "webmail/compose.html", {"form": form})
+    form_kwargs["withdrawn"] = _withdrawn(request, identities)
     form = ComposeForm(request.POST, **form_kwargs)
     if not form.is_valid():
         return render(request, "webmail/compose.html", {"form": form}, status=400)
@@ -224,9 +255,11 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
                 f"{reverse('compose')}?{urlencode({'mode': 'draft', 'folder': 'Drafts', 'uid': uid})}"
             )
         account = request.user.mail_account  # type: ignore[union-attr]
+        identity = form.chosen_identity()
         outcome = send_draft(
             mailbox,
-            route_for(form.chosen_identity(), account=account, mailbox=mailbox),
+            # Resolved inside send_draft: an address withdrawn since the page loaded keeps a draft.
+            lambda: route_for(identity, account=account, mailbox=mailbox),
             draft,
             origin=Origin(origin[2], origin[1], FORWARDED if origin[0].startswith("forward") else ANSWERED)
             if origin

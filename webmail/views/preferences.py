@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.identities import Identity
 from accounts.preferences import Preferences, TrustedSender
+from webmail.sendas.forms import clean_name
 from webmail.sendas.selectors import external_accounts_to_offer, identities_for
 
 
@@ -21,6 +22,9 @@ class IdentityForm(forms.ModelForm):
         model = Identity
         fields = ["display_name", "signature", "is_default"]
         widgets = {"signature": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_display_name(self) -> str:
+        return clean_name(self.cleaned_data["display_name"])
 
 
 class PreferencesForm(forms.ModelForm):

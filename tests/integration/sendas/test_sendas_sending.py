@@ -180,10 +180,15 @@ def test_unproved_disabled_or_foreign_identities_cannot_send_even_by_forged_post
         email="theirs@work.test", user=get_user_model().objects.create(username=stranger.email)
     )
     before = len(other_smtp.recorder.messages), len(smtp_server.recorder.messages)
-    for identity in (unproved, disabled, foreign):
+    # One's own: refused in words, the message kept in Drafts (it may have been disabled meanwhile).
+    for identity in (unproved, disabled):
         response = _send(web, identity.pk)
-        assert response.status_code == 400
-        assert "Select a valid choice" in response.content.decode()
+        assert response.status_code == 502
+        assert "can no longer be used to send" in response.content.decode()
+    # Someone else's is not even a choice.
+    response = _send(web, foreign.pk)
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
     labels = dict(web.get("/mail/compose/").context["form"].fields["identity"].choices)
     assert not any("work.test" in label for label in labels.values())
     assert (len(other_smtp.recorder.messages), len(smtp_server.recorder.messages)) == before
