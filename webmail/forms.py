@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from webmail.mailaccess.errors import MailError
 
@@ -28,6 +29,7 @@ class LoginForm(forms.Form):
         self.user: AbstractBaseUser | None = None
         super().__init__(*args, **kwargs)
 
+    @sensitive_variables("password", "data")
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         email, password = data.get("email"), data.get("password")
