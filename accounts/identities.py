@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from webmail.mailaccess.types import Endpoint, Security
 
-from .fields import EncryptedTextField
+from .fields import EncryptedTextField, secret_unreadable
 
 
 class IdentityQuerySet(models.QuerySet["Identity"]):
@@ -88,6 +88,11 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return self.email or self.display_name or str(self.user)
+
+    @property
+    def smtp_password_unreadable(self) -> bool:
+        """Stored, but no configured key decrypts it (keys changed without rotation)."""
+        return secret_unreadable(self.smtp_password)
 
     @property
     def is_own_address(self) -> bool:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.fields import secret_unreadable
 from accounts.identities import Identity
 from accounts.models import MailAccount, MailServer
 from accounts.servers import resolve
@@ -49,10 +50,19 @@ def route_for(identity: Identity | None, *, account: MailAccount, mailbox: UserM
     if fresh is None:
         raise IdentityUnusable()
     if fresh.route == Identity.Route.EXTERNAL:
+        if secret_unreadable(fresh.smtp_password) or not fresh.smtp_password:
+            # Never sign in with an empty password: a provider may lock the account (or us) out.
+            raise IdentityUnusable(
+                _(
+                    "The password for %(host)s can no longer be read here; type it again in "
+                    "the settings (Send mail as)."
+                )
+                % {"host": fresh.smtp_host}
+            )
         return Route(
             fresh.smtp_endpoint(),
             fresh.smtp_username,
-            fresh.smtp_password or "",
+            fresh.smtp_password,
             envelope_from=fresh.email,
             allowed_hosts=tuple(settings.WEBMAIL_POP_ALLOWED_HOSTS),
         )

@@ -236,3 +236,26 @@ def test_reply_to_imported_mail_starts_from_the_address_it_was_sent_to(
     form = web.get("/mail/compose/?mode=reply-all&folder=INBOX&uid=4").context["form"]
     assert "carol@x.test" in form.initial["cc"] and "me@old.test" not in form.initial["cc"]
     assert form.initial["identity"] == other.pk
+
+
+def test_an_unreadable_stored_password_is_never_sent_and_the_user_is_told(
+    web: Client,
+    make_identity: Callable[..., Identity],
+    other_smtp: SubmissionServer,
+    dovecot: DovecotInstance,
+    mail_user: MailUser,
+) -> None:
+    from tests.integration.popimport.test_unreadable_secrets import foreign_token
+
+    identity = make_identity()
+    Identity.objects.filter(pk=identity.pk).update(smtp_password=foreign_token("work-smtp-pw"))
+    theirs = len(other_smtp.recorder.messages)
+    response = _send(web, identity.pk, text="typed before the key changed")
+    assert response.status_code == 502
+    page = response.content.decode()
+    assert "can no longer be read here" in page and "kept in Drafts" in page
+    assert len(other_smtp.recorder.messages) == theirs
+    ((_flags, raw),) = folder(dovecot, mail_user, "Drafts")
+    assert b"typed before the key changed" in raw
+    settings_page = web.get("/settings/").content.decode()
+    assert "Its password can no longer be read here" in settings_page
