@@ -17,6 +17,7 @@ def stored_state(secret: str) -> bool | None:
     """Yes, no, or unknown (the admin's "?" icon): stored but unreadable with the current keys."""
     return None if secret_unreadable(secret) else bool(secret)
 
+
 @admin.register(MailServer)
 class MailServerAdmin(admin.ModelAdmin):
     list_display = (
