@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from webmail.formfields import write_only_password
 from webmail.mailaccess.probe import probe_imap, probe_smtp
 
 from .fields import secret_unreadable
@@ -86,11 +87,8 @@ class MailAccountAdmin(admin.ModelAdmin):
 
 class ExternalAccountAdminForm(forms.ModelForm):
     # The stored password is never sent to the browser: this field only sets a new one.
-    new_password = forms.CharField(
-        label=gettext_lazy("new password"),
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    new_password = write_only_password(
+        gettext_lazy("new password"),
         help_text=gettext_lazy("Write-only. Leave empty to keep the stored password, which is never shown."),
     )
 

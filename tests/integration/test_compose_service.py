@@ -7,7 +7,8 @@ from email import message_from_bytes, policy
 import pytest
 
 from tests.conftest import MailUser
-from tests.support.mail import append_all, imap_login, make_message
+from tests.support.mail import append_all, make_message
+from tests.support.mail import read_folder as _folder
 from tests.support.smtpd import SubmissionServer
 from webmail.compose.build import Draft
 from webmail.compose.service import ANSWERED, Origin, save_draft, send_draft
@@ -21,16 +22,6 @@ pytestmark = pytest.mark.integration
 
 def _mailbox(dovecot: DovecotInstance, user: MailUser) -> UserMailbox:
     return UserMailbox(Endpoint("127.0.0.1", dovecot.imap_port, Security.NONE), user.email, user.password)
-
-
-def _folder(dovecot: DovecotInstance, user: MailUser, folder: str) -> list[tuple[int, set[bytes], bytes]]:
-    client = imap_login(dovecot.imap_port, user.email, user.password)
-    try:
-        client.select_folder(folder, readonly=True)
-        data = client.fetch(client.search("ALL"), [b"FLAGS", b"BODY.PEEK[]"])
-        return [(uid, set(item[b"FLAGS"]), item[b"BODY[]"]) for uid, item in sorted(data.items())]
-    finally:
-        client.logout()
 
 
 def test_send_files_sent_copy_flags_original_and_drops_draft(

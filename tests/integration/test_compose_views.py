@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.conftest import MailUser
-from tests.support.mail import append_all, imap_login, make_message
+from tests.support.mail import append_all, make_message
+from tests.support.mail import flags_and_bodies as folder
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
@@ -27,16 +28,6 @@ def web(
     settings.WEBMAIL_SMTP_SECURITY = "starttls"  # type: ignore[attr-defined]
     smtp_server.users[mail_user.email] = mail_user.password
     return login(mail_user)
-
-
-def folder(dovecot: DovecotInstance, user: MailUser, name: str) -> list[tuple[set[bytes], bytes]]:
-    client = imap_login(dovecot.imap_port, user.email, user.password)
-    try:
-        client.select_folder(name, readonly=True)
-        data = client.fetch(client.search("ALL"), [b"FLAGS", b"BODY.PEEK[]"])
-        return [(set(i[b"FLAGS"]), i[b"BODY[]"]) for _uid, i in sorted(data.items())]
-    finally:
-        client.logout()
 
 
 def test_write_and_send_with_attachment(

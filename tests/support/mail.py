@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Protocol
 
 from imapclient import IMAPClient
 
@@ -58,3 +59,27 @@ def append_all(
 
 def dated(i: int, base: datetime | None = None) -> datetime:
     return (base or datetime(2026, 1, 1, tzinfo=UTC)) + timedelta(hours=i)
+
+
+class _Server(Protocol):
+    imap_port: int
+
+
+class _User(Protocol):
+    email: str
+    password: str
+
+
+def read_folder(server: _Server, user: _User, folder: str) -> list[tuple[int, set[bytes], bytes]]:
+    """(UID, flags, whole message) of every message in ``folder``, read on a session of its own."""
+    client = imap_login(server.imap_port, user.email, user.password)
+    try:
+        client.select_folder(folder, readonly=True)
+        data = client.fetch(client.search("ALL"), [b"FLAGS", b"BODY.PEEK[]"])
+        return [(uid, set(item[b"FLAGS"]), item[b"BODY[]"]) for uid, item in sorted(data.items())]
+    finally:
+        client.logout()
+
+
+def flags_and_bodies(server: _Server, user: _User, folder: str) -> list[tuple[set[bytes], bytes]]:
+    return [(flags, raw) for _uid, flags, raw in read_folder(server, user, folder)]

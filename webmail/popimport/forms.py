@@ -10,17 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import secret_unreadable
 from accounts.models import ExternalAccount
+from webmail.formfields import write_only_password
 
 from .actions import SETTINGS_FIELDS
 
 
 class ExternalAccountForm(forms.ModelForm):
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
+    password = write_only_password(_("Password"))
 
     class Meta:
         model = ExternalAccount

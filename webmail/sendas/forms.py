@@ -12,6 +12,7 @@ from accounts.identities import Identity
 from accounts.models import ExternalAccount, MailServer
 from webmail.compose.addresses import has_control_characters
 from webmail.compose.build import InvalidMessage, parse_addresses
+from webmail.formfields import write_only_password
 
 from .actions import RETYPE_PASSWORD, SERVER_FIELDS, SETTINGS_FIELDS, server_of
 from .routes import own_server_allows, send_as_domains
@@ -68,12 +69,7 @@ def _check_sendable(email: str) -> None:
 
 
 class SendAsForm(forms.ModelForm):
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
+    password = write_only_password(_("Password"))
 
     class Meta:
         model = Identity

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from accounts.identities import Identity
 from tests.conftest import MailUser
-from tests.support.mail import imap_login
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 
@@ -71,13 +70,3 @@ def make_identity(mail_user: MailUser, other_smtp: SubmissionServer) -> Callable
         return identity
 
     return make
-
-
-def folder(dovecot: DovecotInstance, user: MailUser, name: str) -> list[tuple[set[bytes], bytes]]:
-    client = imap_login(dovecot.imap_port, user.email, user.password)
-    try:
-        client.select_folder(name, readonly=True)
-        data = client.fetch(client.search("ALL"), [b"FLAGS", b"BODY.PEEK[]"])
-        return [(set(i[b"FLAGS"]), i[b"BODY[]"]) for _uid, i in sorted(data.items())]
-    finally:
-        client.logout()

@@ -17,12 +17,13 @@ from django.utils import timezone
 
 from accounts.identities import Identity
 from tests.conftest import MailUser
+from tests.support.mail import flags_and_bodies as folder
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
 from webmail.sendas import tokens
 
-from .conftest import OTHER_LOGIN, OTHER_PASSWORD, folder
+from .conftest import OTHER_LOGIN, OTHER_PASSWORD
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

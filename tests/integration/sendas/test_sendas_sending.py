@@ -15,11 +15,12 @@ from django.test import Client
 from accounts.identities import Identity
 from tests.conftest import MailUser
 from tests.support.mail import append_all, make_message
+from tests.support.mail import flags_and_bodies as folder
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
 
-from .conftest import OTHER_LOGIN, folder
+from .conftest import OTHER_LOGIN
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

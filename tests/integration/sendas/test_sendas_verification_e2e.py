@@ -22,7 +22,7 @@ from django.test import Client
 from accounts.identities import Identity
 from accounts.models import ExternalAccount, MailAccount
 from tests.conftest import MailUser
-from tests.support.mail import imap_login
+from tests.support.mail import read_folder
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
@@ -49,13 +49,7 @@ def relay(dovecot: DovecotInstance, settings: Any) -> Iterator[LocalRelay]:
 
 
 def _inbox(dovecot: DovecotInstance, user: MailUser) -> list[tuple[int, bytes]]:
-    client = imap_login(dovecot.imap_port, user.email, user.password)
-    try:
-        client.select_folder("INBOX", readonly=True)
-        data = client.fetch(client.search("ALL"), [b"BODY.PEEK[]"])
-        return [(uid, item[b"BODY[]"]) for uid, item in sorted(data.items())]
-    finally:
-        client.logout()
+    return [(uid, raw) for uid, _flags, raw in read_folder(dovecot, user, "INBOX")]
 
 
 def test_confirmation_arrives_by_pop_import_and_its_link_proves_the_address(
