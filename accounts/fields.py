@@ -35,6 +35,16 @@ class UnreadableSecret(str):
         return "UnreadableSecret()"
 
 
+class Ciphertext(str):
+    """Text that is already encrypted: the field stores it as is (key rotation)."""
+
+    already_encrypted = True
+
+
+# Serialized values (dumpdata) carry ciphertext, never the secret, under this mark.
+SERIALIZED_PREFIX = "fernet:"
+
+
 def secret_unreadable(value: object) -> bool:
     return isinstance(value, UnreadableSecret)
 
@@ -42,8 +52,9 @@ def secret_unreadable(value: object) -> bool:
 class EncryptedTextField(models.TextField):
     """Stores Fernet ciphertext; Python code sees plaintext.
 
-    Keep such fields out of admin forms and serializers: the admin offers a
-    separate "set password" input instead. A value that cannot be decrypted
+    Keep such fields out of admin forms: the admin offers a separate "set
+    password" input instead. Serializers (dumpdata/loaddata) carry the
+    ciphertext, marked, never the secret. A value that cannot be decrypted
     loads as an ``UnreadableSecret`` instead of failing the whole query: one
     bad row must not turn its owner's every page into a 500.
     """
@@ -64,3 +75,26 @@ class EncryptedTextField(models.TextField):
         if getattr(value, "already_encrypted", False):  # rotate_credentials writes ciphertext
             return str(value)
         return crypto.encrypt(str(value))
+
+    def value_to_string(self, obj: models.Model) -> str:
+        """For dumpdata: the ciphertext, marked, so a backup never holds a password in clear."""
+        value = self.value_from_object(obj)
+        if isinstance(value, UnreadableSecret):  # falsy (""), but its ciphertext must survive
+            return SERIALIZED_PREFIX + value.ciphertext
+        if not value:
+            return ""
+        return SERIALIZED_PREFIX + crypto.encrypt(str(value))
+
+    def to_python(self, value: Any) -> Any:
+        """For loaddata: a marked value is ciphertext; decrypt it (or keep it, unreadable)."""
+        if (
+            isinstance(value, str)
+            and value.startswith(SERIALIZED_PREFIX)
+            and not isinstance(value, (EncryptedSecret, UnreadableSecret))
+        ):
+            ciphertext = value[len(SERIALIZED_PREFIX) :]
+            try:
+                return EncryptedSecret(crypto.decrypt(ciphertext))
+            except crypto.SecretUnreadable:
+                return UnreadableSecret(ciphertext)
+        return value

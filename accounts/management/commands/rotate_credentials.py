@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.db.models.functions import Cast
 
 from accounts import crypto
-from accounts.fields import EncryptedTextField
+from accounts.fields import Ciphertext, EncryptedTextField
 
 
 class Command(BaseCommand):
@@ -42,15 +42,9 @@ class Command(BaseCommand):
                 if updates:
                     with transaction.atomic():
                         model._default_manager.filter(pk=pk).update(
-                            **{k: _Raw(v) for k, v in updates.items()}
+                            **{k: Ciphertext(v) for k, v in updates.items()}
                         )
                     total += len(updates)
         self.stdout.write(f"Re-encrypted {total} secret(s); {unreadable} unreadable.")
         if unreadable:
             raise SystemExit(1)
-
-
-class _Raw(str):
-    """Already-encrypted text: the field must store it as is."""
-
-    already_encrypted = True
