@@ -9,6 +9,7 @@ COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
 RUN pip install . && useradd --system --home /app webmail \
+    && mkdir -p /var/lib/celery && chown webmail /var/lib/celery \
     && DEBUG=1 STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v 0
 ENV STATIC_ROOT=/app/staticfiles
 USER webmail

@@ -33,6 +33,8 @@ def check_trusted_proxies(entries: list[str]) -> list[str]:
     """Entries of WEBMAIL_TRUSTED_PROXIES that are not addresses or networks (for a system check)."""
     bad = []
     for entry in entries:
+        if not entry.strip():
+            continue
         try:
             net = ipaddress.ip_network(entry.strip(), strict=False)
         except ValueError:
