@@ -119,15 +119,41 @@
     if (dialog.open) dialog.close(); else dialog.showModal();
   }
 
+  function toggleFor(key) { return document.querySelector('[data-thread-toggle="' + key + '"]'); }
+
+  // Fetch a conversation's rows and put them under its row. Our own fetch, not
+  // htmx.ajax: those share one queue (a third quick click dropped the second)
+  // and would paste an error page into the table.
+  function loadThread(key, button) {
+    button.dataset.loaded = "loading";
+    fetch(button.dataset.threadUrl, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (response) { if (!response.ok) throw new Error(response.status); return response.text(); })
+      .then(function (html) {
+        var current = toggleFor(key); // a refresh may have redrawn the list meanwhile
+        if (!current || current.dataset.loaded === "1") return; // gone, or loaded by a twin request
+        var template = document.createElement("template");
+        template.innerHTML = html;
+        var after = current.closest("tr");
+        template.content.querySelectorAll("tr.thread-child").forEach(function (row) {
+          after.after(row);
+          after = row;
+          if (window.htmx) window.htmx.process(row);
+        });
+        current.dataset.loaded = "1";
+        showThread(key, true);
+      })
+      .catch(function () {
+        var current = toggleFor(key);
+        if (current) delete current.dataset.loaded; // the next click tries again
+      });
+  }
+
   // Open or close a conversation; its rows are fetched the first time.
   function showThread(key, open) {
-    var button = document.querySelector('[data-thread-toggle="' + key + '"]');
+    var button = toggleFor(key);
     if (!button || button.dataset.loaded === "loading") return;
     if (open && !button.dataset.loaded) {
-      button.dataset.loaded = "loading";
-      window.htmx.ajax("GET", button.dataset.threadUrl, { target: button.closest("tr"), swap: "afterend" })
-        .then(function () { button.dataset.loaded = "1"; showThread(key, true); },
-              function () { delete button.dataset.loaded; });
+      loadThread(key, button);
       return;
     }
     button.setAttribute("aria-expanded", open ? "true" : "false");
@@ -159,7 +185,10 @@
     f: function () { clickIn("#reading-pane a.forward"); },
     c: function () { clickIn("a.compose-button"); },
     x: function () {
-      var r = rowFor(cursorRow), t = r && r.querySelector("[data-thread-toggle]");
+      var r = rowFor(cursorRow);
+      if (!r) return;
+      if (r.dataset.threadOf) { showThread(r.dataset.threadOf, false); return; } // inside: close it
+      var t = r.querySelector("[data-thread-toggle]");
       if (t) showThread(t.dataset.threadToggle, t.getAttribute("aria-expanded") !== "true");
     },
     "/": function () { var box = document.querySelector("[data-search-box]"); if (box) box.focus(); },

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.conftest import MailUser
-from tests.support.mail import append_all, dated, make_message
+from tests.support.mail import append_all, dated, imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
 
 from .test_actions_browser import _sign_in, _subjects
@@ -41,6 +43,14 @@ def _seed(dovecot: DovecotInstance, user: MailUser) -> None:
             (reply("Re: Plans (2)", "r2@t", "r1@t", 4), []),
         ],
     )
+
+
+def _until(page: object, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JS expression with page.evaluate (wait_for_function's in-page eval is refused by our CSP)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
 
 
 def _cursor(page: object) -> str:
@@ -141,3 +151,45 @@ def test_open_reply_reply_all_forward_and_compose_shortcuts(
     page.keyboard.press("c")  # type: ignore[attr-defined]
     page.wait_for_url("**/mail/compose/")  # type: ignore[attr-defined]
     assert page.input_value("[name=subject]") == ""  # type: ignore[attr-defined]
+
+
+def test_several_conversations_opened_at_once_all_get_their_rows_and_keep_them_after_a_refresh(
+    page: object, live_server: object, imap_settings: DovecotInstance, mail_user: MailUser
+) -> None:
+    dovecot = imap_settings
+    messages = []
+    for t in range(3):
+        messages.append((make_message(subject=f"Topic {t}", message_id=f"<t{t}@t>", date=dated(2 * t)), []))
+        reply = {"In-Reply-To": f"<t{t}@t>", "References": f"<t{t}@t>"}
+        messages.append((make_message(subject=f"Re: Topic {t}", date=dated(2 * t + 1), headers=reply), []))
+    append_all(dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", messages)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))  # type: ignore[attr-defined]
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
+    _sign_in(page, live_server.url, mail_user)  # type: ignore[attr-defined]
+    page.goto(f"{live_server.url}/mail/?view=threads")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-thread-toggle]")  # type: ignore[attr-defined]
+
+    # Three clicks in the same tick: no request may swallow another.
+    page.evaluate("document.querySelectorAll('[data-thread-toggle]').forEach(b => b.click())")  # type: ignore[attr-defined]
+    _until(page, "document.querySelectorAll('tr.thread-child:not([hidden])').length === 6")
+    expanded = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        "[data-thread-toggle]", "bs => bs.map(b => b.getAttribute('aria-expanded'))"
+    )
+    assert expanded == ["true", "true", "true"]
+
+    # Another device reads a message; the refresh redraws the list and the three stay open.
+    other = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    other.select_folder("INBOX")
+    other.add_flags(other.search(["ALL"])[:1], [b"\\Seen"])
+    other.logout()
+    page.evaluate("document.body.dispatchEvent(new Event('mail-refresh'))")  # type: ignore[attr-defined]
+    _until(
+        page,
+        "document.querySelectorAll('tr.msg.conv:not(.unread)').length === 0 || "
+        "document.querySelectorAll('tr.msg.thread-child:not(.unread)').length === 1",
+    )
+    _until(page, "document.querySelectorAll('tr.thread-child:not([hidden])').length === 6")
+    page.wait_for_timeout(500)  # a late duplicate load would add rows now
+    assert page.locator("tr.thread-child").count() == 6  # type: ignore[attr-defined]
+    assert not errors, errors

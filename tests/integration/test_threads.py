@@ -207,3 +207,41 @@ def test_a_reply_arriving_on_another_device_joins_its_conversation_on_the_next_p
     assert row == f"c{uid['other']}"  # the Lunch conversation, now with the reply on top
     assert "unread" in classes  # the reply is unread, though the rest of the list was read
     assert "unread" not in found[1][1]
+
+
+def test_the_unread_count_covers_older_messages_and_all_in_folder_counts_messages(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser, settings: object
+) -> None:
+    uid = seed_threads(dovecot, mail_user)
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    client.select_folder("INBOX")
+    client.add_flags([u for k, u in uid.items() if k != "reply"], [b"\\Seen"])  # only an older one unread
+    client.logout()
+    settings.WEBMAIL_PAGE_SIZE = 2  # type: ignore[attr-defined]
+    web = login(mail_user)
+    page = web.get("/mail/?view=threads").content
+    top = rows(page)[0]
+    assert top[0] == uid["reply2"] and "unread" in top[1]  # its newest message is read, an older one not
+    assert b'<span class="visually-hidden">1 unread</span>' in page
+    # "All in this folder" counts the folder's 5 messages, not its 3 conversations.
+    assert b"All 5 messages in this folder" in page
+
+
+def test_the_conversation_endpoint_ignores_junk_and_reads_only(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    uid = seed_threads(dovecot, mail_user)
+    web = login(mail_user)
+    junk = "²:0,4294967296:1,-3:0,abc"
+    response = web.get("/mail/conversation/", {"folder": "INBOX", "tree": junk, "key": "²", "more": "٣"})
+    assert response.status_code == 200 and rows(response.content) == []
+    good = web.get(
+        "/mail/conversation/", {"folder": "INBOX", "tree": f"{uid['root']}:0", "key": str(uid["root"])}
+    )
+    assert [u for u, _c, _r in rows(good.content)] == [uid["root"]]
+    assert server_state(dovecot, mail_user, "INBOX", "SEEN") == set()  # opening rows marks nothing read
+    assert (
+        web.post("/mail/actions/", {"action": "read", "folder": "INBOX", "uid": ["²", "0:0"]}).status_code
+        == 302
+    )
+    assert server_state(dovecot, mail_user, "INBOX", "SEEN") == set()

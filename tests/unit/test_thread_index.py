@@ -21,3 +21,23 @@ def test_tree_of_a_huge_thread_keeps_its_newest_messages_in_reading_order() -> N
 def test_parse_tree_is_bounded_and_ignores_junk() -> None:
     assert parse_tree("5:0,x:1,7:99,-3:1,8:") == [(5, 0), (7, MAX_DEPTH_SHOWN)]
     assert len(parse_tree(",".join(f"{i}:0" for i in range(1, 10_000)))) == MAX_SHOWN_PER_THREAD
+
+
+def test_uids_from_untrusted_text_are_ascii_and_32_bit() -> None:
+    from webmail.mailaccess.actions import MAX_UID, parse_uid
+
+    assert parse_uid("42") == 42 and parse_uid(str(MAX_UID)) == MAX_UID
+    for junk in ("²", "٣", "0", "-1", "4294967296", "1e3", " 7", "", "12345678901"):
+        assert parse_uid(junk) is None, junk
+    assert parse_tree("²:0,4294967296:1,9:٣,5:1") == [(5, 1)]
+
+
+def test_uid_sets_are_bounded_across_every_field_and_say_when_they_were_cut() -> None:
+    from webmail.mailaccess.actions import parse_uid_sets
+
+    assert parse_uid_sets(["3:5,9", "7:6", "x,²,0:2"], 100) == ([3, 4, 5, 9, 6, 7], False)
+    uids, cut = parse_uid_sets(["1:4294967295"] * 1000, 5000)
+    assert cut and uids == list(range(1, 5001))
+    uids, cut = parse_uid_sets(["1:3000", "2001:6000", "9"], 5000)  # overlapping ranges
+    assert cut and uids == list(range(1, 5001))
+    assert parse_uid_sets(["1:5000"], 5000) == (list(range(1, 5001)), False)

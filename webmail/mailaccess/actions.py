@@ -12,6 +12,8 @@ EXPUNGE would also remove mail another client had only marked \\Deleted.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -68,6 +70,39 @@ def present_uids(client: IMAPClient, folder: str, uids: list[int] | None) -> tup
             return [], []
         here = set(client.search([b"UID", uid_set(wanted)]))
     return [u for u in wanted if u in here], [u for u in wanted if u not in here]
+
+
+MAX_UID = 2**32 - 1  # RFC 3501: nz-number, 32 bits
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def parse_uid(text: str) -> int | None:
+    """A UID from untrusted text: ASCII digits only ("²".isdigit() is true), 1..2**32-1."""
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_UID else None
+
+
+def parse_uid_sets(values: Iterable[str], limit: int) -> tuple[list[int], bool]:
+    """UIDs from compact sets ("3:7,12"), at most ``limit`` of them; True when some were left out.
+
+    Work is bounded by ``limit`` per range, however wide ("1:4294967295") or
+    repeated: within a range, at most len(found) numbers can be duplicates.
+    """
+    found: dict[int, None] = {}
+    pieces = [piece for value in values for piece in value.split(",")]
+    for index, piece in enumerate(pieces):
+        first, sep, last = piece.partition(":")
+        lo, hi = parse_uid(first), (parse_uid(last) if sep else parse_uid(first))
+        if lo is None or hi is None:
+            continue
+        lo, hi = min(lo, hi), max(lo, hi)
+        for uid in range(lo, min(hi, lo + limit - 1) + 1):
+            found.setdefault(uid)
+            if len(found) == limit:
+                return list(found), uid < hi or index < len(pieces) - 1
+    return list(found), False
 
 
 def uid_set(uids: list[int]) -> bytes:

@@ -153,3 +153,26 @@ def uid_thread(client: IMAPClient, algorithm: bytes = b"REFERENCES") -> bytes:
     """
     data = client._raw_command_untagged(b"THREAD", [algorithm, b"UTF-8", b"ALL"], uid=True)
     return b"".join(d for d in data if isinstance(d, bytes))
+
+
+def unseen_uids(client: IMAPClient) -> set[int]:
+    """Every unseen UID of the selected folder, in one compact answer where ESEARCH is offered.
+
+    ``UID SEARCH RETURN (ALL) UNSEEN`` (RFC 4731) answers a sequence set
+    ("3:900,1002"), not one number per message.
+    """
+    if not client.has_capability("ESEARCH"):
+        return set(client.search([b"UNSEEN"]))
+    client._imap.untagged_responses.pop("ESEARCH", None)
+    _raw(client, b"SEARCH", [b"RETURN", b"(ALL)", b"UNSEEN"], uid=True)
+    found: set[int] = set()
+    for raw in _take_untagged(client, "ESEARCH"):
+        items = list(parse_response([raw]))
+        if items and isinstance(items[0], tuple):
+            items = items[1:]  # the (TAG "…") correlator
+        if items and items[0] == b"UID":
+            items = items[1:]
+        for key, value in zip(items[::2], items[1::2], strict=False):
+            if key == b"ALL":
+                found.update(_expand_sequence_set(value))
+    return found

@@ -7,7 +7,8 @@ Servers without THREAD get threads built from Message-ID/References/
 In-Reply-To header fields (a few hundred bytes per message, once per change).
 
 A page then costs one FETCH of the newest message of each conversation on
-it, plus FLAGS of the others (for the unread count). A conversation's other
+it, plus one ``UID SEARCH RETURN (ALL) UNSEEN`` (a compact answer) for the
+unread counts. A conversation's other
 messages are fetched only when the user opens it (:func:`conversation_rows`).
 """
 
@@ -24,8 +25,8 @@ from imapclient import exceptions as imap_exc
 
 from webmail.messages.threading import Conversation, ThreadHeaders, build_threads, parse_thread_answer
 
-from .actions import uid_set
-from .extensions import uid_thread
+from .actions import parse_uid, uid_set
+from .extensions import uid_thread, unseen_uids
 from .imap import translate_errors
 from .listing import fetch_items, summarize
 from .selection import Selected, select
@@ -34,7 +35,6 @@ from .types import MessagePage, MessageSummary, SortKey
 logger = logging.getLogger(__name__)
 
 MAX_SHOWN_PER_THREAD = 100  # opening a 400-message thread lists its newest 100
-MAX_FLAGS_PER_THREAD = 500  # the unread count of a huge thread looks at its newest 500
 MAX_DEPTH_SHOWN = 6
 _HEADER_SPEC = b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)]"
 
@@ -97,7 +97,9 @@ def _threads_from_headers(client: IMAPClient) -> list[Conversation]:
     uids = client.search(["ALL"])
     if not uids:
         return []
-    data = client.fetch(uids, [_HEADER_SPEC])
+    data: dict[int, dict[bytes, object]] = {}
+    for start in range(0, len(uids), 2000):  # imapclient sends each UID: keep under the line limit
+        data.update(client.fetch(uids[start : start + 2000], [_HEADER_SPEC]))
     parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
     headers: dict[int, ThreadHeaders] = {}
     for uid, item in data.items():
@@ -127,20 +129,15 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
         convs = [index.conversation(i) for i in range((page - 1) * page_size, min(total, page * page_size))]
         newest = [max(uid for uid, _depth in conv) for conv in convs]
         data = client.fetch(newest, fetch_items(client)) if newest else {}
-        others = [
-            uid
-            for conv in convs
-            for uid in sorted(u for u, _d in conv)[-MAX_FLAGS_PER_THREAD:]
-            if uid not in data
-        ]
-        flags = client.fetch(others, [b"FLAGS"]) if others else {}
+        # One compact answer for the unread counts, however long or interleaved the
+        # threads (a FETCH of their UIDs could pass the server's command-line limit).
+        unseen = unseen_uids(client) if any(len(conv) > 1 for conv in convs) else set()
     rows: list[ConversationRow] = []
     for conv, latest_uid in zip(convs, newest, strict=True):
         if latest_uid not in data:
             continue  # left meanwhile; the next refresh re-threads the folder
         latest = summarize(latest_uid, data[latest_uid])
-        unread = sum(1 for uid, _d in conv if uid in flags and b"\\Seen" not in flags[uid].get(b"FLAGS", ()))
-        unread += 0 if latest.seen else 1
+        unread = sum(1 for uid, _d in conv if uid in unseen and uid != latest_uid) + (0 if latest.seen else 1)
         rows.append(
             ConversationRow(
                 latest=latest,
@@ -167,9 +164,10 @@ def parse_tree(value: str) -> list[tuple[int, int]]:
     """The ``tree`` of a ConversationRow back into (uid, depth), bounded and tolerant."""
     out: list[tuple[int, int]] = []
     for item in value.split(",")[:MAX_SHOWN_PER_THREAD]:
-        uid, _sep, depth = item.partition(":")
-        if uid.isdigit() and depth.isdigit() and int(uid) > 0:
-            out.append((int(uid), min(int(depth), MAX_DEPTH_SHOWN)))
+        text_uid, _sep, text_depth = item.partition(":")
+        uid = parse_uid(text_uid)
+        if uid is not None and text_depth.isascii() and text_depth.isdecimal():
+            out.append((uid, min(int(text_depth[:3]), MAX_DEPTH_SHOWN)))
     return out
 
 

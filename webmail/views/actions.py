@@ -53,18 +53,18 @@ def _uids(request: HttpRequest) -> list[int] | None:
     """The selected UIDs; None means every message in the folder."""
     if request.POST.get("scope") == "all":
         return None
-    uids: list[int] = []
     # A conversation's box carries all its UIDs as a compact set ("3:7,12").
-    for value in request.POST.getlist("uid"):
-        for piece in value.split(","):
-            first, _sep, last = piece.partition(":")
-            if not first.isdigit() or not (last or first).isdigit():
-                continue
-            lo, hi = sorted((int(first), int(last or first)))
-            uids.extend(range(lo, min(hi, lo + MAX_UIDS - 1) + 1))
-            if len(uids) >= MAX_UIDS:
-                break
-    return list(dict.fromkeys(uids))[:MAX_UIDS]
+    uids, cut = actions.parse_uid_sets(request.POST.getlist("uid"), MAX_UIDS)
+    if cut:
+        messages.warning(
+            request,
+            _(
+                "Only the first %(n)d selected messages were changed: repeat the action for the "
+                "rest, or tick all messages in the folder."
+            )
+            % {"n": MAX_UIDS},
+        )
+    return uids
 
 
 def _done_message(action: str, result: ActionResult) -> str:

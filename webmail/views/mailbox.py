@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from webmail.mailaccess.folders import list_folders
+from webmail.mailaccess.actions import parse_uid
 from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.listing import list_page
 from webmail.mailaccess.sync import folder_snapshot
@@ -94,22 +94,16 @@ def conversation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
     """The rows of one conversation, fetched when the user opens it in the list."""
     folder = (request.GET.get("folder") or "INBOX")[:1000]
     tree = parse_tree(request.GET.get("tree", ""))
-    key = request.GET.get("key", "")
-    more = request.GET.get("more", "0")
-
-    def load(client: IMAPClient) -> dict[str, object]:
-        folders = list_folders(client)
-        return {
-            "entries": conversation_rows(client, folder, tree),
-            "current_folder": next((f for f in folders if f.name == folder), None),
-        }
-
-    context = mailbox.read(load)
-    context.update(
-        key=int(key) if key.isdigit() else 0,
-        more=int(more) if more.isdigit() else 0,
-        message_url=f"{reverse('message')}?{urlencode({'folder': folder})}&uid=",
-    )
+    role = request.GET.get("role", "")
+    entries = mailbox.read(lambda client: conversation_rows(client, folder, tree))
+    context = {
+        "entries": entries,
+        # Only the role matters to the rows (Sent and Drafts show recipients): no folder listing.
+        "current_folder": {"role": role if role in ("sent", "drafts") else ""},
+        "key": parse_uid(request.GET.get("key", "")) or 0,
+        "more": min(parse_uid(request.GET.get("more", "")) or 0, 10**6),
+        "message_url": f"{reverse('message')}?{urlencode({'folder': folder})}&uid=",
+    }
     return render(request, "webmail/partials/_conversation_rows.html", context)
 
 
