@@ -196,3 +196,33 @@
   if (document.readyState !== "loading") init();
   else document.addEventListener("DOMContentLoaded", init);
 })();
+
+// Changing the From swaps the signature block ("-- " line and what follows it,
+// as the server inserted it) for the new identity's, in the plain-text body.
+(function () {
+  "use strict";
+  var data = document.getElementById("identity-signatures");
+  var select = document.querySelector("form.compose-form select[name=identity]");
+  var text = document.querySelector("form.compose-form textarea[name=text]");
+  if (!data || !select || !text) return;
+  var signatures = JSON.parse(data.textContent);
+  var current = select.value;
+  // Textareas hold "\n" line ends; a signature saved from a form has "\r\n".
+  function block(value) { var sig = (signatures[value] || "").replace(/\r\n?/g, "\n"); return sig ? "\n\n-- \n" + sig : ""; }
+  // The quoted original (reply, forward) the page started with: a signature goes above it.
+  var quoted = text.value;
+  if (block(current) && quoted.indexOf(block(current)) === 0) quoted = quoted.slice(block(current).length);
+  select.addEventListener("change", function () {
+    var before = block(current), after = block(select.value);
+    current = select.value;
+    if (before === after) return;
+    var body = text.value;
+    var at = before ? body.indexOf(before) : -1;
+    if (at !== -1) {
+      text.value = body.slice(0, at) + after + body.slice(at + before.length);
+    } else if (after) {
+      var cut = quoted.trim() && body.slice(-quoted.length) === quoted ? body.length - quoted.length : body.length;
+      text.value = body.slice(0, cut).replace(/\s+$/, "") + after + body.slice(cut);
+    }
+  });
+})();

@@ -51,6 +51,7 @@ def test_add_confirm_and_send_as_another_address(
     p.click("a.sendas-add")  # type: ignore[attr-defined]
     p.fill("input[name=email]", "me@work.test")  # type: ignore[attr-defined]
     p.fill("input[name=display_name]", "Work Me")  # type: ignore[attr-defined]
+    p.fill("textarea[name=signature]", "Work Me\nACME Corp")  # type: ignore[attr-defined]
     p.fill("input[name=smtp_host]", "127.0.0.1")  # type: ignore[attr-defined]
     # Choosing "None" shows the warning and proposes port 25; back to STARTTLS proposes 587.
     warning = p.locator("[data-sendas-insecure]")  # type: ignore[attr-defined]
@@ -74,10 +75,15 @@ def test_add_confirm_and_send_as_another_address(
     p.wait_for_selector("text=me@work.test is confirmed")  # type: ignore[attr-defined]
 
     p.goto(f"{base}/mail/compose/")  # type: ignore[attr-defined]
+    p.fill("textarea[name=text]", "Hello Bob")  # type: ignore[attr-defined]
+    # Choosing the From brings its signature under what was typed; choosing back takes it away.
+    p.select_option("select[name=identity]", label="Work Me <me@work.test>")  # type: ignore[attr-defined]
+    assert p.input_value("textarea[name=text]") == "Hello Bob\n\n-- \nWork Me\nACME Corp"  # type: ignore[attr-defined]
+    p.select_option("select[name=identity]", index=0)  # type: ignore[attr-defined]
+    assert p.input_value("textarea[name=text]") == "Hello Bob"  # type: ignore[attr-defined]
     p.select_option("select[name=identity]", label="Work Me <me@work.test>")  # type: ignore[attr-defined]
     p.fill("input[name=to]", "bob@example.test")  # type: ignore[attr-defined]
     p.fill("input[name=subject]", "From my work address")  # type: ignore[attr-defined]
-    p.fill("textarea[name=text]", "Hello Bob")  # type: ignore[attr-defined]
     before = len(provider.recorder.messages)
     p.click("button[value=send]")  # type: ignore[attr-defined]
     p.wait_for_selector("text=Message sent.")  # type: ignore[attr-defined]
@@ -86,3 +92,10 @@ def test_add_confirm_and_send_as_another_address(
     assert (got.login, got.mail_from) == ("me-at-work", "me@work.test")
     parsed = message_from_bytes(got.data, policy=policy.default)
     assert str(parsed["From"]) == "Work Me <me@work.test>"
+    assert (
+        parsed.get_body(("plain",))
+        .get_content()
+        .replace("\r\n", "\n")
+        .rstrip()
+        .endswith("-- \nWork Me\nACME Corp")
+    )  # type: ignore[union-attr]

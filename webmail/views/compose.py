@@ -83,6 +83,14 @@ class ComposeForm(forms.Form):
         for name in ("to", "cc", "bcc"):
             self.fields[name].widget.attrs.update({"list": "address-suggestions", "autocomplete": "off"})
 
+    @property
+    def signatures(self) -> dict[str, str]:
+        """Each From choice's signature, so the page can swap it when the From changes."""
+        own = next((i for i in self.identities.values() if i.is_own_address), None)
+        out = {"0": own.signature.strip() if own else ""}
+        out.update({str(pk): i.signature.strip() for pk, i in self.identities.items()})
+        return out
+
     def chosen_identity(self) -> Identity | None:
         return self.identities.get(self.cleaned_data.get("identity") or 0)
 
