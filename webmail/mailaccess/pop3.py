@@ -12,7 +12,6 @@ Every failure leaves this module as a domain error from ``errors``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import re
@@ -28,7 +27,9 @@ from django.utils.translation import gettext as _
 
 from .diagnose import connection_error
 from .errors import AuthenticationFailed, MailError, ProtocolError, ServerBusy, ServerUnavailable, TlsError
+from .sasl import sasl_plain
 from .ssrf import ResolvedHost, connect_pinned
+from .tls import external_tls_context
 from .types import Endpoint, Security
 
 logger = logging.getLogger(__name__)
@@ -96,18 +97,6 @@ def _io(method: Callable[Concatenate[Pop3Client, P], R]) -> Callable[Concatenate
             raise ProtocolError(detail=f"{method.__name__}: {exc.text}") from exc
 
     return wrapper
-
-
-def external_tls_context(endpoint: Endpoint) -> ssl.SSLContext:
-    """Certificates always verified, against the system CAs *plus* the admin's extra bundle.
-
-    (``tls.tls_context`` with a CA file trusts only that file: right for the
-    admin's own servers, wrong for a user's provider with a public certificate.)
-    """
-    context = ssl.create_default_context()
-    if endpoint.ca_file:
-        context.load_verify_locations(cafile=endpoint.ca_file)
-    return context
 
 
 class Pop3Client:
@@ -265,7 +254,7 @@ class Pop3Client:
             self.caps = self._capa()  # capabilities may change once logged in
 
     def _auth_plain(self, username: str, password: str) -> None:
-        token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode())
+        token = sasl_plain(username, password)
         if len(b"AUTH PLAIN " + token) + 2 <= MAX_COMMAND:
             self._simple("AUTH", "PLAIN", token)
             return

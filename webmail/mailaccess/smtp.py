@@ -8,7 +8,6 @@ name the user typed (system CAs plus the admin's bundle).
 
 from __future__ import annotations
 
-import base64
 import smtplib
 import socket
 import ssl
@@ -21,9 +20,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from .diagnose import connection_error
 from .errors import AuthenticationFailed, MailError, ServerUnavailable
-from .pop3 import external_tls_context
+from .sasl import sasl_plain
 from .ssrf import AddressRefused, ResolvedHost, connect_pinned, resolve_checked
-from .tls import tls_context
+from .tls import external_tls_context, tls_context
 from .types import Endpoint, Security
 
 # The ports mail submission uses. A server a user typed is reached on these only (unless the
@@ -131,7 +130,7 @@ def _open(endpoint: Endpoint, pinned: ResolvedHost | None) -> smtplib.SMTP:
 
 def _auth_plain_utf8(smtp: smtplib.SMTP, username: str, password: str) -> None:
     """AUTH PLAIN with UTF-8 credentials (RFC 4616); smtplib's own login encodes them as ASCII."""
-    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode("ascii")
+    token = sasl_plain(username, password).decode("ascii")
     code, reply = smtp.docmd("AUTH", f"PLAIN {token}")
     if code not in (235, 503):  # 503: already authenticated
         raise smtplib.SMTPAuthenticationError(code, reply)

@@ -14,3 +14,15 @@ def tls_context(endpoint: Endpoint) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def external_tls_context(endpoint: Endpoint) -> ssl.SSLContext:
+    """Certificates always verified, against the system CAs *plus* the admin's extra bundle.
+
+    (``tls_context`` with a CA file trusts only that file: right for the
+    admin's own servers, wrong for a user's provider with a public certificate.)
+    """
+    context = ssl.create_default_context()
+    if endpoint.ca_file:
+        context.load_verify_locations(cafile=endpoint.ca_file)
+    return context
