@@ -161,6 +161,8 @@ class Command(BaseCommand):
             "WEBMAIL_SMTP_PORT": smtp_port,
             "WEBMAIL_SMTP_SECURITY": "none",
             "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # The demo relay may send as the imported account's domain: both "Send mail as" routes work.
+            "WEBMAIL_SEND_AS_DOMAINS": "pop.example.test",
             "WEBMAIL_DEMO_POP3_PORT": dovecot.pop3_port,
         }
         return "".join(f"{k}={v}\n" for k, v in values.items())
