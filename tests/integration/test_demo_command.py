@@ -23,6 +23,7 @@ from imapclient import IMAPClient
 from webmail.devstack.demodata import DEMO_USERS
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
+from webmail.management.commands.demo import DEMO_ADMIN
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -59,6 +60,8 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As a shell starts a background job (`./dev demo &`): SIGINT ignored. It must still stop.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     base = f"http://127.0.0.1:{web_port}"
     try:
@@ -79,6 +82,7 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
             smtp.sendmail(
                 email, [other], f"From: {email}\r\nTo: {other}\r\nSubject: demo hello\r\n\r\nhi\r\n"
             )
+        _admin_signs_in(base, DEMO_ADMIN)
         imap = IMAPClient("127.0.0.1", port=10143 + offset, ssl=False, timeout=10)
         imap.login(other, other_pw)
         imap.select_folder("INBOX", readonly=True)
@@ -89,8 +93,23 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output[-3000:]
     assert "alice@example.test" in output and "Demo stopped." in output
+    # The banner tells where the admin panel is and how to sign in to it.
+    assert f"/admin/  as  {DEMO_ADMIN[0]}  /  {DEMO_ADMIN[1]}" in output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{base}/login/", timeout=2)  # noqa: S310
+
+
+def _admin_signs_in(base: str, login: tuple[str, str]) -> None:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/admin/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": login[0], "password": login[1], "next": "/admin/"}
+    )
+    home = opener.open(f"{base}/admin/login/?next=/admin/", data=data.encode())
+    assert home.geturl().endswith("/admin/"), home.geturl()
+    assert "Mail servers" in home.read().decode()
 
 
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError])

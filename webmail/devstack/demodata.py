@@ -728,6 +728,10 @@ class _Builder:
         for raw in self.malformed():
             ts = when()
             add(raw.replace(b"@@DATE@@", _date(ts, 0).encode()), ts)
+        # Ugly but real: each shape once broke a page (see tests/browser/test_walk.py).
+        for folder, raw, flags in self.ugly():
+            ts = when()
+            add(raw.replace(b"@@DATE@@", _date(ts, 0).encode()), ts, folder, flags)
         # A thread: original in INBOX, our reply in Sent, their answer in INBOX.
         ts = when()
         orig_id = self.ids(_domain(carol[1]))
@@ -868,6 +872,176 @@ class _Builder:
                 f"Message-ID: {mid('clock.example')}\n"
                 "Content-Type: text/plain\n\nThere is no Date header here.\n"
             ).encode(),
+        ]
+
+    def ugly(self) -> list[tuple[str, bytes, str | None]]:
+        """Mail as it really arrives (or is left behind by other clients): missing headers,
+        control characters, wrong charsets, absurd sizes and depths. Folder, bytes, flags."""
+        me, mid = self.owner, self.ids
+        u2028 = "Budget \u2028 line\u2029 separators \x85 next-line \x0b tab \x0c feed"
+        nested = b"Content-Type: text/plain\n\nThe innermost message, 300 forwards deep.\n"
+        for depth in range(300):
+            nested = (
+                f"From: Level {depth} <level{depth}@nest.example>\nTo: {me}\n"
+                f"Subject: Fwd level {depth}\nMIME-Version: 1.0\n"
+                "Content-Type: message/rfc822\n\n"
+            ).encode() + nested
+        deep_multipart = b"Deepest text part.\n"
+        for depth in range(200):
+            b = f"d{depth}"
+            deep_multipart = (
+                f'Content-Type: multipart/mixed; boundary="{b}"\n\n--{b}\n'.encode()
+                + deep_multipart
+                + f"\n--{b}--\n".encode()
+            )
+        utf8_bytes = "Café crème, naïve façade — déjà vu.\n".encode()
+        long_name = "Quarterly-report-" + "very-" * 1000 + "long.pdf"
+        return [
+            # Sent with Bcc only: no To at all.
+            (
+                "Sent",
+                (
+                    f"Date: @@DATE@@\nFrom: {self.owner_name} <{me}>\nBcc: bob@example.test\n"
+                    f"Subject: Sent with Bcc only\nMessage-ID: {mid('example.test')}\n"
+                    "Content-Type: text/plain\n\nNobody is in To or Cc.\n"
+                ).encode(),
+                "S",
+            ),
+            # Drafts saved before a recipient (and a subject) was typed.
+            (
+                "Drafts",
+                (
+                    f"Date: @@DATE@@\nFrom: {me}\nSubject: Draft without a recipient\n"
+                    f"Message-ID: {mid('example.test')}\n"
+                    "Content-Type: text/plain\n\nNotes for later.\n"
+                ).encode(),
+                "DS",
+            ),
+            (
+                "Drafts",
+                f"Date: @@DATE@@\nFrom: {me}\nMessage-ID: {mid('example.test')}\n\n\n".encode(),
+                "DS",
+            ),
+            # No From header.
+            (
+                "INBOX",
+                (
+                    f"Date: @@DATE@@\nTo: {me}\nSubject: Message without a From header\n"
+                    f"Message-ID: {mid('nofrom.example')}\n"
+                    "Content-Type: text/plain\n\nWho sent this?\n"
+                ).encode(),
+                None,
+            ),
+            # Nothing but a body: no From, To, Subject, Date or Message-ID.
+            (
+                "INBOX",
+                b"Content-Type: text/plain\n\nA message with no headers worth the name.\n",
+                None,
+            ),
+            # Line/paragraph separators and C0/C1 controls in the subject and a name.
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: "
+                    + formataddr(("Odd\u2028Name", "odd@controls.example"), charset="utf-8")
+                    + f"\nTo: {me}\nSubject: "
+                    + Header(u2028, "utf-8", header_name="Subject").encode(linesep="\n ")
+                    + f"\nMessage-ID: {mid('controls.example')}\n"
+                    "Content-Type: text/plain; charset=utf-8\n\nSee the subject.\n"
+                ).encode(),
+                None,
+            ),
+            # UTF-8 bytes labelled as Latin-1, and under a label no codec knows.
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: Mislabelled <mis@charset.example>\n"
+                    f"To: {me}\nSubject: Café crème (UTF-8 labelled iso-8859-1)\n"
+                    f"Message-ID: {mid('charset.example')}\nMIME-Version: 1.0\n"
+                    "Content-Type: text/plain; charset=iso-8859-1\n"
+                    "Content-Transfer-Encoding: 8bit\n\n"
+                ).encode()
+                + utf8_bytes,
+                None,
+            ),
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: Mislabelled <mis@charset.example>\n"
+                    f"To: {me}\nSubject: Café crème in charset x-mac-nonsense\n"
+                    f"Message-ID: {mid('charset.example')}\nMIME-Version: 1.0\n"
+                    "Content-Type: text/html; charset=x-mac-nonsense\n"
+                    "Content-Transfer-Encoding: 8bit\n\n<p>"
+                ).encode()
+                + utf8_bytes
+                + b"</p>\n",
+                None,
+            ),
+            # Forwarded 300 times, each as an attached message; and 200 nested multiparts.
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: Deep Forward <deep@nest.example>\n"
+                    f"To: {me}\nSubject: Forwarded 300 levels deep\n"
+                    f"Message-ID: {mid('nest.example')}\nMIME-Version: 1.0\n"
+                    "Content-Type: message/rfc822\n\n"
+                ).encode()
+                + nested,
+                None,
+            ),
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: Deep Multipart <deep@nest.example>\n"
+                    f"To: {me}\nSubject: Multiparts nested 200 levels deep\n"
+                    f"Message-ID: {mid('nest.example')}\nMIME-Version: 1.0\n"
+                ).encode()
+                + deep_multipart,
+                None,
+            ),
+            # A 1 MB subject (longer than the IMAP library's line limit).
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: Huge Subject <huge@header.example>\n"
+                    f"To: {me}\nSubject: Huge subject " + "spam " * 220_000 + "\n"
+                    f"Message-ID: {mid('header.example')}\n"
+                    "Content-Type: text/plain\n\nThe subject is over a megabyte long.\n"
+                ).encode(),
+                None,
+            ),
+            # An empty group for recipients, and a recipient without a domain.
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: Newsletter Robot <robot@groups.example>\n"
+                    "To: undisclosed-recipients:;\nCc: postmaster\n"
+                    f"Subject: To an empty group\nMessage-ID: {mid('groups.example')}\n"
+                    "Content-Type: text/plain\n\nSent to nobody in particular.\n"
+                ).encode(),
+                None,
+            ),
+            # Attachment names: 5,000 characters long, and RFC 2231 in a charset nobody knows.
+            (
+                "INBOX",
+                (
+                    "Date: @@DATE@@\nFrom: Files <files@names.example>\n"
+                    f"To: {me}\nSubject: Attachments with awkward names\n"
+                    f"Message-ID: {mid('names.example')}\nMIME-Version: 1.0\n"
+                    'Content-Type: multipart/mixed; boundary="names"\n\n'
+                    "--names\nContent-Type: text/plain\n\nTwo files.\n"
+                    "--names\nContent-Type: application/pdf\n"
+                    f'Content-Disposition: attachment; filename="{long_name}"\n'
+                    "Content-Transfer-Encoding: base64\n\n"
+                    + base64.encodebytes(tiny_pdf("long name")).decode()
+                    + "--names\nContent-Type: application/pdf\nContent-Disposition: attachment;\n"
+                    " filename*0*=x-unknown''R%E9sum%E9%20de;\n filename*1*=%20l%27ann%E9e.pdf\n"
+                    "Content-Transfer-Encoding: base64\n\n"
+                    + base64.encodebytes(tiny_pdf("resume")).decode()
+                    + "--names--\n"
+                ).encode(),
+                None,
+            ),
         ]
 
     # ----------------------------------------------------------------- run

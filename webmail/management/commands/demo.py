@@ -30,6 +30,8 @@ DEMO_PORTS = {
     "lmtp_port": 10024,
 }
 SMTP_PORT = 10587
+# A local account for the admin panel (/admin/), demo only: mailbox users are not staff.
+DEMO_ADMIN = ("admin", "admin-demo-pw")
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -52,6 +54,17 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.kill()
 
 
+def _ensure_demo_admin() -> None:
+    """The demo's local superuser; its password is reset so the banner is always true."""
+    from django.contrib.auth import get_user_model
+
+    username, password = DEMO_ADMIN
+    user, _created = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = user.is_superuser = user.is_active = True
+    user.set_password(password)
+    user.save()
+
+
 class Command(BaseCommand):
     help = "Run the demo: local Dovecot with demo mailboxes, SMTP relay, Celery and the web server."
 
@@ -63,9 +76,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # SIGTERM (e.g. from a supervisor) stops everything as cleanly as Ctrl-C.
+        # SIGTERM (e.g. from a supervisor) stops everything as cleanly as Ctrl-C. SIGINT is
+        # set explicitly: a shell starts background jobs with it ignored, and Python then
+        # never turns it into KeyboardInterrupt.
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
         try:
             with ExitStack() as stack:
                 try:
@@ -122,6 +138,7 @@ class Command(BaseCommand):
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=child_env, check=True)
+        _ensure_demo_admin()
         children.append(
             subprocess.Popen(
                 [
@@ -177,4 +194,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  POP3 account to import: {ext} / {ext_pw} on 127.0.0.1:{dovecot.pop3_port} (no TLS)"
         )
+        admin, admin_pw = DEMO_ADMIN
+        self.stdout.write(f"  Admin panel: http://{addr}/admin/  as  {admin}  /  {admin_pw}")
         self.stdout.write("  Press Ctrl-C to stop everything.\n")
