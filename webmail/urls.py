@@ -1,11 +1,15 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from webmail.views import actions, auth, compose, mailbox, message, preferences, search
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="mailbox", permanent=False)),
+    # Browsers still ask for /favicon.ico now and then (before the page's <link rel=icon> is read).
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("icons/favicon.svg"), permanent=True)),
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
     path("mail/", mailbox.mailbox_view, name="mailbox"),

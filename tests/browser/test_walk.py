@@ -85,7 +85,8 @@ def server_log() -> Iterator[Findings]:
 def _watch(page: object, findings: Findings) -> None:
     def console(message: object) -> None:
         if message.type == "error":  # type: ignore[attr-defined]
-            findings.add(f"console: {message.text[:300]}")  # type: ignore[attr-defined]
+            source = (message.location or {}).get("url", "")  # type: ignore[attr-defined]
+            findings.add(f"console: {message.text[:300]} (from {source[:160]})")  # type: ignore[attr-defined]
 
     def response(resp: object) -> None:
         if resp.status >= 500:  # type: ignore[attr-defined]
@@ -186,12 +187,39 @@ def _open_conversations(walker: Walker) -> None:
         walker.page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
 
 
+PART_LINKS = "a[href*='/mail/message/part/'], a[href*='/mail/message/raw/']"
+
+
 def _walk_messages(walker: Walker, folders: dict[str, list[tuple[int, str]]]) -> None:
+    """On a phone a message opens as a page of its own: open each one that way."""
     for folder, messages in folders.items():
         for uid, _subject in messages:
             walker.visit(f"/mail/message/?{urlencode({'folder': folder, 'uid': uid})}")
-            for link in walker.links("a[href*='/mail/message/part/'], a[href*='/mail/message/raw/']"):
+            for link in walker.links(PART_LINKS):
                 walker.fetch(link)
+
+
+def _walk_messages_in_pane(walker: Walker, folders: dict[str, list[tuple[int, str]]]) -> None:
+    """On a laptop a message opens in the reading pane: click every row of every page."""
+    page = walker.page
+    for folder, messages in folders.items():
+        for number in range(1, math.ceil(len(messages) / PAGE_SIZE) + 1):
+            walker.visit(f"/mail/?{urlencode({'folder': folder, 'view': 'list', 'page': number})}")
+            uids = page.eval_on_selector_all("tr.msg", "rows => rows.map(r => r.dataset.uid)")  # type: ignore[attr-defined]
+            for uid in uids:
+                walker.findings.where = f"reading pane {folder} uid {uid}"
+                with page.expect_response(lambda r: "/mail/message/?" in r.url):  # type: ignore[attr-defined]
+                    page.click(f'tr.msg[data-uid="{uid}"] a.open')  # type: ignore[attr-defined]
+                page.wait_for_function(  # type: ignore[attr-defined]
+                    "uid => document.querySelector(`#reading-pane article.message[data-uid='${uid}']`)"
+                    " || document.querySelector('#reading-pane .notice-error')",
+                    arg=uid,
+                )
+                for frame in page.frames[1:]:  # type: ignore[attr-defined]
+                    frame.wait_for_load_state("load")
+                walker.check_width()
+                for link in walker.links(f"#reading-pane {PART_LINKS.replace(', ', ', #reading-pane ')}"):
+                    walker.fetch(link)
 
 
 def _walk_compose(walker: Walker, folders: dict[str, list[tuple[int, str]]]) -> None:
@@ -276,7 +304,10 @@ def test_walk_everything_a_person_can_reach(
         _sign_in(walker, mail_user)
         _settings_data(mail_user.email)
         _walk_folders(walker, folders)
-        _walk_messages(walker, folders)
+        if viewport == "phone":
+            _walk_messages(walker, folders)
+        else:
+            _walk_messages_in_pane(walker, folders)
         _walk_compose(walker, folders)
         _walk_search(walker)
         settings_pages = _crawl(walker, "/settings/", lambda p: p.startswith("/settings/"))
