@@ -316,7 +316,7 @@ def test_walk_everything_a_person_can_reach(
         context.close()
     _walk_admin(browser, live_server.url, VIEWPORTS[viewport], findings)  # type: ignore[attr-defined]
     elapsed = time.monotonic() - started
-    print(f"walk at {viewport}: {walker.visits} pages in {elapsed:.0f} s")  # noqa: T201
+    print(f"walk at {viewport}: {walker.visits} pages in {elapsed:.0f} s")
     assert not findings.items, "\n".join(findings.items)
 
 
