@@ -27,6 +27,11 @@
   onReady(function () {
     document.body.classList.remove("show-folders");
   });
+
+  // A folder chosen from the slid-in pane swaps the whole page (hx-boost): close the pane.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target === document.body) document.body.classList.remove("show-folders");
+  });
 })();
 
 // Reading pane behaviour, kept outside the IIFE above for clarity.

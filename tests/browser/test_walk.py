@@ -163,7 +163,28 @@ def _sign_in(walker: Walker, user: MailUser) -> None:
     walker.page.wait_for_url("**/mail/**")  # type: ignore[attr-defined]
 
 
+def _click_through_folders(walker: Walker, folders: dict[str, list[tuple[int, str]]]) -> None:
+    """Go from folder to folder by the folder tree, as a person does (htmx-boosted swaps)."""
+    page = walker.page
+    walker.visit("/mail/")
+    for folder in folders:
+        walker.findings.where = f"folder tree click to {folder}"
+        toggle = page.locator("[data-toggle-folders]")  # type: ignore[attr-defined]
+        if toggle.is_visible():
+            toggle.click()
+        link = page.locator(f'#folder-pane li[data-folder="{folder}"] > a')  # type: ignore[attr-defined]
+        if not link.count():
+            walker.findings.add("no link to this folder in the folder tree")
+            walker.visit(f"/mail/?{urlencode({'folder': folder})}")
+            continue
+        with page.expect_response(lambda r: "/mail/?" in r.url):  # type: ignore[attr-defined]
+            link.click()
+        page.wait_for_load_state("load")  # type: ignore[attr-defined]
+        walker.check_width()
+
+
 def _walk_folders(walker: Walker, folders: dict[str, list[tuple[int, str]]]) -> None:
+    _click_through_folders(walker, folders)
     for folder, messages in folders.items():
         last = max(1, math.ceil(len(messages) / PAGE_SIZE))
         for view in ("list", "threads"):
