@@ -36,7 +36,7 @@ class CredentialAttempt(models.Model):
         related_name="credential_attempts",
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    # The target: lower-cased host and the login as typed (case matters on some servers).
+    # The target: host and login, lower-cased (many servers ignore case in either).
     host = models.CharField(_("server"), max_length=255)
     port = models.PositiveIntegerField(_("port"), null=True, blank=True)
     username = models.CharField(_("username"), max_length=255)

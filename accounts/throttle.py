@@ -20,6 +20,13 @@ A row is written *before* the server is asked and counts as a failure until the
 answer comes, so parallel requests cannot overshoot a ceiling. Only the server's
 refusal counts; a server that cannot be reached says nothing about a password.
 Every row, whatever its outcome, is listed in the admin (Credential attempts).
+
+Why not django-axes, which throttles our own sign-in: its records are keyed by
+(username, client address, user agent) and its lockout acts on the sign-in
+backends and pages, locking whoever is signing in. Here the key is (signed-in
+user, other server's host and login), the outcome matters (a server that could
+not be reached proves nothing), and a lock must only stop these tries, never
+the user's own session or sign-in. A small model of ours fits; axes stays for sign-in.
 """
 
 from __future__ import annotations
@@ -61,6 +68,11 @@ class Target:
     def key_host(self) -> str:
         return self.host.strip().rstrip(".").lower()
 
+    @property
+    def key_username(self) -> str:
+        # Many servers ignore case in logins: "Victim" must not earn fresh tries over "victim".
+        return self.username.strip().lower()
+
 
 class TooManyAttempts(MailError):
     """Not tried at all: a ceiling is reached. Says how long to wait."""
@@ -92,7 +104,7 @@ def _ceilings(user: AbstractBaseUser, target: Target, now: datetime) -> list[tup
     return [
         (
             settings.WEBMAIL_CREDENTIAL_FAILURE_LIMIT,
-            counted.filter(host=target.key_host, username=target.username),
+            counted.filter(host=target.key_host, username=target.key_username),
         ),
         (settings.WEBMAIL_CREDENTIAL_USER_FAILURE_LIMIT, counted.filter(user_id=user.pk)),
     ]
@@ -142,7 +154,7 @@ def credential_try(*, user: AbstractBaseUser, target: Target, client_ip: str = "
         kind=target.kind,
         host=target.key_host,
         port=target.port,
-        username=target.username,
+        username=target.key_username,
         client_ip=client_ip or None,
         outcome=Outcome.PENDING,
         at=now,
@@ -156,7 +168,7 @@ def credential_try(*, user: AbstractBaseUser, target: Target, client_ip: str = "
             "credential try for user %s refused: too many failures (%s %s at %s)",
             user.pk,
             target.kind,
-            target.username,
+            target.key_username,
             target.key_host,
         )
         raise TooManyAttempts(wait)

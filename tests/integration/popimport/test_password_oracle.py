@@ -59,6 +59,8 @@ def test_guessing_another_persons_pop3_password_stops_at_the_limit(
     # The right password now: not even tried, and the user is told how long to wait.
     page = _try(attacker, dovecot, external.email, external.password)
     assert "Too many sign-ins to other servers were refused. Try again in 15 minutes." in page
+    # Nor under another spelling of the same login or server.
+    assert "Try again in 15 minutes." in _try(attacker, dovecot, external.email.upper(), external.password)
     assert not ExternalAccount.objects.exists()
 
 
