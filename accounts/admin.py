@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -10,8 +15,17 @@ from django.utils.translation import gettext_lazy
 from webmail.formfields import write_only_password
 from webmail.mailaccess.probe import probe_imap, probe_smtp
 
+from .backends import is_mailbox_user
 from .fields import secret_unreadable
-from .models import ExternalAccount, FetchRun, Identity, LedgerEntry, MailAccount, MailServer
+from .models import (
+    CredentialAttempt,
+    ExternalAccount,
+    FetchRun,
+    Identity,
+    LedgerEntry,
+    MailAccount,
+    MailServer,
+)
 
 
 def stored_state(secret: str) -> bool | None:
@@ -70,16 +84,68 @@ class MailServerAdmin(admin.ModelAdmin):
 
 @admin.register(MailAccount)
 class MailAccountAdmin(admin.ModelAdmin):
-    list_display = ("email", "server", "has_stored_credential", "created", "last_login")
+    """Made by the IMAP sign-in, which also picks the server by the address's domain: the admin looks.
+
+    Attaching a mailbox to another user would make that user a mailbox user (or a local
+    account a mailbox), and a new server would receive the stored password: neither is offered.
+    """
+
+    list_display = ("email", "server", "is_mailbox_user", "has_stored_credential", "created", "last_login")
     search_fields = ("email",)
-    list_filter = ("server",)
-    readonly_fields = ("created", "last_login", "has_stored_credential")
-    fields = ("user", "email", "server", "has_stored_credential", "created", "last_login")
-    raw_id_fields = ("user",)
+    list_filter = ("server", "is_mailbox_user")
+    fields = readonly_fields = (
+        "user",
+        "email",
+        "server",
+        "is_mailbox_user",
+        "has_stored_credential",
+        "created",
+        "last_login",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     @admin.display(boolean=True, description=gettext_lazy("stored credential"))
     def has_stored_credential(self, obj: MailAccount) -> bool | None:
         return stored_state(obj.imap_password)
+
+
+# --- Local accounts and mailbox users -------------------------------------------
+
+
+class LocalOrMailboxUserChangeForm(UserChangeForm):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk and is_mailbox_user(self.instance):
+            if data.get("is_staff") or data.get("is_superuser"):
+                raise forms.ValidationError(
+                    _(
+                        "This user signs in with a mailbox password and cannot be staff. "
+                        "Create a separate local account for the admin (manage.py createsuperuser)."
+                    )
+                )
+        return data
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class LocalOrMailboxUserAdmin(UserAdmin):
+    """Django's user admin, with mailbox users kept apart from local (admin) accounts."""
+
+    form = LocalOrMailboxUserChangeForm
+    list_display = (*UserAdmin.list_display, "mailbox_user")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("mail_account")
+
+    @admin.display(boolean=True, description=gettext_lazy("mailbox user"))
+    def mailbox_user(self, obj: Any) -> bool:
+        account = getattr(obj, "mail_account", None)
+        return account is not None and account.is_mailbox_user
 
 
 # --- POP3 import (webmail/popimport) ------------------------------------------
@@ -111,6 +177,12 @@ class ExternalAccountAdminForm(forms.ModelForm):
             "interval_minutes",
             "next_run_at",
         ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The stored password only goes where it was given: a new server or login needs it again.
+        ExternalAccount.SECRET_BINDING.require_retyped_secret(self, typed_field="new_password")
+        return data
 
 
 class FetchRunInline(admin.TabularInline):
@@ -362,3 +434,17 @@ class IdentityAdmin(admin.ModelAdmin):
     def enable_identities(self, request: HttpRequest, queryset: QuerySet[Identity]) -> None:
         count = queryset.update(enabled=True)
         self.message_user(request, _("Enabled %(count)d identity(ies).") % {"count": count})
+
+
+# --- Credentials tried on users' behalf (accounts/throttle.py) -----------------
+
+
+@admin.register(CredentialAttempt)
+class CredentialAttemptAdmin(_ReadOnlyAdmin):
+    """Connection tests with what users typed (POP3 accounts, send-as SMTP servers): who, where, what."""
+
+    list_display = ("at", "user", "kind", "username", "host", "port", "outcome", "client_ip")
+    list_filter = ("outcome", "kind", "at")
+    search_fields = ("user__username", "host", "username", "client_ip")
+    list_select_related = ("user",)
+    date_hierarchy = "at"

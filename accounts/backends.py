@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
@@ -34,11 +34,20 @@ def throttle_username(request: HttpRequest, credentials: dict[str, Any] | None) 
     return normalise_address(str(value))
 
 
+def is_mailbox_user(user: AbstractBaseUser) -> bool:
+    """Made by the IMAP sign-in for a mailbox (and so never a local account)."""
+    return MailAccount.objects.filter(user_id=user.pk, is_mailbox_user=True).exists()
+
+
 class ImapBackend(BaseBackend):
     """Authenticates against the IMAP server that serves the address's domain.
 
     ``ServerUnavailable`` propagates so the form can tell "wrong password"
     apart from "server down"; a wrong password returns None.
+
+    It only ever signs in users it made for a mailbox (``MailAccount.is_mailbox_user``),
+    and never one that is staff: a local account (createsuperuser's) whose username
+    happens to be a mail address stays out of reach of that mailbox's password.
     """
 
     # Directly, not through method_decorator: its wrapper frame would show the
@@ -72,9 +81,8 @@ class ImapBackend(BaseBackend):
             close_quietly(client)
             raise
         if user is None:
-            # An admin disabled this account here: the mail server's "yes" is not enough.
+            # Inactive, or not a mailbox user: the mail server's "yes" is not enough.
             close_quietly(client)
-            logger.info("IMAP sign-in refused for %s: account inactive", email)
             return None
         # Keep this logged-in connection: the inbox is the next page anyway.
         UserMailbox(resolved.imap, email, password, ip).adopt(client)
@@ -82,17 +90,32 @@ class ImapBackend(BaseBackend):
 
     @transaction.atomic
     def _user_for(self, email: str, server: Any) -> AbstractBaseUser | None:
-        """The Django user for ``email`` (made on first sign-in); None if it is inactive."""
+        """The mailbox user for ``email`` (made on first sign-in); None if it may not sign in."""
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(username=email, defaults={"email": email})
         if created:
             user.set_unusable_password()  # the IMAP server is the only judge of passwords
             user.save(update_fields=["password"])
-        if not self.user_can_authenticate(user):
+            MailAccount.objects.create(user=user, email=email, server=server, is_mailbox_user=True)
+        account = MailAccount.objects.filter(user=user, is_mailbox_user=True).first()
+        if account is None:
+            logger.warning(
+                "IMAP sign-in refused for %s: a local account (not a mailbox user) has this username",
+                email,
+            )
             return None
-        account, _ = MailAccount.objects.get_or_create(user=user, defaults={"email": email, "server": server})
-        if account.server != server:
-            account.server = server
+        if user.is_staff or user.is_superuser:
+            logger.warning(
+                "IMAP sign-in refused for %s: a mailbox user is never staff; use a local account "
+                "(createsuperuser) for the admin",
+                email,
+            )
+            return None
+        if not self.user_can_authenticate(user):
+            logger.info("IMAP sign-in refused for %s: account inactive", email)
+            return None
+        # A stored password stays bound to the server it was stored for (MailAccount.imap_password_for).
+        account.server = server
         account.last_login = timezone.now()
         account.save()
         return user
@@ -104,8 +127,19 @@ class ImapBackend(BaseBackend):
 
     def get_user(self, user_id: int) -> AbstractBaseUser | None:
         user_model = get_user_model()
-        try:
-            user = user_model.objects.get(pk=user_id)
-        except user_model.DoesNotExist:
+        user = user_model.objects.filter(pk=user_id).select_related("mail_account").first()
+        if user is None or not user.is_active or user.is_staff or user.is_superuser:
             return None
-        return user if user.is_active else None
+        account = getattr(user, "mail_account", None)
+        return user if account is not None and account.is_mailbox_user else None
+
+
+class LocalAccountBackend(ModelBackend):
+    """Django's password sign-in, for local accounts only (the admin's, made with createsuperuser).
+
+    A mailbox user never signs in with a local password, even one an admin set by mistake;
+    ``get_user`` goes through the same check, so neither does a session of one.
+    """
+
+    def user_can_authenticate(self, user: AbstractBaseUser | None) -> bool:
+        return super().user_can_authenticate(user) and user is not None and not is_mailbox_user(user)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from webmail.mailaccess.types import Endpoint, Security
 
 from .fields import EncryptedTextField, secret_unreadable
+from .secret_binding import SecretBinding
 
 
 class IdentityQuerySet(models.QuerySet["Identity"]):
@@ -71,6 +72,11 @@ class Identity(models.Model):
     created = models.DateTimeField(_("added"), auto_now_add=True, null=True)
 
     objects = IdentityQuerySet.as_manager()
+
+    # The SMTP password goes only to the server, port, TLS mode and login it was typed for.
+    SECRET_BINDING = SecretBinding(
+        "smtp_password", ("route", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
+    )
 
     class Meta:
         app_label = "accounts"

@@ -10,11 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from webmail.mailaccess.types import Endpoint, Security
 
+from .attempts import CredentialAttempt
 from .fields import EncryptedTextField
 from .identities import Identity, KnownAddress
 from .preferences import Preferences, TrustedSender
+from .secret_binding import SecretBinding, endpoint_key
 
 __all__ = [
+    "CredentialAttempt",
     "ExternalAccount",
     "FetchRun",
     "Identity",
@@ -150,6 +153,13 @@ class MailAccount(models.Model):
         help_text=_("Empty means the default server from the environment."),
     )
     imap_password = EncryptedTextField(_("stored IMAP password"), blank=True, default="", editable=False)
+    # Set only by the IMAP sign-in, on the user it made for this mailbox. Such a user
+    # signs in with the mailbox password only (never a local one) and is never staff;
+    # any other user (createsuperuser's) is a local account the IMAP sign-in never opens.
+    is_mailbox_user = models.BooleanField(_("mailbox user"), default=False, editable=False)
+    # Where the stored password was accepted (see ``endpoint_key``): it is only ever sent
+    # there, so an admin's change of server (or of its address) never forwards it.
+    imap_password_for = models.CharField(max_length=300, blank=True, default="", editable=False)
     created = models.DateTimeField(auto_now_add=True)
     last_login = models.DateTimeField(null=True, blank=True)
 
@@ -159,6 +169,12 @@ class MailAccount(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+    def stored_password_for(self, imap: Endpoint) -> str:
+        """The stored password, only for the IMAP endpoint it was stored for ("" otherwise)."""
+        if self.imap_password and self.imap_password_for == endpoint_key(imap):
+            return self.imap_password
+        return ""
 
 
 # --- POP3 import (webmail/popimport) ------------------------------------------
@@ -246,6 +262,9 @@ class ExternalAccount(models.Model):
                 violation_error_message=_("You already check this account."),
             ),
         ]
+
+    # The password goes only to the POP3 server, port, TLS mode and login it was typed for.
+    SECRET_BINDING = SecretBinding("password", ("host", "port", "security", "username"))
 
     def __str__(self) -> str:
         return self.email

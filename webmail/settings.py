@@ -44,6 +44,17 @@ if not _INSECURE_OK:
     if _INSECURE_CREDENTIALS_KEY in WEBMAIL_CREDENTIALS_KEYS:
         raise ImproperlyConfigured("WEBMAIL_CREDENTIALS_KEY must be set when DEBUG is off.")
 
+# Where the site is reached (scheme, host, port; no path): the links we mail point there,
+# never at the request's Host header. Required in production.
+WEBMAIL_SITE_URL = env.str("WEBMAIL_SITE_URL", default="").rstrip("/")
+if not WEBMAIL_SITE_URL:
+    if not _INSECURE_OK:
+        raise ImproperlyConfigured(
+            "WEBMAIL_SITE_URL must be set when DEBUG is off, e.g. https://mail.example.org"
+        )
+    # The test client's host under pytest; runserver's default address otherwise (DEBUG, demo).
+    WEBMAIL_SITE_URL = "http://testserver" if "pytest" in sys.modules else "http://127.0.0.1:8000"
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -70,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after the user is known, so it sees every response made below it.
+    "webmail.cachecontrol.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -105,18 +118,34 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # IMAP sign-in for everyone; local passwords only for admin-only accounts
-# made with createsuperuser (IMAP-created users get an unusable one).
+# made with createsuperuser (IMAP-created users get an unusable one, and are marked).
 AUTHENTICATION_BACKENDS = [
     # First: refuses locked-out clients before the IMAP server is even asked.
     "axes.backends.AxesStandaloneBackend",
+    # Mailbox users and local accounts are kept apart: each backend signs in only its own.
     "accounts.backends.ImapBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.LocalAccountBackend",
 ]
-# Sign-in throttling (django-axes): per client address and, separately, per account.
+# Sign-in throttling (django-axes, accounts/signin_throttle.py): one account from one
+# client address is locked after AXES_FAILURE_LIMIT failures, so one person's typos
+# never lock the others behind the same address (an office behind NAT); higher
+# ceilings per client address (password spraying) and per account (guessing from
+# many addresses). The order of AXES_LOCKOUT_PARAMETERS is the order of the ceilings.
 # The message never says whether the account exists.
 AXES_FAILURE_LIMIT = env.int("WEBMAIL_LOGIN_FAILURE_LIMIT", default=5)
+WEBMAIL_LOGIN_IP_FAILURE_LIMIT = env.int("WEBMAIL_LOGIN_IP_FAILURE_LIMIT", default=30)
+WEBMAIL_LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("WEBMAIL_LOGIN_ACCOUNT_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("WEBMAIL_LOGIN_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
+AXES_HANDLER = "accounts.signin_throttle.SignInThrottleHandler"
+# Tries refused during a lockout are not counted: a locked-out person retrying must
+# not push their address over its ceiling (and lock everyone else behind it).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Credentials tried on a user's behalf (connection tests of POP3 accounts and send-as
+# SMTP servers; accounts/throttle.py): refusals per target (host + username, whoever
+# tries) and per user, over the same cool-off.
+WEBMAIL_CREDENTIAL_FAILURE_LIMIT = env.int("WEBMAIL_CREDENTIAL_FAILURE_LIMIT", default=5)
+WEBMAIL_CREDENTIAL_USER_FAILURE_LIMIT = env.int("WEBMAIL_CREDENTIAL_USER_FAILURE_LIMIT", default=10)
 AXES_USERNAME_FORM_FIELD = "email"
 # authenticate() reports failures as {"username": ...}: count them per address.
 AXES_USERNAME_CALLABLE = "accounts.backends.throttle_username"
@@ -272,6 +301,10 @@ CELERY_IMPORTS.append("accounts.tasks")
 CELERY_BEAT_SCHEDULE["sessions-purge"] = {
     "task": "accounts.sessions_purge",
     "schedule": crontab(hour=4, minute=7),
+}
+CELERY_BEAT_SCHEDULE["credential-attempts-purge"] = {
+    "task": "accounts.credential_attempts_purge",
+    "schedule": crontab(hour=4, minute=17),
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A Celery worker in another process must see the test database: a file, not

@@ -51,7 +51,7 @@ def test_admin_test_connection_action(client: Client, imap_settings: DovecotInst
     admin = get_user_model().objects.create_superuser("admin", "admin@example.org", "admin-pw-123")
     good = _server(imap_settings, "Good", "good.test", imap_settings.imap_port)
     bad = _server(imap_settings, "Bad", "bad.test", free_port())
-    client.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(admin, backend="accounts.backends.LocalAccountBackend")
     response = client.post(
         "/admin/accounts/mailserver/",
         {"action": "test_connection", "_selected_action": [good.pk, bad.pk]},

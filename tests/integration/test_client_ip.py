@@ -26,10 +26,16 @@ def test_lockout_hits_the_client_behind_the_proxy_not_everyone(
     attacker = via_proxy("198.51.100.20")
     for _ in range(settings.AXES_FAILURE_LIMIT):
         attacker.post("/login/", {"email": victim.email, "password": "guess"})
-    assert attacker.post("/login/", {"email": other.email, "password": other.password}).status_code == 429
-    # Same proxy, another browser: not locked out.
+    assert attacker.post("/login/", {"email": victim.email, "password": victim.password}).status_code == 429
+    # Same proxy, another browser: not locked out, not even for that account.
     bystander = via_proxy("203.0.113.20")
-    assert bystander.post("/login/", {"email": other.email, "password": other.password}).status_code == 302
+    assert bystander.post("/login/", {"email": victim.email, "password": victim.password}).status_code == 302
+    assert (
+        via_proxy("203.0.113.21")
+        .post("/login/", {"email": other.email, "password": other.password})
+        .status_code
+        == 302
+    )
 
 
 def test_forged_header_from_an_untrusted_peer_does_not_dodge_the_lockout(
@@ -41,7 +47,9 @@ def test_forged_header_from_an_untrusted_peer_does_not_dodge_the_lockout(
         forged = Client(REMOTE_ADDR="198.51.100.30", HTTP_X_FORWARDED_FOR=f"192.0.2.{n + 1}")
         forged.post("/login/", {"email": victim.email, "password": "guess"})
     again = Client(REMOTE_ADDR="198.51.100.30", HTTP_X_FORWARDED_FOR="192.0.2.99")
-    assert again.post("/login/", {"email": other.email, "password": other.password}).status_code == 429
+    assert again.post("/login/", {"email": victim.email, "password": victim.password}).status_code == 429
+    # The lock is on that account from that peer only.
+    assert again.post("/login/", {"email": other.email, "password": other.password}).status_code == 302
 
 
 def test_dovecot_is_told_the_browser_address(

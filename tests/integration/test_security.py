@@ -86,38 +86,6 @@ def test_session_expires_after_idle_period(
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_throttling_locks_out_one_client_not_another(
-    imap_settings: object, make_user: object, settings: object
-) -> None:
-    victim, other = make_user("victim"), make_user("other")  # type: ignore[operator]
-    attacker = Client(REMOTE_ADDR="198.51.100.7")
-    for _ in range(settings.AXES_FAILURE_LIMIT):  # type: ignore[attr-defined]
-        attacker.post("/login/", {"email": victim.email, "password": "guess"})
-    locked = attacker.post("/login/", {"email": other.email, "password": other.password})
-    assert locked.status_code == 429
-    assert b"Too many failed sign-in attempts. Try again in 15 minutes." in locked.content
-    # Even the right password is refused from the locked-out address...
-    assert "_auth_user_id" not in attacker.session
-    # ...while another client signs in normally.
-    bystander = Client(REMOTE_ADDR="203.0.113.9")
-    ok = bystander.post("/login/", {"email": other.email, "password": other.password})
-    assert ok.status_code == 302
-
-
-def test_one_account_is_locked_after_failures_from_many_addresses(
-    imap_settings: object, make_user: object, settings: object
-) -> None:
-    victim, other = make_user("victim"), make_user("other")  # type: ignore[operator]
-    for n in range(settings.AXES_FAILURE_LIMIT):  # type: ignore[attr-defined]
-        Client(REMOTE_ADDR=f"198.51.100.{n + 1}").post(
-            "/login/", {"email": victim.email, "password": "guess"}
-        )
-    fresh = Client(REMOTE_ADDR="203.0.113.50")
-    assert fresh.post("/login/", {"email": victim.email, "password": victim.password}).status_code == 429
-    # Other accounts are not affected by the victim's lockout.
-    assert fresh.post("/login/", {"email": other.email, "password": other.password}).status_code == 302
-
-
 def test_non_ascii_password_is_a_clear_refusal_not_a_500(
     client: Client, imap_settings: object, dovecot: object, make_user: object
 ) -> None:
@@ -250,17 +218,40 @@ def test_refuses_to_start_without_real_keys() -> None:
     assert "SECRET_KEY must be set" in result.stderr
 
 
-def test_check_deploy_is_clean_with_production_settings() -> None:
+def _production_env() -> dict[str, str]:
     from cryptography.fernet import Fernet
 
-    env = {
+    return {
         "DEBUG": "0",
         "WEBMAIL_ENV_FILE": "/nonexistent",
         "SECRET_KEY": "x" * 20 + Fernet.generate_key().decode(),
         "WEBMAIL_CREDENTIALS_KEY": Fernet.generate_key().decode(),
         "WEBMAIL_HTTPS": "true",
         "ALLOWED_HOSTS": "mail.example.org",
+        "WEBMAIL_SITE_URL": "https://mail.example.org",
     }
-    result = _run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    result = _run_manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_refuses_to_start_in_production_without_the_site_address() -> None:
+    """Links we mail must not be built from the request's Host header: production names its address."""
+    env = {k: v for k, v in _production_env().items() if k != "WEBMAIL_SITE_URL"}
+    result = _run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "WEBMAIL_SITE_URL must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["mail.example.org", "http://mail.example.org", "https://mail.example.org/mail/", "javascript:alert(1)"],
+    ids=["no scheme", "http under HTTPS", "a path", "not http"],
+)
+def test_a_site_address_that_cannot_be_linked_to_is_refused_at_start_up(value: str) -> None:
+    result = _run_manage("check", env={**_production_env(), "WEBMAIL_SITE_URL": value})
+    assert result.returncode != 0
+    assert "webmail.E002" in result.stderr + result.stdout

@@ -39,7 +39,7 @@ def test_admin_sign_in_gets_the_absolute_expiry(
 
 def test_a_session_without_stamp_is_stamped_not_kept_forever(client: Client, django_user_model: Any) -> None:
     user = django_user_model.objects.create_superuser("old", "old@example.test", "admin-pw-123")
-    client.force_login(user)
+    client.force_login(user, backend="accounts.backends.LocalAccountBackend")
     session = client.session
     session.pop("mail_login_at", None)  # as a session made before every login was stamped
     session.save()
@@ -61,6 +61,25 @@ def test_purge_task_deletes_only_expired_sessions() -> None:
     sessions_purge_task.apply().get()  # the registered Celery task, run in this process
     keys = set(Session.objects.values_list("session_key", flat=True))
     assert live.session_key in keys and dead.session_key not in keys
+
+
+def test_old_credential_attempts_are_purged_recent_ones_kept(django_user_model: Any) -> None:
+    from accounts.attempts import CredentialAttempt
+    from accounts.tasks import credential_attempts_purge_task
+
+    now = timezone.now()
+    for days in (1, 89, 91, 400):
+        CredentialAttempt.objects.create(
+            kind="pop3",
+            host="pop.example.test",
+            username=f"u{days}",
+            outcome="refused",
+            at=now - timedelta(days=days),
+        )
+    credential_attempts_purge_task.apply().get()
+    assert sorted(CredentialAttempt.objects.values_list("username", flat=True)) == ["u1", "u89"]
+    entry = django_settings.CELERY_BEAT_SCHEDULE["credential-attempts-purge"]
+    assert entry["task"] == "accounts.credential_attempts_purge"
 
 
 def test_beat_runs_the_purge_daily() -> None:

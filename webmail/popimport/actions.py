@@ -7,8 +7,12 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import ExternalAccount, FetchRun, MailAccount
+from accounts.models import CredentialAttempt, ExternalAccount, FetchRun, MailAccount
+from accounts.secret_binding import endpoint_key
+from accounts.servers import resolve
+from accounts.throttle import Target, credential_try
 
 from . import dispatch, service
 from .tasks import queue_import
@@ -28,23 +32,29 @@ SETTINGS_FIELDS = [
 ]
 
 
+@sensitive_variables("password", "secret", "mailbox_password")
 def account_save(
     *,
     user: AbstractBaseUser,
     account: ExternalAccount,
     password: str,
     mailbox_password: str,
+    client_ip: str = "",
 ) -> int:
     """Test the connection, then save and queue a first check. Returns the server's message count.
 
     Raises a MailError (in plain words) when the test fails; nothing is saved then.
-    ``password`` may be empty when editing: the stored one is kept.
+    ``password`` may be empty when editing the account's other settings: the stored
+    one is kept, and only ever sent to the server, port, TLS mode and login it was saved for.
+    The test is a sign-in with what the user typed: throttled (``accounts.throttle``).
     ``mailbox_password`` is the user's own, stored encrypted so the worker can write to the mailbox.
     """
-    secret = password or (account.password if account.pk else "")
-    count = service.connection_test(
-        endpoint=account.pop_endpoint(), username=account.username, password=secret
-    )
+    secret = password or ExternalAccount.SECRET_BINDING.stored_secret_for(account)
+    target = Target(CredentialAttempt.Kind.POP3, account.host, account.username, account.port)
+    with credential_try(user=user, target=target, client_ip=client_ip):
+        count = service.connection_test(
+            endpoint=account.pop_endpoint(), username=account.username, password=secret
+        )
     with transaction.atomic():
         if password:
             account.password = password
@@ -87,7 +97,7 @@ def account_remove(*, account: ExternalAccount) -> None:
         account.delete()
         if not ExternalAccount.objects.filter(user_id=user_id).exists():
             # No import left that needs the user's mailbox password: do not keep it.
-            MailAccount.objects.filter(user_id=user_id).update(imap_password="")
+            MailAccount.objects.filter(user_id=user_id).update(imap_password="", imap_password_for="")
 
 
 def check_now(*, account: ExternalAccount, trigger: str = FetchRun.Trigger.USER) -> bool:
@@ -107,9 +117,13 @@ def refresh_mailbox_password(*, user: AbstractBaseUser, mailbox_password: str) -
 
 
 def _store_mailbox_password(user: AbstractBaseUser, password: str) -> None:
-    account = MailAccount.objects.filter(user=user).first()
-    if account is not None and account.imap_password != password:
-        MailAccount.objects.filter(pk=account.pk).update(imap_password=password)
+    """Keep the session's password for the worker, bound to the server that accepted it."""
+    account = MailAccount.objects.select_related("server").filter(user=user).first()
+    if account is None:
+        return
+    where = endpoint_key(resolve(account.server).imap)
+    if account.imap_password != password or account.imap_password_for != where:
+        MailAccount.objects.filter(pk=account.pk).update(imap_password=password, imap_password_for=where)
 
 
 def _resume_fields(account_id: int) -> None:

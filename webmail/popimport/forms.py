@@ -55,7 +55,10 @@ class ExternalAccountForm(forms.ModelForm):
                 "The stored password can no longer be read: enter it again."
             )
         elif not adding:
-            self.fields["password"].help_text = _("Leave empty to keep the current password.")
+            self.fields["password"].help_text = _(
+                "Leave empty to keep the current password. Type the password again when you change "
+                "the server."
+            )
         self.fields["port"].widget.attrs.update({"min": 1, "max": 65535})
         self.fields["target"].choices = [
             (ExternalAccount.Target.INBOX, _("Inbox")),
@@ -79,6 +82,8 @@ class ExternalAccountForm(forms.ModelForm):
         )
         if same.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("You already check this account."), code="duplicate")
+        # The stored password only goes where it was typed for: a new server or login needs it again.
+        ExternalAccount.SECRET_BINDING.require_retyped_secret(self, typed_field="password")
         if data.get("delete_after_days") and not data.get("leave_copy"):
             data["delete_after_days"] = None  # without a copy there is nothing to delete later
         return data

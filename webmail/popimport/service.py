@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.fields import secret_unreadable
 from accounts.models import ExternalAccount, FetchRun, LedgerEntry, MailAccount
@@ -265,19 +266,22 @@ class _Step:
             return False
 
 
+@sensitive_variables("password")
 def _open_mailbox(account: ExternalAccount) -> MailboxWriter:
     """The user's own mailbox, with the credential stored (encrypted) for background import."""
     mail_account = MailAccount.objects.select_related("server").filter(user_id=account.user_id).first()
-    if mail_account is None or not mail_account.imap_password:
+    endpoint = resolve(mail_account.server if mail_account else None).imap
+    # Only to the server that accepted it: after an admin moved the account, the user signs in again.
+    password = mail_account.stored_password_for(endpoint) if mail_account else ""
+    if not password:
         raise OwnMailboxError(
             _(
                 "The webmail has no stored password for your mailbox, so it cannot store imported mail. "
                 "Sign in again and open “Check mail from other accounts”."
             )
         )
-    endpoint = resolve(mail_account.server).imap
     try:
-        return MailboxWriter.open(endpoint, mail_account.email, mail_account.imap_password)
+        return MailboxWriter.open(endpoint, mail_account.email, password)
     except AuthenticationFailed as exc:
         raise OwnMailboxError(
             _(

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import ExternalAccount
@@ -41,12 +42,14 @@ def account_status_view(request: HttpRequest) -> HttpResponse:
     return render(request, "popimport/_status_list.html", {"statuses": account_statuses(request.user)})
 
 
+@sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
 def account_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     return _edit(request, mailbox, ExternalAccount(user=request.user))
 
 
+@sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
 def account_edit_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
@@ -64,6 +67,7 @@ def _edit(request: HttpRequest, mailbox: UserMailbox, account: ExternalAccount) 
                 account=form.instance,
                 password=form.cleaned_data["password"],
                 mailbox_password=mailbox.password,
+                client_ip=mailbox.client_ip,
             )
         except MailError as exc:
             form.add_error(None, exc.user_message)

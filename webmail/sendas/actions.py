@@ -10,15 +10,15 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.identities import Identity
-from accounts.models import MailAccount
+from accounts.models import CredentialAttempt, MailAccount
 from accounts.servers import resolve
+from accounts.throttle import Target, credential_try
 from webmail.compose.build import InvalidMessage, build_message, recipients, without_bcc
 from webmail.mailaccess import smtp
-from webmail.mailaccess.errors import AuthenticationFailed, MailError
+from webmail.mailaccess.errors import MailError
 from webmail.mailbox import UserMailbox
 
 from . import tokens
@@ -36,10 +36,7 @@ SETTINGS_FIELDS = [
     "smtp_security",
     "smtp_username",
 ]
-# Where the saved password may go: change any of these and the user must type it again.
-SERVER_FIELDS = ("route", "smtp_host", "smtp_port", "smtp_security", "smtp_username")
 RESEND_INTERVAL_SECONDS = 60
-RETYPE_PASSWORD = gettext_lazy("Type the password again when you change the server.")
 
 LinkFor = Callable[[Identity, str], str]  # (identity, token) -> absolute URL
 
@@ -51,38 +48,34 @@ class Verified(Enum):
     DISABLED = "disabled"  # by an admin: it cannot be proved
 
 
-def server_of(identity: Identity) -> tuple[object, ...]:
-    return tuple(getattr(identity, name) for name in SERVER_FIELDS)
-
-
-def _saved_password(identity: Identity) -> str:
-    """The stored password, only for the very server it was saved for."""
-    stored = Identity.objects.filter(pk=identity.pk).first() if identity.pk else None
-    if stored is None or not stored.smtp_password:
-        raise AuthenticationFailed(gettext_lazy("Enter the password for that server."))
-    if server_of(stored) != server_of(identity):
-        raise AuthenticationFailed(RETYPE_PASSWORD)
-    return stored.smtp_password
-
-
 @sensitive_variables("password")
-def connection_test(*, identity: Identity, password: str) -> None:
-    """The other provider's server is allowed (SSRF rules) and accepts this login; else a MailError."""
+def connection_test(
+    *, user: AbstractBaseUser, identity: Identity, password: str, client_ip: str = ""
+) -> None:
+    """The other provider's server is allowed (SSRF rules) and accepts this login; else a MailError.
+
+    A sign-in with what the user typed: throttled like our own (``accounts.throttle``).
+    """
     endpoint = identity.smtp_endpoint()
     pinned = smtp.resolve_user_host(endpoint, settings.WEBMAIL_POP_ALLOWED_HOSTS)
-    smtp.check_login(endpoint, username=identity.smtp_username, password=password, pinned=pinned)
+    target = Target(
+        CredentialAttempt.Kind.SMTP, identity.smtp_host, identity.smtp_username, identity.smtp_port
+    )
+    with credential_try(user=user, target=target, client_ip=client_ip):
+        smtp.check_login(endpoint, username=identity.smtp_username, password=password, pinned=pinned)
 
 
 @sensitive_variables("password", "secret")
-def identity_save(*, user: AbstractBaseUser, identity: Identity, password: str) -> None:
+def identity_save(*, user: AbstractBaseUser, identity: Identity, password: str, client_ip: str = "") -> None:
     """Test the other provider's server (when used), then save. Raises a MailError; nothing saved then.
 
-    ``password`` may be empty when editing and the server is unchanged: the stored one is kept.
+    ``password`` may be empty when editing and the server is unchanged: the stored one is
+    kept, and only ever sent to the server, port, TLS mode and login it was saved for.
     """
     adding = identity.pk is None
     if identity.route == Identity.Route.EXTERNAL:
-        secret = password or _saved_password(identity)
-        connection_test(identity=identity, password=secret)
+        secret = password or Identity.SECRET_BINDING.stored_secret_for(identity)
+        connection_test(user=user, identity=identity, password=secret, client_ip=client_ip)
     else:
         # Our server uses the account's own credentials: keep no stale secret around.
         identity.smtp_password = ""

@@ -14,7 +14,7 @@ from webmail.compose.addresses import has_control_characters
 from webmail.compose.build import InvalidMessage, parse_addresses
 from webmail.formfields import write_only_password
 
-from .actions import RETYPE_PASSWORD, SERVER_FIELDS, SETTINGS_FIELDS, server_of
+from .actions import SETTINGS_FIELDS
 from .routes import own_server_allows, send_as_domains
 
 # Each address added sends a message to it: a cap keeps this from being a way to send mail to strangers.
@@ -162,12 +162,11 @@ class SendAsForm(forms.ModelForm):
                 self.add_error("smtp_host", _("Enter the other provider's SMTP server."))
             if not data.get("smtp_username"):
                 self.add_error("smtp_username", _("Enter the username for that server."))
-            if not data.get("password"):
-                if not self.instance.smtp_password:
-                    self.add_error("password", _("Enter the password for that server."))
-                elif server_of(self.instance) != tuple(data.get(f) for f in SERVER_FIELDS):
-                    # The saved password goes only to the server it was saved for.
-                    self.add_error("password", RETYPE_PASSWORD)
+            if not data.get("password") and not self.instance.smtp_password:
+                self.add_error("password", _("Enter the password for that server."))
+            else:
+                # The saved password goes only to the server it was saved for.
+                Identity.SECRET_BINDING.require_retyped_secret(self, typed_field="password")
         return data
 
     @property

@@ -20,6 +20,7 @@ from accounts.identities import Identity
 from accounts.models import ExternalAccount
 from webmail.mailaccess.errors import MailError
 from webmail.mailbox import UserMailbox
+from webmail.siteurl import absolute_url
 from webmail.views.decorators import mailbox_required
 
 from . import actions
@@ -34,7 +35,8 @@ def _own(request: HttpRequest, pk: int) -> Identity:
 
 def _link_for(request: HttpRequest) -> actions.LinkFor:
     def link(identity: Identity, token: str) -> str:
-        return request.build_absolute_uri(reverse("sendas:verify_link", args=[identity.pk, token]))
+        # The configured address, never the request's Host header: this link goes out by mail.
+        return absolute_url(reverse("sendas:verify_link", args=[identity.pk, token]))
 
     return link
 
@@ -75,7 +77,10 @@ def _edit(
     if request.method == "POST" and form.is_valid():
         try:
             actions.identity_save(
-                user=request.user, identity=form.instance, password=form.cleaned_data["password"]
+                user=request.user,
+                identity=form.instance,
+                password=form.cleaned_data["password"],
+                client_ip=mailbox.client_ip,
             )
         except MailError as exc:
             form.add_error(None, exc.user_message)

@@ -24,6 +24,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from accounts.models import ExternalAccount, MailAccount
+from accounts.secret_binding import endpoint_key
+from accounts.servers import default_server
 from tests.conftest import MailUser
 from webmail.devstack.dovecot import DovecotInstance
 
@@ -71,7 +73,14 @@ def external(make_user: Callable[..., MailUser], dovecot: DovecotInstance) -> Ex
 def owner(make_user: Callable[..., MailUser], django_user_model: Any, pop_settings: Any) -> Owner:
     mail = make_user("owner")
     user = django_user_model.objects.create(username=mail.email, email=mail.email)
-    MailAccount.objects.create(user=user, email=mail.email, imap_password=mail.password)
+    # As the IMAP sign-in makes it: a mailbox user, its password stored for the server that took it.
+    MailAccount.objects.create(
+        user=user,
+        email=mail.email,
+        imap_password=mail.password,
+        imap_password_for=endpoint_key(default_server().imap),
+        is_mailbox_user=True,
+    )
     return Owner(mail, user)
 
 

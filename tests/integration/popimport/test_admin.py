@@ -22,7 +22,7 @@ ADMIN = "/admin/accounts/externalaccount/"
 @pytest.fixture
 def admin_client(client: Client, django_user_model: Any) -> Client:
     admin = django_user_model.objects.create_superuser("root", "root@example.test", "admin-pw")
-    client.force_login(admin)
+    client.force_login(admin, backend="accounts.backends.LocalAccountBackend")
     return client
 
 

@@ -189,7 +189,7 @@ def test_admin_lists_and_disables_identities(web: Client, make_identity: Callabl
     identity = make_identity()
     client = web
     admin = get_user_model().objects.create_superuser("admin", "admin@example.test", "admin-pw")
-    client.force_login(admin)
+    client.force_login(admin, backend="accounts.backends.LocalAccountBackend")
     page = client.get("/admin/accounts/identity/").content.decode()
     assert "me@work.test" in page and OTHER_PASSWORD not in page
     detail = client.get(f"/admin/accounts/identity/{identity.pk}/change/").content.decode()

@@ -21,6 +21,8 @@ from django.test import Client
 
 from accounts.identities import Identity
 from accounts.models import ExternalAccount, MailAccount
+from accounts.secret_binding import endpoint_key
+from accounts.servers import default_server
 from tests.conftest import MailUser
 from tests.support.mail import read_folder
 from tests.support.smtpd import SubmissionServer
@@ -64,7 +66,10 @@ def test_confirmation_arrives_by_pop_import_and_its_link_proves_the_address(
     other_smtp.users[external.email] = external.password  # ...and the other provider's SMTP knows it
     web = login(mail_user)
     user = get_user_model().objects.get(username=mail_user.email)
-    MailAccount.objects.filter(user=user).update(imap_password=mail_user.password)  # as after adding it
+    # As after adding it: stored, for the server that accepted it.
+    MailAccount.objects.filter(user=user).update(
+        imap_password=mail_user.password, imap_password_for=endpoint_key(default_server().imap)
+    )
     account = ExternalAccount(
         user=user,
         email=external.email,

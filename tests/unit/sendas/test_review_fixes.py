@@ -99,7 +99,7 @@ def test_identity_save_never_sends_the_saved_password_to_another_server(
 ) -> None:
     """Even past the form (a caller that forgets it), the action refuses."""
     tried: list[str] = []
-    monkeypatch.setattr(actions, "connection_test", lambda *, identity, password: tried.append(password))
+    monkeypatch.setattr(actions, "connection_test", lambda *, password, **_: tried.append(password))
     saved.smtp_host = "smtp.evil.test"
     with pytest.raises(MailError, match="Type the password again"):
         actions.identity_save(user=user, identity=saved, password="")
@@ -111,7 +111,7 @@ def test_identity_save_never_sends_the_saved_password_to_another_server(
 
 
 def test_password_is_hidden_in_error_reports(user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(*, identity: Identity, password: str) -> None:
+    def boom(*, identity: Identity, password: str, **_: object) -> None:
         raise RuntimeError("unexpected")
 
     monkeypatch.setattr(actions, "connection_test", boom)

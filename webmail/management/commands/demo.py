@@ -126,7 +126,7 @@ class Command(BaseCommand):
         stack.callback(relay.stop)
         relay.start()
         env_file = var / "demo.env"
-        env_file.write_text(self._env_text(dovecot, smtp_port))
+        env_file.write_text(self._env_text(dovecot, smtp_port, options["addr"]))
         children: list[subprocess.Popen[bytes]] = []
         stack.callback(_stop_children, children)
         child_env = {
@@ -168,8 +168,10 @@ class Command(BaseCommand):
             time.sleep(0.5)
         self.stderr.write("A demo process exited; stopping everything.")
 
-    def _env_text(self, dovecot: DovecotInstance, smtp_port: int) -> str:
+    def _env_text(self, dovecot: DovecotInstance, smtp_port: int, addr: str) -> str:
         values = {
+            # Links in mail we send (the send-as confirmation) point at the demo's web server.
+            "WEBMAIL_SITE_URL": f"http://{addr}",
             "WEBMAIL_IMAP_HOST": "127.0.0.1",
             "WEBMAIL_IMAP_PORT": dovecot.imap_port,
             "WEBMAIL_IMAP_SECURITY": "starttls",
