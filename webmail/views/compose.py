@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email import message_from_bytes, policy
 from urllib.parse import urlencode
 
 from django import forms
@@ -22,7 +21,6 @@ from webmail.compose.addresses import display, remember, suggest
 from webmail.compose.build import Attachment, Draft, InvalidMessage, parse_addresses
 from webmail.compose.service import ANSWERED, FORWARDED, Origin, save_draft, send_draft
 from webmail.mailaccess.errors import MailError
-from webmail.mailaccess.message import fetch_raw
 from webmail.mailbox import UserMailbox
 from webmail.messages.decode import Address
 from webmail.sanitize import sanitize_html
@@ -199,10 +197,7 @@ def _attachments(
     elif origin and origin[0] == "forward-attached":
         _mode, uid, folder = origin
         with mailbox.connection() as client:
-            raw = fetch_raw(client, folder, uid, limit=_max_attachment_bytes() - total)
-        original = message_from_bytes(raw, policy=policy.default)
-        name = f"{original.get('Subject', 'message') or 'message'}.eml"
-        out.append(Attachment(name[:120], "message/rfc822", raw))
+            out.append(prefill.forwarded_original(client, folder, uid, limit=_max_attachment_bytes() - total))
     return out
 
 
