@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -65,8 +66,13 @@ ODD = {
 
 @pytest.fixture
 def web(
-    login: Callable[[MailUser], Client], mail_user: MailUser, smtp_server: SubmissionServer, settings: object
+    login: Callable[[MailUser], Client],
+    mail_user: MailUser,
+    smtp_server: SubmissionServer,
+    settings: object,
+    tmp_path: Path,
 ) -> Client:
+    settings.WEBMAIL_UPLOAD_DIR = str(tmp_path / "uploads")  # type: ignore[attr-defined]
     settings.WEBMAIL_SMTP_HOST = "127.0.0.1"  # type: ignore[attr-defined]
     settings.WEBMAIL_SMTP_PORT = smtp_server.port  # type: ignore[attr-defined]
     settings.WEBMAIL_SMTP_SECURITY = "starttls"  # type: ignore[attr-defined]
