@@ -91,3 +91,9 @@ def _fresh_pool_and_cache() -> Iterator[None]:
     yield
     get_pool().close_all()
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _private_uploads(settings: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Attachments staged by any test wait in a folder of the test run, never in var/."""
+    settings.WEBMAIL_UPLOAD_DIR = str(tmp_path_factory.mktemp("uploads"))

@@ -237,6 +237,8 @@ WEBMAIL_TLS_CA_FILE = env.str("WEBMAIL_TLS_CA_FILE", default="") or None
 WEBMAIL_IMAP_TIMEOUT = env.float("WEBMAIL_IMAP_TIMEOUT", default=15.0)
 WEBMAIL_PAGE_SIZE = env.int("WEBMAIL_PAGE_SIZE", default=50)
 WEBMAIL_MAX_ATTACHMENT_MB = env.int("WEBMAIL_MAX_ATTACHMENT_MB", default=25)
+# Attachments waiting while a message is written (webmail/compose/staging.py).
+WEBMAIL_UPLOAD_DIR = env.str("WEBMAIL_UPLOAD_DIR", default=str(VAR_DIR / "uploads"))
 # Uploads above this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -306,6 +308,9 @@ CELERY_BEAT_SCHEDULE["credential-attempts-purge"] = {
     "task": "accounts.credential_attempts_purge",
     "schedule": crontab(hour=4, minute=17),
 }
+# Attachments uploaded for messages never sent: removed a day after their last use.
+CELERY_IMPORTS.append("webmail.compose.tasks")
+CELERY_BEAT_SCHEDULE["compose-uploads-purge"] = {"task": "compose.uploads_purge", "schedule": 3600.0}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A Celery worker in another process must see the test database: a file, not
     # memory; one per pytest process, so parallel sessions never share it.

@@ -35,8 +35,8 @@
   });
 })();
 
-// Drafts save themselves every 30 seconds while the text changes (attachments
-// are saved with the explicit "Save draft" or "Send" only).
+// Drafts save themselves every 30 seconds while the text or the attachments change
+// (the attachments are already on the server: only their tokens travel).
 (function () {
   "use strict";
   var INTERVAL = 30000;
@@ -81,8 +81,9 @@
 })();
 
 // (form.action would be the submit buttons named "action": read the attribute.)
-// Attachments: a list with sizes and "remove" buttons before sending, and an
-// upload progress bar when the form is sent.
+// Attachments are uploaded when chosen and kept server-side (webmail/compose/staging.py):
+// the form carries their tokens, so a form sent back with an error keeps every file.
+// The limits are known here, so a file over them is refused at once, before any upload.
 (function () {
   "use strict";
 
@@ -92,24 +93,8 @@
     return (size / 1048576).toFixed(1) + " MB";
   }
 
-  function render(input, list) {
-    while (list.firstChild) list.removeChild(list.firstChild);
-    Array.from(input.files).forEach(function (file, index) {
-      var item = document.createElement("li");
-      item.textContent = file.name + " (" + human(file.size) + ") ";
-      var remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "link remove-attachment";
-      remove.textContent = list.dataset.removeText || "×";
-      remove.addEventListener("click", function () {
-        var keep = new DataTransfer();
-        Array.from(input.files).forEach(function (f, i) { if (i !== index) keep.items.add(f); });
-        input.files = keep.files;
-        render(input, list);
-      });
-      item.appendChild(remove);
-      list.appendChild(item);
-    });
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_m, key) { return values[key]; });
   }
 
   function init() {
@@ -117,26 +102,100 @@
     var input = form && form.querySelector("input[name=attachments]");
     var list = document.getElementById("attachment-list");
     var bar = document.getElementById("upload-progress");
-    if (!form || !input || !list) return;
-    input.addEventListener("change", function () { render(input, list); });
-    form.addEventListener("submit", function (event) {
-      if (!input.files.length || !bar || !window.XMLHttpRequest) return;
-      event.preventDefault();
-      var data = new FormData(form);
-      if (event.submitter && event.submitter.name) data.set(event.submitter.name, event.submitter.value);
+    var errorBox = document.getElementById("attachment-error");
+    if (!form || !input || !list || !input.dataset.uploadUrl) return;
+    var maxBytes = function () { return Number(input.dataset.maxBytes); };
+    var maxCount = function () { return Number(input.dataset.maxCount); };
+    var buttons = form.querySelectorAll("button[name=action]");
+    var pending = 0;
+    var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+
+    function say(text) { errorBox.textContent = text; errorBox.hidden = !text; }
+    function busy(delta) {
+      pending += delta;
+      buttons.forEach(function (b) { b.disabled = pending > 0; });
+      if (bar) bar.hidden = pending === 0;
+    }
+    function items() { return Array.from(list.querySelectorAll("li")); }
+    function total() { return items().reduce(function (sum, li) { return sum + Number(li.dataset.size || 0); }, 0); }
+
+    function row(name, size) {
+      var li = document.createElement("li");
+      li.dataset.size = size;
+      var label = document.createElement("span");
+      label.className = "attachment-name";
+      label.textContent = name;
+      li.appendChild(label);
+      li.appendChild(document.createTextNode(" (" + human(size) + ") "));
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link remove-attachment";
+      remove.textContent = list.dataset.removeText || "×";
+      li.appendChild(remove);
+      return li;
+    }
+
+    function upload(file) {
+      var li = row(file.name, file.size);
+      li.classList.add("uploading");
+      list.appendChild(li);
+      var data = new FormData();
+      data.append("csrfmiddlewaretoken", csrf);
+      form.querySelectorAll("input[name=staged]").forEach(function (s) { data.append("staged", s.value); });
+      data.append("attachments", file);
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.getAttribute("action"));
+      xhr.open("POST", input.dataset.uploadUrl);
       xhr.upload.addEventListener("progress", function (e) {
-        if (e.lengthComputable) { bar.hidden = false; bar.value = e.loaded / e.total; }
+        if (e.lengthComputable && bar) bar.value = e.loaded / e.total;
       });
-      xhr.addEventListener("load", function () {
-        // Show the page the server answered with (the mailbox after a redirect,
-        // or the form with its errors) without fetching it a second time.
-        if (xhr.responseURL) window.history.replaceState(null, "", xhr.responseURL);
-        document.open(); document.write(xhr.responseText); document.close();
+      xhr.addEventListener("loadend", function () {
+        busy(-1);
+        var reply = null;
+        try { reply = JSON.parse(xhr.responseText); } catch (e) { reply = null; }
+        if (xhr.status === 200 && reply && reply.token && !li.isConnected) {
+          discard(reply.token);  // removed while it was uploading
+        } else if (xhr.status === 200 && reply && reply.token) {
+          var hidden = document.createElement("input");
+          hidden.type = "hidden"; hidden.name = "staged"; hidden.value = reply.token;
+          li.insertBefore(hidden, li.firstChild);
+          li.dataset.token = reply.token;
+          li.classList.remove("uploading");
+        } else {
+          li.remove();
+          say((reply && reply.error) || input.dataset.failedText);
+        }
       });
+      busy(1);
       xhr.send(data);
+    }
+
+    input.addEventListener("change", function () {
+      say("");
+      var refused = [];
+      Array.from(input.files).forEach(function (file) {
+        var values = { name: file.name, size: human(file.size), limit: maxBytes() / 1048576, count: maxCount() };
+        if (items().length >= maxCount()) refused.push(fill(input.dataset.tooManyText, values));
+        else if (total() + file.size > maxBytes()) refused.push(fill(input.dataset.tooBigText, values));
+        else upload(file);
+      });
+      if (refused.length) say(refused.join(" "));
+      input.value = "";  // uploaded already: the form itself carries only the tokens
     });
+
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("button.remove-attachment");
+      if (!button) return;
+      var li = button.closest("li");
+      li.remove();
+      if (li.dataset.token) discard(li.dataset.token);
+    });
+
+    function discard(token) {
+      var data = new FormData();
+      data.append("csrfmiddlewaretoken", csrf);
+      data.append("token", token);
+      fetch(input.dataset.discardUrl, { method: "POST", body: data, credentials: "same-origin" }).catch(function () {});
+    }
   }
   if (document.readyState !== "loading") init();
   else document.addEventListener("DOMContentLoaded", init);

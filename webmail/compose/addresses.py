@@ -7,11 +7,14 @@ from collections.abc import Iterable
 from email.headerregistry import Address as HeaderAddress
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils import timezone
 
 from accounts.identities import KnownAddress
 from webmail.messages.decode import Address
+from webmail.messages.parts import Envelope
 
 MAX_SUGGESTIONS = 8
+MAX_KNOWN_ADDRESSES = 2000  # per user; bounds the storage and every completion query
 
 # C0 and C1 controls (CR, LF, NUL, tab...) and the Unicode line and paragraph separators.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -29,16 +32,55 @@ def safe_name(name: str) -> str:
     return _CONTROLS.sub(" ", name).strip()
 
 
-def remember(user: AbstractBaseUser, addresses: Iterable[Address]) -> None:
-    """Record addresses (upsert on (user, email)); names are refreshed when given."""
+def remember(user: AbstractBaseUser, addresses: Iterable[Address], *, keep_names: bool = False) -> None:
+    """Record addresses (upsert on (user, email)) in a few queries, whatever their number.
+
+    Names are refreshed when given, unless ``keep_names`` (a sender's own header must not
+    replace the name the user wrote to them with).
+    """
+    wanted: dict[str, str] = {}
     for address in addresses:
         email = (address.email or "").strip().lower()
-        if not email or "@" not in email or len(email) > 254:
-            continue
-        name = (address.name or "")[:200]
-        KnownAddress.objects.update_or_create(
-            user=user, email=email, defaults={"name": name, "search": f"{name} {email}".casefold()}
-        )
+        if email and "@" in email and len(email) <= 254 and not has_control_characters(email):
+            wanted.setdefault(email, safe_name(address.name or "")[:200])
+    if not wanted:
+        return
+    now = timezone.now()
+    known = {row.email: row for row in KnownAddress.objects.filter(user=user, email__in=list(wanted))}
+    for email, row in known.items():
+        if wanted[email] and not (keep_names and row.name):
+            row.name = wanted[email]
+            row.search = f"{row.name} {email}".casefold()
+        row.last_seen = now
+    KnownAddress.objects.bulk_update(list(known.values()), ["name", "search", "last_seen"])
+    new = [
+        KnownAddress(user=user, email=email, name=name, search=f"{name} {email}".casefold(), last_seen=now)
+        for email, name in wanted.items()
+        if email not in known
+    ]
+    if new:
+        KnownAddress.objects.bulk_create(new, ignore_conflicts=True)
+        _forget_oldest(user)
+
+
+def _forget_oldest(user: AbstractBaseUser) -> None:
+    """Keep at most MAX_KNOWN_ADDRESSES per user: the least recently seen go first."""
+    rows = KnownAddress.objects.filter(user=user)
+    excess = rows.count() - MAX_KNOWN_ADDRESSES
+    if excess > 0:
+        oldest = list(rows.order_by("last_seen", "pk").values_list("pk", flat=True)[:excess])
+        KnownAddress.objects.filter(pk__in=oldest).delete()
+
+
+def learn_sender(user: AbstractBaseUser, envelope: Envelope, flags: Iterable[str]) -> None:
+    """The sender of a message the user opened, for completion ("mail you read").
+
+    Called once per opened message with what the reading view already has: no IMAP. Not
+    from drafts (the user's own) nor from mail marked as junk.
+    """
+    if {"\\draft", "$junk", "junk"} & {f.lower() for f in flags}:
+        return
+    remember(user, envelope.from_[:1], keep_names=True)
 
 
 def suggest(user: AbstractBaseUser, query: str) -> list[str]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from email.utils import getaddresses
+from dataclasses import dataclass, field, replace
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
 
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
-from webmail.compose.build import Attachment
+from webmail.compose.addresses import display
+from webmail.compose.build import MAX_SUBJECT_CHARS, Attachment, header_safe, message_ids
 from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.message import (
     MessageTooLarge,
@@ -23,11 +24,16 @@ from webmail.mailaccess.message import (
     iter_section,
 )
 from webmail.messages.choose import choose_display
-from webmail.messages.decode import decode_part_body
+from webmail.messages.decode import (
+    decode_address_list,
+    decode_header_value,
+    decode_part_body,
+)
 from webmail.messages.parts import Envelope
 
 MAX_QUOTED_CHARS = 200_000
 MAX_DRAFT_BYTES = 10 * 1024 * 1024
+MAX_DRAFT_TEXT_CHARS = 2_000_000
 
 
 @dataclass
@@ -44,11 +50,28 @@ class Prefill:
     addressed_to: list[str] = field(default_factory=list)
 
 
+def _safe(start: Prefill) -> Prefill:
+    """What the form starts with: header fields neutralised and the subject cut to fit.
+
+    The original can hold anything (U+2028 in a subject, a 1 MB header); the form
+    must open, and send as it opened.
+    """
+    return replace(
+        start,
+        to=header_safe(start.to),
+        cc=header_safe(start.cc),
+        bcc=header_safe(start.bcc),
+        subject=_one_line(start.subject),
+        in_reply_to=" ".join(message_ids(start.in_reply_to)),
+        references=message_ids(*start.references),
+    )
+
+
 def _addresses(addresses: tuple[object, ...]) -> list[str]:
     return [str(a) for a in addresses if getattr(a, "email", "")]
 
 
-def _quoted_body(client: IMAPClient, uid: int, tree: object) -> str:
+def _quoted_body(client: IMAPClient, uid: int, tree: object, *, limit: int = MAX_QUOTED_CHARS) -> str:
     plan = choose_display(tree, prefer_html=False)  # type: ignore[arg-type]
     items = [i for i in plan.body if i.kind in ("text", "html")]
     if not items:
@@ -58,7 +81,12 @@ def _quoted_body(client: IMAPClient, uid: int, tree: object) -> str:
     text = decode_part_body(data, encoding=part.encoding, charset=part.charset)
     if items[0].kind == "html":
         text = strip_tags(text)
-    return text[:MAX_QUOTED_CHARS]
+    return text[:limit]
+
+
+def _one_line(text: str) -> str:
+    """A header value fit for the form: one line, neutralised, at most one header's length."""
+    return " ".join(header_safe(text[: MAX_SUBJECT_CHARS * 4]).split())[:MAX_SUBJECT_CHARS]
 
 
 def _subject(prefix: str, subject: str) -> str:
@@ -91,14 +119,16 @@ def reply(
     header = _("On %(date)s, %(sender)s wrote:") % {"date": when, "sender": who}
     body = _quoted_body(client, uid, head.tree)
     quoted = "\n".join("> " + line if line else ">" for line in body.splitlines())
-    return Prefill(
-        to=", ".join(to),
-        cc=", ".join(cc),
-        subject=_subject("Re:", env.subject),
-        text=f"\n\n{header}\n{quoted}\n",
-        in_reply_to=env.message_id or "",
-        references=references[-20:],
-        addressed_to=[getattr(a, "email", "") for a in [*env.to, *env.cc]] + delivered,
+    return _safe(
+        Prefill(
+            to=", ".join(to),
+            cc=", ".join(cc),
+            subject=_subject("Re:", env.subject),
+            text=f"\n\n{header}\n{quoted}\n",
+            in_reply_to=env.message_id or "",
+            references=references[-20:],
+            addressed_to=[getattr(a, "email", "") for a in [*env.to, *env.cc]] + delivered,
+        )
     )
 
 
@@ -109,38 +139,56 @@ def forward(client: IMAPClient, folder: str, uid: int) -> Prefill:
         _("---------- Forwarded message ----------"),
         _("From: %(v)s") % {"v": ", ".join(_addresses(env.from_))},
         _("Date: %(v)s") % {"v": env.date.strftime("%Y-%m-%d %H:%M") if env.date else ""},
-        _("Subject: %(v)s") % {"v": env.subject},
+        _("Subject: %(v)s") % {"v": _one_line(env.subject)},
         _("To: %(v)s") % {"v": ", ".join(_addresses(env.to))},
         "",
         _quoted_body(client, uid, head.tree),
     ]
-    return Prefill(subject=_subject("Fwd:", env.subject), text="\n\n" + "\n".join(lines))
+    return _safe(Prefill(subject=_subject("Fwd:", env.subject), text="\n\n" + "\n".join(lines)))
 
 
 def _reply_headers(client: IMAPClient, uid: int) -> tuple[list[str], list[str]]:
     """References, and the Delivered-To / X-Original-To addresses (mail imported from elsewhere)."""
     raw = fetch_header_fields(client, uid, ["References", "Delivered-To", "X-Original-To"])
-    parsed = message_from_bytes(raw + b"\r\n", policy=policy.default)
-    value = str(parsed.get("References", "") or "")
-    references = [ref for ref in value.split() if ref.startswith("<") and ref.endswith(">")]
-    fields = [*parsed.get_all("Delivered-To", []), *parsed.get_all("X-Original-To", [])]
-    return references, [addr for _name, addr in getaddresses([str(f) for f in fields]) if addr]
+    parsed = BytesParser(policy=policy.compat32).parsebytes(raw + b"\r\n", headersonly=True)
+    references = message_ids(decode_header_value(parsed.get("References")))
+    fields = [*(parsed.get_all("Delivered-To") or []), *(parsed.get_all("X-Original-To") or [])]
+    return references, [a.email for f in fields for a in decode_address_list(str(f)) if a.email]
+
+
+def _draft_addresses(headers: Message, name: str) -> str:
+    values = headers.get_all(name) or []
+    found = [a for value in values for a in decode_address_list(str(value))]
+    return ", ".join(display(a.name, a.email) for a in found if a.email)
 
 
 def resume_draft(client: IMAPClient, folder: str, uid: int) -> Prefill:
-    raw = fetch_raw(client, folder, uid, limit=MAX_DRAFT_BYTES)
-    msg = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    body = msg.get_body(("plain",))
-    return Prefill(
-        to=str(msg.get("To", "") or ""),
-        cc=str(msg.get("Cc", "") or ""),
-        bcc=str(msg.get("Bcc", "") or ""),
-        subject=str(msg.get("Subject", "") or ""),
-        text=body.get_content() if body is not None else "",
-        in_reply_to=str(msg.get("In-Reply-To", "") or ""),
-        references=str(msg.get("References", "") or "").split(),
-        addressed_to=[addr for _name, addr in getaddresses([str(msg.get("From", "") or "")]) if addr],
+    """A draft's fields and text; its attachments are staged by ``attachments.stage_from_message``.
+
+    Only the headers and the text part are fetched: a draft with 20 MB of attachments opens
+    as fast as any.
+    """
+    head = fetch_head(client, folder, uid)
+    raw = fetch_header_fields(
+        client, uid, ["From", "To", "Cc", "Bcc", "Subject", "In-Reply-To", "References"]
+    )
+    # compat32 header parsing never raises; values are decoded by our own lenient decoders.
+    headers = BytesParser(policy=policy.compat32).parsebytes(raw + b"\r\n", headersonly=True)
+
+    def text(name: str) -> str:
+        return decode_header_value(headers.get(name))
+
+    return _safe(
+        Prefill(
+            to=_draft_addresses(headers, "To"),
+            cc=_draft_addresses(headers, "Cc"),
+            bcc=_draft_addresses(headers, "Bcc"),
+            subject=text("Subject"),
+            text=_quoted_body(client, uid, head.tree, limit=MAX_DRAFT_TEXT_CHARS),
+            in_reply_to=text("In-Reply-To"),
+            references=text("References").split(),
+            addressed_to=[a.email for a in decode_address_list(text("From")) if a.email],
+        )
     )
 
 
@@ -161,4 +209,12 @@ def original_attachments(client: IMAPClient, folder: str, uid: int, *, limit: in
 
 def forward_as_attachment(client: IMAPClient, folder: str, uid: int) -> Prefill:
     head = fetch_head(client, folder, uid)
-    return Prefill(subject=_subject("Fwd:", head.envelope.subject))
+    return _safe(Prefill(subject=_subject("Fwd:", head.envelope.subject)))
+
+
+def forwarded_original(client: IMAPClient, folder: str, uid: int, *, limit: int) -> Attachment:
+    """The whole original as a message/rfc822 attachment, named after its subject."""
+    raw = fetch_raw(client, folder, uid, limit=limit)
+    headers = BytesParser(policy=policy.compat32).parsebytes(raw[:MAX_DRAFT_BYTES], headersonly=True)
+    name = _one_line(decode_header_value(headers.get("Subject")))[:115] or "message"
+    return Attachment(f"{name}.eml", "message/rfc822", raw)

@@ -85,13 +85,14 @@ def send_draft(
         msg = build_message(sending, message_id_domain=_domain(route.envelope_from or mailbox.username))
         allowed = route.allowed_hosts
         pinned = resolve_user_host(route.endpoint, allowed) if allowed is not None else None
+        raw = bytes(msg)  # generated once: the Sent copy, and without Bcc for the wire
         result: SendResult = send(
             route.endpoint,
             username=route.username,
             password=route.password,
             envelope_from=route.envelope_from or msg["From"].addresses[0].addr_spec,
             recipients=recipients(msg),
-            data=without_bcc(msg),
+            data=without_bcc(raw),
             pinned=pinned,
         )
     except MailError as exc:
@@ -99,7 +100,7 @@ def send_draft(
         return Outcome(sent=False, draft_uid=kept, error=exc.user_message)
     with mailbox.connection() as client:
         sent_folder = role_folder(client, FolderRole.SENT, "Sent")
-        append(client, sent_folder, bytes(msg), flags=(b"\\Seen",), when=timezone.now())
+        append(client, sent_folder, raw, flags=(b"\\Seen",), when=timezone.now())
         if origin is not None:
             try:
                 add_flag(client, origin.folder, origin.uid, origin.flag)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from email import message_from_bytes, policy
+from functools import wraps
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,24 +13,37 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.identities import Identity
-from webmail.compose import prefill
+from webmail.compose import attachments, prefill, staging, upload_limit
 from webmail.compose.addresses import display, remember, suggest
-from webmail.compose.build import Attachment, Draft, InvalidMessage, parse_addresses
+from webmail.compose.build import (
+    MAX_ADDRESS_FIELDS_CHARS,
+    MAX_MESSAGE_ID_CHARS,
+    MAX_REFERENCES,
+    MAX_SUBJECT_CHARS,
+    Attachment,
+    Draft,
+    InvalidMessage,
+    parse_addresses,
+)
 from webmail.compose.service import ANSWERED, FORWARDED, Origin, save_draft, send_draft
+from webmail.compose.staging import MAX_ATTACHMENTS, Staged
 from webmail.mailaccess.errors import MailError
-from webmail.mailaccess.message import fetch_raw
 from webmail.mailbox import UserMailbox
 from webmail.messages.decode import Address
 from webmail.sanitize import sanitize_html
 from webmail.sendas.choose import default_identity, pick_identity
 from webmail.sendas.routes import route_for
 
-from .decorators import mailbox_required
+from .decorators import View, mailbox_required
 
 ORIGIN_MODES = ("reply", "reply-all", "forward", "forward-attached")
+MAX_FOLDER_CHARS = 1000  # a folder name, in the origin field or the address bar
+MAX_ORIGIN_CHARS = len("forward-attached:4294967295:") + MAX_FOLDER_CHARS
+MAX_REFERENCES_CHARS = MAX_REFERENCES * (MAX_MESSAGE_ID_CHARS + 1)
 
 
 class IdentityField(forms.TypedChoiceField):
@@ -51,17 +63,18 @@ class IdentityField(forms.TypedChoiceField):
 
 class ComposeForm(forms.Form):
     identity = IdentityField(label=gettext_lazy("From"), coerce=int, required=False, choices=())
-    to = forms.CharField(label=gettext_lazy("To"), required=False, max_length=5000)
-    cc = forms.CharField(label=gettext_lazy("Cc"), required=False, max_length=5000)
-    bcc = forms.CharField(label=gettext_lazy("Bcc"), required=False, max_length=5000)
-    subject = forms.CharField(label=gettext_lazy("Subject"), required=False, max_length=998)
+    to = forms.CharField(label=gettext_lazy("To"), required=False, max_length=MAX_ADDRESS_FIELDS_CHARS)
+    cc = forms.CharField(label=gettext_lazy("Cc"), required=False, max_length=MAX_ADDRESS_FIELDS_CHARS)
+    bcc = forms.CharField(label=gettext_lazy("Bcc"), required=False, max_length=MAX_ADDRESS_FIELDS_CHARS)
+    subject = forms.CharField(label=gettext_lazy("Subject"), required=False, max_length=MAX_SUBJECT_CHARS)
     text = forms.CharField(label=gettext_lazy("Message"), required=False, widget=forms.Textarea)
     # Filled by the rich-text editor (static/js/compose.js); sanitized like any mail HTML.
     html = forms.CharField(required=False, widget=forms.HiddenInput)
-    in_reply_to = forms.CharField(required=False, widget=forms.HiddenInput)
-    references = forms.CharField(required=False, widget=forms.HiddenInput)
-    draft_uid = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    origin = forms.CharField(required=False, widget=forms.HiddenInput)  # "kind:uid:folder"
+    # Taken from the original: bounded, and only their <message-id> tokens are used (build.py).
+    in_reply_to = forms.CharField(required=False, widget=forms.HiddenInput, max_length=MAX_REFERENCES_CHARS)
+    references = forms.CharField(required=False, widget=forms.HiddenInput, max_length=MAX_REFERENCES_CHARS)
+    draft_uid = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**32 - 1)
+    origin = forms.CharField(required=False, widget=forms.HiddenInput, max_length=MAX_ORIGIN_CHARS)
 
     def __init__(
         self,
@@ -99,10 +112,6 @@ class ComposeForm(forms.Form):
         return display(identity.display_name, identity.address(email)) if identity else email
 
 
-def _max_attachment_bytes() -> int:
-    return settings.WEBMAIL_MAX_ATTACHMENT_MB * 1024 * 1024
-
-
 def _identities(request: HttpRequest) -> list[Identity]:
     return list(Identity.objects.usable().filter(user=request.user))
 
@@ -119,21 +128,21 @@ def _with_signature(text: str, identity: Identity | None) -> str:
     return f"\n\n-- \n{identity.signature.strip()}{text}"
 
 
-def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
+def _initial(request: HttpRequest, mailbox: UserMailbox) -> tuple[dict[str, object], attachments.Collected]:
+    """The form's starting values, and the attachments it starts with (a resumed draft's)."""
     folder = request.GET.get("folder", "INBOX")
-    try:
-        uid = int(request.GET.get("uid", "0"))
-    except ValueError:
-        uid = 0
+    uid_text = request.GET.get("uid", "0")
+    uid = int(uid_text) if uid_text.isdigit() and len(uid_text) <= 10 else 0
     mode = request.GET.get("mode", "")
     identities = _identities(request)
-    if not uid or mode not in (*ORIGIN_MODES, "draft"):
+    kept = attachments.Collected()
+    if not uid or uid >= 2**32 or mode not in (*ORIGIN_MODES, "draft") or len(folder) > MAX_FOLDER_CHARS:
         chosen = default_identity(identities)
         return {
-            "to": request.GET.get("to", ""),
+            "to": request.GET.get("to", "")[:MAX_ADDRESS_FIELDS_CHARS],
             "text": _with_signature("", chosen),
             "identity": chosen.pk if chosen else 0,
-        }
+        }, kept
     with mailbox.connection() as client:
         if mode == "forward":
             start = prefill.forward(client, folder, uid)
@@ -141,6 +150,7 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
             start = prefill.forward_as_attachment(client, folder, uid)
         elif mode == "draft":
             start = prefill.resume_draft(client, folder, uid)
+            kept = attachments.stage_from_message(client, request.user.pk, folder, uid)
         else:
             start = prefill.reply(
                 client,
@@ -167,42 +177,33 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> dict[str, object]:
     else:
         initial["origin"] = f"{mode}:{uid}:{folder}"
         initial["text"] = _with_signature(start.text, chosen)
-    return initial
+    return initial, kept
 
 
 def _origin(value: str) -> tuple[str, int, str] | None:
     mode, _sep, rest = value.partition(":")
     uid_text, _sep, folder = rest.partition(":")
-    if mode not in ORIGIN_MODES or not uid_text.isdigit() or not folder:
+    if mode not in ORIGIN_MODES or not uid_text.isdigit() or len(uid_text) > 10 or not folder:
+        return None
+    if not 0 < int(uid_text) < 2**32 or len(folder) > MAX_FOLDER_CHARS:
         return None
     return mode, int(uid_text), folder
 
 
 def _attachments(
-    request: HttpRequest, mailbox: UserMailbox, origin: tuple[str, int, str] | None
+    request: HttpRequest, mailbox: UserMailbox, staged: list[Staged], origin: tuple[str, int, str] | None
 ) -> list[Attachment]:
-    files = request.FILES.getlist("attachments")
-    total = sum(f.size or 0 for f in files)
-    if total > _max_attachment_bytes():
-        raise InvalidMessage(
-            _("Attachments may total at most %(size)d MB.") % {"size": settings.WEBMAIL_MAX_ATTACHMENT_MB}
-        )
-    out = [
-        Attachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
-        for f in files
-    ]
+    out = attachments.load(request.user.pk, staged)
+    room = staging.max_message_bytes() - sum(s.size for s in staged)
     # Forwarded content travels server-side: nothing is downloaded and re-uploaded.
     if origin and origin[0] == "forward":
         _mode, uid, folder = origin
         with mailbox.connection() as client:
-            out += prefill.original_attachments(client, folder, uid, limit=_max_attachment_bytes() - total)
+            out += prefill.original_attachments(client, folder, uid, limit=room)
     elif origin and origin[0] == "forward-attached":
         _mode, uid, folder = origin
         with mailbox.connection() as client:
-            raw = fetch_raw(client, folder, uid, limit=_max_attachment_bytes() - total)
-        original = message_from_bytes(raw, policy=policy.default)
-        name = f"{original.get('Subject', 'message') or 'message'}.eml"
-        out.append(Attachment(name[:120], "message/rfc822", raw))
+            out.append(prefill.forwarded_original(client, folder, uid, limit=room))
     return out
 
 
@@ -220,27 +221,74 @@ def _typed_addresses(draft: Draft) -> list[Address]:
     return out
 
 
+MAX_SUGGEST_QUERY_CHARS = 100
+
+
 @require_GET
 @login_required
 def addresses_view(request: HttpRequest) -> JsonResponse:
     """Completions for the address being typed (the last one in the field)."""
-    return JsonResponse({"suggestions": suggest(request.user, request.GET.get("q", "")[:200])})
+    query = request.GET.get("q", "")
+    if len(query) > MAX_SUGGEST_QUERY_CHARS:  # nobody types that much of one address
+        return JsonResponse({"suggestions": []})
+    return JsonResponse({"suggestions": suggest(request.user, query)})
 
 
+def _page(
+    request: HttpRequest, form: ComposeForm, staged: list[Staged], *, status: int = 200
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "hidden_errors": form.is_bound and any(f.errors for f in form.hidden_fields()),
+        "staged": staged,
+        "max_attachment_bytes": staging.max_message_bytes(),
+        "max_attachment_mb": attachments.limit_mb(),
+        "max_attachments": MAX_ATTACHMENTS,
+    }
+    return render(request, "webmail/compose.html", context, status=status)
+
+
+def _with_upload_budget(view: View) -> View:
+    """Installs the attachment budget before the request body is read.
+
+    Django reads the body (for the CSRF token) before the view unless the view is
+    csrf_exempt; the check is then made by csrf_protect, after the handler is in.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method == "POST":
+            request.attachment_budget = upload_limit.install(  # type: ignore[attr-defined]
+                request, max_bytes=staging.max_message_bytes(), max_files=MAX_ATTACHMENTS
+            )
+        return csrf_protect(view)(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
+
+
+@_with_upload_budget
 @require_http_methods(["GET", "POST"])
 @mailbox_required
 def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     identities = _identities(request)
     form_kwargs = {"identities": identities, "email": mailbox.username}
     if request.method == "GET":
-        form = ComposeForm(initial=_initial(request, mailbox), **form_kwargs)
-        return render(request, "webmail/compose.html", {"form": form})
+        initial, kept = _initial(request, mailbox)
+        for error in kept.errors:
+            messages.warning(request, error)
+        return _page(request, ComposeForm(initial=initial, **form_kwargs), kept.staged)
     form_kwargs["withdrawn"] = _withdrawn(request, identities)
     form = ComposeForm(request.POST, **form_kwargs)
-    if not form.is_valid():
-        return render(request, "webmail/compose.html", {"form": form}, status=400)
+    # Every file chosen is kept server-side first: whatever is wrong with the form, none is lost.
+    kept = attachments.collect(request, request.user.pk, getattr(request, "attachment_budget", None))
+    valid = form.is_valid()
+    for error in kept.errors:
+        form.add_error(None, error)
+    if kept.errors or not valid:
+        return _page(request, form, kept.staged, status=400)
     data = form.cleaned_data
     origin = _origin(data["origin"] or "")
+    autosave = request.headers.get("X-Autosave") == "1"
     try:
         draft = Draft(
             sender=form.sender(mailbox.username),
@@ -250,14 +298,16 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             subject=data["subject"],
             text=data["text"],
             html=_clean_html(data["html"]),
-            attachments=tuple(_attachments(request, mailbox, origin)),
+            attachments=tuple(_attachments(request, mailbox, kept.staged, origin)),
             in_reply_to=data["in_reply_to"] or None,
             references=tuple(data["references"].split()),
         )
         if request.POST.get("action") == "save":
             uid = save_draft(mailbox, draft, replaces=data["draft_uid"])
-            if request.headers.get("X-Autosave") == "1":
+            if autosave:
                 return JsonResponse({"draft_uid": uid, "saved": True})
+            # The draft holds the files now; opening it stages them again.
+            staging.discard(request.user.pk, [s.token for s in kept.staged])
             messages.success(request, _("Draft saved."))
             return redirect(
                 f"{reverse('compose')}?{urlencode({'mode': 'draft', 'folder': 'Drafts', 'uid': uid})}"
@@ -275,20 +325,25 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             draft_uid=data["draft_uid"],
         )
     except InvalidMessage as exc:
+        if autosave:
+            return JsonResponse({"saved": False, "error": str(exc)}, status=400)
         form.add_error(None, str(exc))
-        return render(request, "webmail/compose.html", {"form": form}, status=400)
+        return _page(request, form, kept.staged, status=400)
     except MailError as exc:
+        if autosave:
+            return JsonResponse({"saved": False, "error": str(exc.user_message)}, status=502)
         form.add_error(None, exc.user_message)
-        return render(request, "webmail/compose.html", {"form": form}, status=502)
+        return _page(request, form, kept.staged, status=502)
     if not outcome.sent:
-        kept = request.POST.copy()
-        kept["draft_uid"] = str(outcome.draft_uid or "")  # later saves replace this copy
-        form = ComposeForm(kept, **form_kwargs)
+        kept_post = request.POST.copy()
+        kept_post["draft_uid"] = str(outcome.draft_uid or "")  # later saves replace this copy
+        form = ComposeForm(kept_post, **form_kwargs)
         form.is_valid()
         form.add_error(
             None, _("Not sent: %(reason)s Your message was kept in Drafts.") % {"reason": outcome.error}
         )
-        return render(request, "webmail/compose.html", {"form": form}, status=502)
+        return _page(request, form, kept.staged, status=502)
+    staging.discard(request.user.pk, [s.token for s in kept.staged])
     remember(request.user, _typed_addresses(draft))  # type: ignore[arg-type]
     if outcome.refused:
         messages.warning(
@@ -297,3 +352,32 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     else:
         messages.success(request, _("Message sent."))
     return redirect("mailbox")
+
+
+@_with_upload_budget
+@require_POST
+@login_required
+def upload_view(request: HttpRequest) -> JsonResponse:
+    """One attachment, uploaded when it is chosen; the page lists it and the form carries its token.
+
+    ``staged``: the tokens the form already carries, so the limits count them.
+    """
+    budget = getattr(request, "attachment_budget", None)
+    kept = attachments.collect(request, request.user.pk, budget, report_missing=False)
+    tokens = set(request.POST.getlist("staged"))
+    new = [s for s in kept.staged if s.token not in tokens]
+    if kept.errors:
+        staging.discard(request.user.pk, [s.token for s in new])  # not attached: not kept either
+        return JsonResponse({"error": " ".join(kept.errors)}, status=400)
+    if not new:
+        return JsonResponse({"error": _("No file was received.")}, status=400)
+    (staged,) = new[-1:]
+    return JsonResponse({"token": staged.token, "name": staged.name, "size": staged.size})
+
+
+@require_POST
+@login_required
+def discard_view(request: HttpRequest) -> JsonResponse:
+    """ "Remove" on the page: the file is deleted at once (only ever from this user's own uploads)."""
+    staging.discard(request.user.pk, request.POST.getlist("token")[:MAX_ATTACHMENTS])
+    return JsonResponse({"removed": True})

@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.preferences import Preferences, TrustedSender
+from webmail.compose.addresses import learn_sender
 from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
 from webmail.mailaccess.selection import select
 from webmail.mailbox import UserMailbox
@@ -76,6 +77,7 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         )
 
     opened = mailbox.read(load)
+    learn_sender(request.user, opened.head.envelope, opened.head.flags)  # suggested when writing
     sender, remote = opened.sender, opened.remote
     _cache_bodies(request, folder, uid, opened.rendered, remote)
     context = {

@@ -73,3 +73,15 @@ def test_quoted_commas_and_semicolons() -> None:
         draft(to='"Doe, John" <john@example.test>; ann@example.test'), message_id_domain="example.test"
     )
     assert recipients(msg) == ["john@example.test", "ann@example.test"]
+
+
+def test_a_long_folded_bcc_never_reaches_the_wire() -> None:
+    hidden = ", ".join(f"Hidden Person {i} <hidden{i}@example.test>" for i in range(60))
+    msg = build_message(draft(bcc=hidden, cc="carol@example.test"), message_id_domain="example.test")
+    raw = bytes(msg)
+    assert raw.count(b"\r\n hidden") + raw.count(b"\r\n Hidden") > 5  # folded over many lines
+    wire = without_bcc(raw)
+    assert b"hidden" not in wire.lower() and wire == without_bcc(msg)
+    parsed = message_from_bytes(wire, policy=policy.default)
+    assert parsed["Cc"] == "carol@example.test" and parsed["To"] == "bob@example.test"
+    assert wire.split(b"\r\n\r\n", 1)[1] == raw.split(b"\r\n\r\n", 1)[1]
