@@ -157,7 +157,7 @@ def _render_item(
             return None
         return RenderedItem("image", part, html=_data_uri(part, fetched[part.section]))
     data = fetched.get(part.section, b"")
-    text = decode_part_body(data, encoding=part.encoding, charset=part.charset)
+    text = decode_part_body(data, encoding=part.encoding, charset=part.charset, html=item.kind == "html")
     truncated = len(data) >= MAX_DISPLAY_BYTES and part.size > len(data)
     if item.kind == "html":
         key = _html_cache_key(scope, part.section, allow_remote) if scope else ""
