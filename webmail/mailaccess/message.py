@@ -37,6 +37,9 @@ class MessageHead:
     internaldate: datetime | None
     envelope: Envelope
     tree: MimePart
+    # The structure was nested deeper than can be read: the tree is empty and
+    # the message can only be downloaded whole.
+    structure_unreadable: bool = False
 
     @property
     def seen(self) -> bool:
@@ -49,13 +52,27 @@ def _flags(raw: Any) -> frozenset[str]:
     )
 
 
+_HEAD_ITEMS = [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"INTERNALDATE"]
+# A multipart with no parts: nothing to show, nothing to offer but the whole message.
+_UNREADABLE_TREE = MimePart(section="TEXT", content_type="multipart/mixed")
+
+
 def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
     """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
     selected = select(client, folder)
-    with translate_errors(folder):
-        data = client.fetch([uid], [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"])
+    unreadable = False
+    try:
+        with translate_errors(folder):
+            data = client.fetch([uid], [*_HEAD_ITEMS, b"BODYSTRUCTURE"])
+    except RecursionError:
+        # imapclient parses nested lists recursively and gives up around 450
+        # levels (Dovecot stops at 100, other servers may not): the response was
+        # read whole, so the connection is fine; ask again without the structure.
+        unreadable = True
+        with translate_errors(folder):
+            data = client.fetch([uid], _HEAD_ITEMS)
     item = data.get(uid)
-    if not item or b"BODYSTRUCTURE" not in item:
+    if not item or (b"BODYSTRUCTURE" not in item and not unreadable):
         raise MessageGone(detail=f"{folder}/{uid}")
     return MessageHead(
         uid=uid,
@@ -64,7 +81,8 @@ def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
         size=int(item.get(b"RFC822.SIZE") or 0),
         internaldate=item.get(b"INTERNALDATE"),
         envelope=envelope_from_imap(item.get(b"ENVELOPE")) or Envelope(),
-        tree=build_part_tree(item[b"BODYSTRUCTURE"]),
+        tree=_UNREADABLE_TREE if unreadable else build_part_tree(item[b"BODYSTRUCTURE"]),
+        structure_unreadable=unreadable,
     )
 
 

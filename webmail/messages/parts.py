@@ -34,7 +34,10 @@ from .decode import Address, decode_address_list, decode_date, decode_header_val
 
 __all__ = ["Envelope", "MimePart", "build_part_tree", "envelope_from_imap"]
 
-_MAX_DEPTH = 64  # deeper nesting is an attack or a bug, not mail
+# Deeper nesting is an attack or a bug, not mail: what lies below is offered as
+# a download. (Dovecot itself stops parsing at 100 levels.)
+_MAX_DEPTH = 64
+MAX_SHOWN_SUBJECT = 1000
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 _FALLBACK_TYPE = "application/octet-stream"
 
@@ -53,6 +56,14 @@ class Envelope:
     date: datetime | None = None
     message_id: str | None = None
     in_reply_to: str | None = None
+
+    @property
+    def subject_shown(self) -> str:
+        """The subject as a page shows it: a 1 MB subject is spam or an attack,
+        not something to put in a title bar."""
+        if len(self.subject) <= MAX_SHOWN_SUBJECT:
+            return self.subject
+        return self.subject[: MAX_SHOWN_SUBJECT - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -107,10 +118,13 @@ class MimePart:
         return f"{self.section}.MIME"
 
     def walk(self) -> Iterator[MimePart]:
-        """This part and every part below it, depth first, in order."""
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This part and every part below it, depth first, in order (without
+        recursion: a forged message may nest as deep as it likes)."""
+        stack = [self]
+        while stack:
+            part = stack.pop()
+            yield part
+            stack.extend(reversed(part.children))
 
     def leaves(self) -> Iterator[MimePart]:
         """Parts that carry content: neither multiparts nor message containers."""

@@ -96,21 +96,13 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 def _cache_bodies(
     request: HttpRequest, folder: str, uid: int, rendered: RenderedMessage, remote: bool
 ) -> None:
-    for item in _html_items(rendered):
+    for item in rendered.html_items():
         if len(item.html) < 1_000_000:
             cache.set(
                 _body_cache_key(request, folder, uid, item.part.section, remote),
                 item.html,
                 BODY_CACHE_SECONDS,
             )
-
-
-def _html_items(rendered: RenderedMessage) -> Iterator[object]:
-    for item in rendered.items:
-        if item.kind == "html":
-            yield item
-        elif item.nested is not None:
-            yield from _html_items(item.nested)  # type: ignore[misc]
 
 
 def _body_csp(remote: bool) -> str:
@@ -146,10 +138,10 @@ def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             )
 
         opened = mailbox.read(load)
-        found = [i for i in _html_items(opened.rendered) if i.part.section == section]  # type: ignore[attr-defined]
+        found = [i for i in opened.rendered.html_items() if i.part.section == section]
         if not found:
             raise Http404
-        html = found[0].html  # type: ignore[attr-defined]
+        html = found[0].html
     response = render(request, "webmail/mail_body.html", {"body": html})
     response["Content-Security-Policy"] = _body_csp(remote)
     response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
