@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .filenames import cap_filename
 from .parts import MimePart
 
 __all__ = ["AttachmentInfo", "DisplayItem", "DisplayPlan", "attachment_name", "choose_display"]
@@ -127,9 +128,10 @@ _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 def attachment_name(part: MimePart) -> str:
-    """The part's filename, or a sensible made-up one."""
+    """The part's filename, or a sensible made-up one; the same name is shown
+    in the pane and given to the download, capped and with its extension."""
     if part.filename:
-        return part.filename
+        return cap_filename(part.filename) or f"part-{part.section}.bin"
     if part.is_message:
         subject = part.envelope.subject if part.envelope else ""
         stem = _UNSAFE_NAME.sub("_", subject).strip(" ._")[:80]

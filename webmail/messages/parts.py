@@ -412,7 +412,7 @@ def _params(value: Any) -> dict[str, str]:
             index = int(match["index"]) if match["index"] is not None else 0
             pieces.setdefault(match["name"], []).append((index, bool(match["extended"]), raw_bytes))
         elif key not in plain:
-            plain[key] = decode_text(raw_bytes, None)
+            plain[key] = _decode_param(raw_bytes, None)
     for name, parts in pieces.items():
         merged = _merge_rfc2231(sorted(parts, key=lambda p: p[0]))
         if merged is not None:
@@ -432,7 +432,20 @@ def _merge_rfc2231(parts: list[tuple[int, bool, bytes]]) -> str | None:
             data += unquote_to_bytes(raw)
         else:
             data += raw
-    return decode_text(bytes(data), charset)
+    return _decode_param(bytes(data), charset)
+
+
+_ASCII_EXTENSION = re.compile(rb"\.[A-Za-z0-9]{1,10}$")
+
+
+def _decode_param(data: bytes, charset: str | None) -> str:
+    """A parameter value; an ASCII extension at its end stays what it was,
+    whatever a guessed charset makes of the bytes before it."""
+    text = decode_text(data, charset)
+    match = _ASCII_EXTENSION.search(data)
+    if match and not text.endswith(match.group().decode()):
+        return decode_text(data[: match.start()], charset) + match.group().decode()
+    return text
 
 
 _PATH_SEPARATORS = re.compile(r"[\\/]")
