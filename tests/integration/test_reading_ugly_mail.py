@@ -203,3 +203,20 @@ def test_deep_forwards_show_a_few_levels_then_a_download(
     assert page.count('<article class="nested-message">') == MAX_NESTED_MESSAGES
     offered = re.findall(r'class="att-name"[^>]*>([^<]+)<', page)
     assert len(offered) == 1 and offered[0].endswith(".eml")
+
+
+def test_the_list_shows_mail_without_a_sender_or_recipient(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    # The list row's template crashed (500) on a message with no From.
+    for name in ("no_headers_at_all.eml", "no_from_to_date.eml", "empty_address_groups.eml"):
+        append(dovecot, mail_user, (EML / name).read_bytes())
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    try:
+        client.append("Sent", (EML / "no_headers_at_all.eml").read_bytes())
+    finally:
+        client.logout()
+    inbox = web.get("/mail/?folder=INBOX")
+    assert inbox.status_code == 200
+    assert inbox.content.decode().count("(unknown sender)") == 2
+    assert web.get("/mail/?folder=Sent").status_code == 200
