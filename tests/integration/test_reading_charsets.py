@@ -78,15 +78,45 @@ def test_pane_reads_lying_charsets(
     assert not MOJIBAKE.search(text), text[:500]
 
 
+def list_preview(web: Client, uid: int) -> str:
+    listing = web.get("/mail/?folder=INBOX").content.decode()
+    row = re.search(rf'data-uid="{uid}".*?</tr>', listing, re.S)
+    assert row is not None
+    found = re.search(r'class="preview"> — ([^<]*)<', row.group(0))
+    return html.unescape(found.group(1)) if found else ""
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("windows1250_labelled_iso8859_1.eml", "Dobrý den, příliš žluťoučký kůň úpěl ďábelské ódy."),
+        ("no_charset_8bit_latin1.eml", "Bonjour, Le dîner de Noël est à 20 h chez Hélène"),
+        (
+            "html_meta_charset_no_mime_charset.eml",
+            "Děkuji za rychlou odpověď, dokumenty pošlu zítra ráno. Tomáš",
+        ),
+        ("koi8r_label_cp1251_bytes.eml", "Здравствуйте! Высылаю договор и счёт на оплату."),
+        ("unknown_charset_mostly_utf8.eml", "Café crème, naïve — who knows. Raw bytes: \ufffd"),
+    ],
+)
+def test_list_preview_is_decoded_like_the_pane(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser, fixture: str, expected: str
+) -> None:
+    # Dovecot decodes its PREVIEW with the declared charset ("Caf\ufffd cr\ufffdme",
+    # "P\x9ali\x9a"); the list now shows what the pane shows.
+    uid = append(dovecot, mail_user, (EML / fixture).read_bytes())
+    preview = list_preview(web, uid)
+    assert preview.startswith(expected), preview
+    assert not MOJIBAKE.search(preview)
+    assert preview in shown_text(web, uid)
+
+
 def test_pane_agrees_with_the_list_preview_on_an_unknown_charset(
     web: Client, dovecot: DovecotInstance, mail_user: MailUser
 ) -> None:
     # Issue 12: the list showed "Café crème" (Dovecot's PREVIEW) while the pane
     # showed "CafĆ© crĆØme" for the same bytes.
     uid = append(dovecot, mail_user, (EML / "unknown_charset_mostly_utf8.eml").read_bytes())
-    listing = web.get("/mail/?folder=INBOX").content.decode()
-    row = re.search(rf'data-uid="{uid}".*?</tr>', listing, re.S)
-    assert row is not None
-    preview = html.unescape(re.search(r'class="preview"> — ([^<]*)<', row.group(0)).group(1))
+    preview = list_preview(web, uid)
     assert preview.startswith("Café crème, naïve — who knows.")
     assert preview in shown_text(web, uid)

@@ -18,7 +18,10 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 from imapclient import IMAPClient
 
+from webmail.messages.choose import choose_display
+from webmail.messages.decode import decode_header_value, decode_part_body
 from webmail.messages.parts import Envelope, MimePart, build_part_tree, envelope_from_imap
+from webmail.messages.preview import preview_text, server_preview_is_wrong
 
 from .errors import MailError, MessageGone
 from .imap import translate_errors
@@ -105,6 +108,46 @@ def fetch_sections(
             value = item.get(f"BODY[{section}]".encode())
         out[section] = value or b""
     return out
+
+
+PREVIEW_BYTES = 2048  # enough encoded text for a 200-character line
+
+
+def repair_previews(client: IMAPClient, data: dict[int, dict[bytes, Any]]) -> None:
+    """In a list FETCH answer (``UID``, ``BODYSTRUCTURE``, ``PREVIEW``), replace
+    the previews the server decoded in the wrong charset with ones decoded the
+    way the reading pane decodes: one partial FETCH per section number, for
+    those messages only. Servers without PREVIEW are left as they are."""
+    wanted: dict[str, list[tuple[int, MimePart, dict[bytes, Any]]]] = {}
+    for key, item in data.items():
+        preview = item.get(b"PREVIEW")
+        if isinstance(preview, tuple):  # (FUZZY "text") from some servers
+            preview = preview[-1]
+        if not preview or not server_preview_is_wrong(decode_header_value(preview)):
+            continue
+        shown = next(
+            (
+                i
+                for i in choose_display(
+                    build_part_tree(item.get(b"BODYSTRUCTURE")), prefer_html=False
+                ).walk_items()
+                if i.kind in ("text", "html")
+            ),
+            None,
+        )
+        if shown is not None:
+            wanted.setdefault(shown.section, []).append((int(item.get(b"UID") or key), shown.part, item))
+    for section, entries in wanted.items():
+        with translate_errors():
+            fetched = client.fetch(
+                [uid for uid, _, _ in entries], [f"BODY.PEEK[{section}]<0.{PREVIEW_BYTES}>".encode()]
+            )
+        for uid, part, item in entries:
+            answer = fetched.get(uid, {})
+            raw = answer.get(f"BODY[{section}]<0>".encode()) or answer.get(f"BODY[{section}]".encode()) or b""
+            html = part.content_type == "text/html"
+            text = decode_part_body(raw, encoding=part.encoding, charset=part.charset, html=html)
+            item[b"PREVIEW"] = preview_text(text, html=html).encode()
 
 
 def set_seen(client: IMAPClient, folder: str, uid: int, seen: bool) -> None:

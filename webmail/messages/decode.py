@@ -40,6 +40,7 @@ __all__ = [
     "html_meta_charset",
     "normalize_charset",
     "parse_format_flowed_params",
+    "reads_as_mojibake",
 ]
 
 
@@ -415,6 +416,15 @@ def _mixed_script_words(text: str) -> int:
         }
         count += len(scripts - {"OTHER"}) > 1
     return count
+
+
+def reads_as_mojibake(text: str) -> bool:
+    """Text decoded in a charset it is not in: replacement or C1 control
+    characters, or words full of symbols ("za¿ó³æ")."""
+    sample = text[:_MESS_SAMPLE]
+    if "\ufffd" in sample or _C1_CONTROLS.search(sample):
+        return True
+    return _letter_share(sample) >= 0.3 and _mess(sample) >= _MESS_LIMIT and not sample.isascii()
 
 
 def _letter_share(text: str) -> float:
