@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import RequestFactory
 from imapclient import IMAPClient
 from imapclient.response_parser import parse_fetch_response
 
@@ -198,3 +199,17 @@ def test_fetch_head_survives_a_structure_too_deep_to_parse(scripted: ScriptedIma
     client.logout()  # the connection still answers
     fetches = [c for c in scripted.commands if c.startswith(b"UID FETCH")]
     assert len(fetches) == 2 and b"BODYSTRUCTURE" not in fetches[1]
+
+
+def test_the_pane_says_when_the_structure_could_not_be_read(scripted: ScriptedImap) -> None:
+    from webmail.reader import open_message
+
+    client = IMAPClient("127.0.0.1", port=scripted.port, ssl=False, timeout=5)
+    opened = open_message(client, "INBOX", 7, prefer_html=True, allow_remote=False, mark_read=False)
+    client.logout()
+    html = render_to_string(
+        "webmail/partials/message.html",
+        {"opened": opened, "message": opened.rendered, "folder": "INBOX", "uid": 7, "previewable": ()},
+        request=RequestFactory().get("/mail/message/?folder=INBOX&uid=7"),
+    )
+    assert "nested too deeply to show here" in html and "Download (.eml)" in html
