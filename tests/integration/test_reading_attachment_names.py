@@ -23,8 +23,11 @@ from webmail.messages.filenames import MAX_NAME_CHARS
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "eml" / (
-    "rfc2231_filenames_unknown_charset_and_5000_chars.eml"
+FIXTURE = (
+    Path(__file__).resolve().parent.parent
+    / "fixtures"
+    / "eml"
+    / ("rfc2231_filenames_unknown_charset_and_5000_chars.eml")
 )
 
 
