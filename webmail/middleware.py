@@ -9,17 +9,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from accounts.session import login_age, stamp_login
-from webmail.mailaccess.errors import (
-    AuthenticationFailed,
-    FolderNotFound,
-    MailError,
-    MessageGone,
-    ServerUnavailable,
-)
+from webmail.mailaccess.errors import AuthenticationFailed, MailError
+from webmail.views.errors import mail_error_response
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +47,6 @@ class MailErrorMiddleware:
                 request, _("The mail server no longer accepts your password. Please sign in again.")
             )
             return redirect("login")
-        status = (
-            503
-            if isinstance(exception, ServerUnavailable)
-            else 404
-            if isinstance(exception, FolderNotFound | MessageGone)
-            else 502
-        )
-        htmx = getattr(request, "htmx", None)
-        # A pane swap shows the error in place; a boosted navigation gets the whole page.
-        partial = bool(htmx) and not htmx.boosted
-        template = "webmail/partials/error.html" if partial else "webmail/error.html"
-        return render(request, template, {"error": exception.user_message}, status=status)
+        # Said in words with the way back: a folder that does not exist is not
+        # a server out of reach (webmail/views/errors.py).
+        return mail_error_response(request, exception)

@@ -45,12 +45,50 @@ class RenderedItem:
     nested: RenderedMessage | None = None
 
 
+@dataclass(frozen=True)
+class Block:
+    """One step of a rendered message laid out flat: the template draws a
+    message nested in a message without including itself (a recursive include
+    costs dozens of stack frames per level)."""
+
+    kind: Literal["item", "open-nested", "close-nested", "attachments"]
+    item: RenderedItem | None = None
+    envelope: Envelope | None = None  # open-nested: the nested message's headers
+    attachments: tuple[AttachmentInfo, ...] = ()
+
+
 @dataclass
 class RenderedMessage:
     envelope: Envelope
     items: list[RenderedItem] = field(default_factory=list)
     attachments: tuple[AttachmentInfo, ...] = ()
     remote_blocked: int = 0
+
+    def blocks(self) -> list[Block]:
+        """Items in reading order, each nested message between an open and a
+        close block with its own attachments last, like the top level's."""
+        out: list[Block] = []
+        stack: list[tuple[RenderedMessage, int]] = [(self, 0)]
+        while stack:
+            message, index = stack.pop()
+            if index < len(message.items):
+                item = message.items[index]
+                stack.append((message, index + 1))
+                if item.nested is not None:
+                    out.append(Block("open-nested", item=item, envelope=item.nested.envelope))
+                    stack.append((item.nested, 0))
+                else:
+                    out.append(Block("item", item=item))
+                continue
+            if message.attachments:
+                out.append(Block("attachments", attachments=message.attachments))
+            if message is not self:
+                out.append(Block("close-nested"))
+        return out
+
+    def html_items(self) -> list[RenderedItem]:
+        """Every HTML body shown, nested ones included."""
+        return [b.item for b in self.blocks() if b.item is not None and b.item.kind == "html"]
 
 
 @dataclass
@@ -157,7 +195,7 @@ def _render_item(
             return None
         return RenderedItem("image", part, html=_data_uri(part, fetched[part.section]))
     data = fetched.get(part.section, b"")
-    text = decode_part_body(data, encoding=part.encoding, charset=part.charset)
+    text = decode_part_body(data, encoding=part.encoding, charset=part.charset, html=item.kind == "html")
     truncated = len(data) >= MAX_DISPLAY_BYTES and part.size > len(data)
     if item.kind == "html":
         key = _html_cache_key(scope, part.section, allow_remote) if scope else ""

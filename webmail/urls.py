@@ -43,3 +43,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# Every error page says what happened and offers the way back (webmail/views/errors.py).
+handler400 = "webmail.views.errors.bad_request"
+handler403 = "webmail.views.errors.permission_denied"
+handler404 = "webmail.views.errors.page_not_found"
+handler500 = "webmail.views.errors.server_error"

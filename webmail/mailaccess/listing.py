@@ -25,6 +25,7 @@ from webmail.messages.parts import build_part_tree
 
 from .extensions import esort_partial
 from .imap import translate_errors
+from .message import repair_previews
 from .selection import Selected, select
 from .types import MessagePage, MessageSummary, SortKey
 
@@ -90,6 +91,7 @@ def _page_by_sequence(
         data = client.fetch(list(range(lo, hi + 1)), fetch_items(client))
     finally:
         client.use_uid = True
+    repair_previews(client, data)  # the pane's decoding where the server's failed
     seqs = sorted(data, reverse=reverse)
     return [summarize(int(data[s][b"UID"]), data[s]) for s in seqs if b"UID" in data[s]]
 
@@ -117,6 +119,7 @@ def _page_by_sort(
     if not uids:
         return [], total
     data = client.fetch(uids, fetch_items(client))
+    repair_previews(client, data)
     return [summarize(uid, data[uid]) for uid in uids if uid in data], total
 
 

@@ -18,7 +18,10 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 from imapclient import IMAPClient
 
+from webmail.messages.choose import choose_display
+from webmail.messages.decode import decode_header_value, decode_part_body
 from webmail.messages.parts import Envelope, MimePart, build_part_tree, envelope_from_imap
+from webmail.messages.preview import preview_text, server_preview_is_wrong
 
 from .errors import MailError, MessageGone
 from .imap import translate_errors
@@ -37,6 +40,9 @@ class MessageHead:
     internaldate: datetime | None
     envelope: Envelope
     tree: MimePart
+    # The structure was nested deeper than can be read: the tree is empty and
+    # the message can only be downloaded whole.
+    structure_unreadable: bool = False
 
     @property
     def seen(self) -> bool:
@@ -49,13 +55,27 @@ def _flags(raw: Any) -> frozenset[str]:
     )
 
 
+_HEAD_ITEMS = [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"INTERNALDATE"]
+# A multipart with no parts: nothing to show, nothing to offer but the whole message.
+_UNREADABLE_TREE = MimePart(section="TEXT", content_type="multipart/mixed")
+
+
 def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
     """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
     selected = select(client, folder)
-    with translate_errors(folder):
-        data = client.fetch([uid], [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"])
+    unreadable = False
+    try:
+        with translate_errors(folder):
+            data = client.fetch([uid], [*_HEAD_ITEMS, b"BODYSTRUCTURE"])
+    except RecursionError:
+        # imapclient parses nested lists recursively and gives up around 450
+        # levels (Dovecot stops at 100, other servers may not): the response was
+        # read whole, so the connection is fine; ask again without the structure.
+        unreadable = True
+        with translate_errors(folder):
+            data = client.fetch([uid], _HEAD_ITEMS)
     item = data.get(uid)
-    if not item or b"BODYSTRUCTURE" not in item:
+    if not item or (b"BODYSTRUCTURE" not in item and not unreadable):
         raise MessageGone(detail=f"{folder}/{uid}")
     return MessageHead(
         uid=uid,
@@ -64,7 +84,8 @@ def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
         size=int(item.get(b"RFC822.SIZE") or 0),
         internaldate=item.get(b"INTERNALDATE"),
         envelope=envelope_from_imap(item.get(b"ENVELOPE")) or Envelope(),
-        tree=build_part_tree(item[b"BODYSTRUCTURE"]),
+        tree=_UNREADABLE_TREE if unreadable else build_part_tree(item[b"BODYSTRUCTURE"]),
+        structure_unreadable=unreadable,
     )
 
 
@@ -87,6 +108,46 @@ def fetch_sections(
             value = item.get(f"BODY[{section}]".encode())
         out[section] = value or b""
     return out
+
+
+PREVIEW_BYTES = 2048  # enough encoded text for a 200-character line
+
+
+def repair_previews(client: IMAPClient, data: dict[int, dict[bytes, Any]]) -> None:
+    """In a list FETCH answer (``UID``, ``BODYSTRUCTURE``, ``PREVIEW``), replace
+    the previews the server decoded in the wrong charset with ones decoded the
+    way the reading pane decodes: one partial FETCH per section number, for
+    those messages only. Servers without PREVIEW are left as they are."""
+    wanted: dict[str, list[tuple[int, MimePart, dict[bytes, Any]]]] = {}
+    for key, item in data.items():
+        preview = item.get(b"PREVIEW")
+        if isinstance(preview, tuple):  # (FUZZY "text") from some servers
+            preview = preview[-1]
+        if not preview or not server_preview_is_wrong(decode_header_value(preview)):
+            continue
+        shown = next(
+            (
+                i
+                for i in choose_display(
+                    build_part_tree(item.get(b"BODYSTRUCTURE")), prefer_html=False
+                ).walk_items()
+                if i.kind in ("text", "html")
+            ),
+            None,
+        )
+        if shown is not None:
+            wanted.setdefault(shown.section, []).append((int(item.get(b"UID") or key), shown.part, item))
+    for section, entries in wanted.items():
+        with translate_errors():
+            fetched = client.fetch(
+                [uid for uid, _, _ in entries], [f"BODY.PEEK[{section}]<0.{PREVIEW_BYTES}>".encode()]
+            )
+        for uid, part, item in entries:
+            answer = fetched.get(uid, {})
+            raw = answer.get(f"BODY[{section}]<0>".encode()) or answer.get(f"BODY[{section}]".encode()) or b""
+            html = part.content_type == "text/html"
+            text = decode_part_body(raw, encoding=part.encoding, charset=part.charset, html=html)
+            item[b"PREVIEW"] = preview_text(text, html=html).encode()
 
 
 def set_seen(client: IMAPClient, folder: str, uid: int, seen: bool) -> None:

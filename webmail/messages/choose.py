@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .filenames import cap_filename
 from .parts import MimePart
 
 __all__ = ["AttachmentInfo", "DisplayItem", "DisplayPlan", "attachment_name", "choose_display"]
@@ -107,9 +108,14 @@ class DisplayPlan:
         return self.listed_attachments() + nested
 
 
-def choose_display(tree: MimePart, *, prefer_html: bool = True) -> DisplayPlan:
+# Forwarded messages shown inside each other, at most; a message nested deeper
+# is offered as an attachment (.eml) of the last one shown.
+MAX_NESTED_MESSAGES = 8
+
+
+def choose_display(tree: MimePart, *, prefer_html: bool = True, _depth: int = 0) -> DisplayPlan:
     """Decide how to show the message whose body is ``tree``."""
-    planner = _Planner(prefer_html)
+    planner = _Planner(prefer_html, _depth)
     planner.visit(tree)
     return DisplayPlan(
         body=tuple(planner.items),
@@ -122,9 +128,10 @@ _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 def attachment_name(part: MimePart) -> str:
-    """The part's filename, or a sensible made-up one."""
+    """The part's filename, or a sensible made-up one; the same name is shown
+    in the pane and given to the download, capped and with its extension."""
     if part.filename:
-        return part.filename
+        return cap_filename(part.filename) or f"part-{part.section}.bin"
     if part.is_message:
         subject = part.envelope.subject if part.envelope else ""
         stem = _UNSAFE_NAME.sub("_", subject).strip(" ._")[:80]
@@ -180,8 +187,9 @@ def _is_attachment(part: MimePart) -> bool:
 
 
 class _Planner:
-    def __init__(self, prefer_html: bool) -> None:
+    def __init__(self, prefer_html: bool, depth: int = 0) -> None:
         self.prefer_html = prefer_html
+        self.depth = depth  # how many messages this one is nested in
         self.items: list[DisplayItem] = []
         self.attachments: list[AttachmentInfo] = []
 
@@ -199,7 +207,10 @@ class _Planner:
                 for child in part.children:
                     self.visit(child)
         elif part.is_message and part.children:
-            plan = choose_display(part.children[0], prefer_html=self.prefer_html)
+            if self.depth >= MAX_NESTED_MESSAGES:
+                self.attach(part)
+                return
+            plan = choose_display(part.children[0], prefer_html=self.prefer_html, _depth=self.depth + 1)
             self.items.append(DisplayItem(part, "nested-message", plan))
         else:
             self.visit_leaf(part)

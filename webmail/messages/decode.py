@@ -16,6 +16,7 @@ import binascii
 import codecs
 import quopri
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from email.message import Message
 from typing import Any
 
 import charset_normalizer
+from charset_normalizer.md import mess_ratio
 
 __all__ = [
     "Address",
@@ -35,8 +37,10 @@ __all__ = [
     "decode_part_body",
     "decode_part_bytes",
     "decode_text",
+    "html_meta_charset",
     "normalize_charset",
     "parse_format_flowed_params",
+    "reads_as_mojibake",
 ]
 
 
@@ -156,6 +160,22 @@ _GUESS_ORDER = (
     "cp874",
 )
 _GUESS_SAMPLE = 64 * 1024
+# Readings tried when a single-byte label reads as gibberish, ties to the first.
+_SINGLE_BYTE_CANDIDATES = (
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "koi8_r",
+    "koi8_u",
+    "iso8859_2",
+    "iso8859_5",
+    "cp1253",
+    "cp1254",
+    "cp1257",
+    "cp1255",
+    "cp1256",
+    "cp874",
+)
 
 
 def normalize_charset(label: str | bytes | None) -> str | None:
@@ -201,28 +221,60 @@ def _looks_utf8(data: bytes) -> bool:
     return True
 
 
-def _truncated_utf8(data: bytes) -> bool:
-    """UTF-8 cut inside its last character (a truncated part), as opposed to
-    another charset under a UTF-8 label: the text before the cut must already
-    prove itself UTF-8 with a valid non-ASCII character."""
+# One well-formed non-ASCII UTF-8 character, and a run of U+FFFD (one run of
+# bytes that UTF-8 could not read).
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_REPLACEMENT_RUNS = re.compile("\ufffd+")
+
+
+def _mostly_utf8(data: bytes, *, strict: bool) -> bool:
+    """UTF-8 with a few stray bytes (a Latin-1 signature, a byte a gateway
+    mangled, a part cut short): the valid multibyte characters must outnumber
+    the broken runs twice (three times against a declared single-byte label).
+    Latin-1 or windows-125x text almost never forms a valid UTF-8 pair, and
+    the double-byte Asian charsets form about as many as they break."""
+    sample = data[:_GUESS_SAMPLE]
+    valid = len(_UTF8_MULTIBYTE.findall(sample))
+    if not valid:
+        return False
+    broken_runs = len(_REPLACEMENT_RUNS.findall(sample.decode("utf-8", "replace")))
+    return valid >= (3 if strict else 2) * broken_runs
+
+
+def _utf8_lenient(data: bytes) -> str:
+    """UTF-8, each run of unreadable bytes shown as one U+FFFD (as Dovecot
+    does for the list preview)."""
+    return _REPLACEMENT_RUNS.sub("\ufffd", data.decode("utf-8", "replace"))
+
+
+# Text that no person wrote: C1 control characters, or what charset_normalizer
+# measures as "mess" (symbols inside words, mixed scripts, ...).
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_MESS_LIMIT = 0.2
+_MESS_SAMPLE = 64 * 1024
+
+
+def _mess(text: str) -> float:
+    sample = text[:_MESS_SAMPLE]
+    if _C1_CONTROLS.search(sample):
+        return 1.0
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        head = data[: error.start]
-        return error.reason == "unexpected end of data" and not head.isascii() and _looks_utf8(head)
-    return True
+        return float(mess_ratio(sample, maximum_threshold=1.0))
+    except Exception:  # a sniffer bug must not break reading mail
+        return 0.0
 
 
 def _guess_codec(data: bytes) -> str | None:
-    """Sniff the charset of ``data``; ties go to the charset mail uses most."""
+    """Sniff the charset of ``data``; ties go to the charset mail uses most.
+    Only charsets mail really uses are candidates (a short Latin-1 text must
+    never come out as UTF-16)."""
     sample = data[:_GUESS_SAMPLE]
     rank = {name: i for i, name in enumerate(_GUESS_ORDER)}
     try:
         matches = list(charset_normalizer.from_bytes(sample, cp_isolation=list(_GUESS_ORDER)))
-        if not matches:
-            best = charset_normalizer.from_bytes(sample).best()
-            return best.encoding if best else None
     except Exception:  # a sniffer bug must not break reading mail
+        return None
+    if not matches:
         return None
 
     def score(match: Any) -> tuple[float, float, int]:
@@ -245,8 +297,27 @@ def _decode_with(data: bytes, codec: str) -> str | None:
         return None
 
 
+def _sniffed(data: bytes) -> str:
+    """Text of bytes whose label is missing, unknown or proved wrong."""
+    guessed = _guess_codec(data)
+    if guessed:
+        text = _decode_with(data, guessed)
+        if text is not None:
+            return text
+    # Nothing fits: windows-1252 reads every byte but five, and is what
+    # unlabelled 8-bit mail most often is.
+    return data.decode("cp1252", "replace")
+
+
 def decode_text(data: bytes, charset: str | bytes | None = None) -> str:
-    """Bytes to text, trusting ``charset`` only as far as the bytes allow."""
+    """Bytes to text, trusting ``charset`` only as far as the bytes allow.
+
+    This is the one decoding path for every piece of mail text we show (body
+    parts, nested messages, headers, filenames): UTF-8 first whenever the
+    bytes are (mostly) UTF-8, which is also how the server decodes the list
+    preview, then the label's superset unless its result is gibberish, then a
+    sniffed charset.
+    """
     try:
         return _decode_text(data, charset)
     except Exception:  # last resort, never raise
@@ -256,38 +327,111 @@ def decode_text(data: bytes, charset: str | bytes | None = None) -> str:
 def _decode_text(data: bytes, charset: str | bytes | None) -> str:
     data = bytes(data)
     codec = normalize_charset(charset)
-    if codec is None and data.isascii():
+    if data.isascii() and codec in (None, "ascii", "utf-8"):
         return data.decode("ascii")
-    if codec is not None:
-        if _is_single_byte(codec) and not data.isascii() and _looks_utf8(data):
-            return data.decode("utf-8")
-        for candidate in _SUPERSETS.get(codec, (codec,)):
-            text = _decode_with(data, candidate)
-            if text is not None:
-                return text
-        if codec == "utf-8":
-            if _truncated_utf8(data):
-                return data.decode("utf-8", "replace")
-        else:
-            # The label is right but a few bytes are broken (a stray vendor
-            # character, a cut part): keep the label if the damage is small.
-            text = data.decode(codec, "replace")
-            if text.count("\ufffd") <= max(2, len(text) // 200):
-                return text
-    elif _looks_utf8(data):
-        return data.decode("utf-8")
-    elif _truncated_utf8(data):
-        return data.decode("utf-8", "replace")
-    guessed = _guess_codec(data)
-    if guessed:
-        text = _decode_with(data, guessed)
+    if codec is None or codec == "utf-8":
+        if _looks_utf8(data):
+            return data.decode("utf-8-sig")
+        if _mostly_utf8(data, strict=False):
+            return _utf8_lenient(data)
+        # Unlabelled (or falsely UTF-8) 8-bit mail is most often windows-1252;
+        # that guess is checked like a label and sniffed past when it reads badly.
+        return _decode_single_byte(data, "cp1252")
+    if _is_single_byte(codec):
+        return _decode_single_byte(data, codec)
+    for candidate in _SUPERSETS.get(codec, (codec,)):
+        text = _decode_with(data, candidate)
         if text is not None:
             return text
-        try:
-            return data.decode(guessed, "replace")
-        except LookupError:
-            pass
-    return data.decode("utf-8", "replace")
+    # The label is right but a few bytes are broken (a stray vendor
+    # character, a cut part): keep the label if the damage is small.
+    text = data.decode(codec, "replace")
+    if text.count("\ufffd") <= max(2, len(text) // 200):
+        return text
+    if _mostly_utf8(data, strict=True):
+        return _utf8_lenient(data)
+    return _sniffed(data)
+
+
+def _decode_single_byte(data: bytes, codec: str) -> str:
+    """A single-byte label (Latin-1, windows-125x, KOI8...) can decode any
+    bytes, so it never fails: what it says is checked by reading the result.
+    UTF-8 under such a label, or Central European text labelled Latin-1, is
+    the commonest lie there is."""
+    if not data.isascii() and (_looks_utf8(data) or _mostly_utf8(data, strict=True)):
+        return _utf8_lenient(data)
+    text = next(
+        (t for c in _SUPERSETS.get(codec, (codec,)) if (t := _decode_with(data, c)) is not None),
+        None,
+    )
+    if text is not None and _mess(text) < _MESS_LIMIT:
+        return text
+    better = _better_reading(data, text)
+    if better is not None:
+        return better
+    return text if text is not None else data.decode(codec, "replace")
+
+
+def _better_reading(data: bytes, text: str | None) -> str | None:
+    """A reading of ``data`` in another charset that is clearly more like
+    words than ``text`` (the label's reading, None if it did not decode).
+
+    Mojibake of words keeps many letters (wrong ones) and turns some into
+    symbols or controls; a line of prices and dashes is no such thing, a
+    charset that turns symbols into letters is no better reading, nor one
+    that writes a word in two alphabets ("Цlзьm")."""
+    if text is not None and not _C1_CONTROLS.search(text[:_MESS_SAMPLE]) and _letter_share(text) < 0.3:
+        return None
+    limit = _mess(text) / 2 if text is not None else float("inf")
+    mixed = _mixed_script_words(text) if text is not None else 0
+    guessed = _guess_codec(data)
+    candidates = dict.fromkeys([guessed] if guessed else [])
+    candidates.update(dict.fromkeys(_SINGLE_BYTE_CANDIDATES))
+    best: tuple[float, str] | None = None
+    for candidate in candidates:
+        reading = _decode_with(data, candidate)
+        if reading is None or reading == text or _letter_share(reading) < 0.5:
+            continue
+        if text is not None and _mixed_script_words(reading) > mixed:
+            continue
+        mess = _mess(reading)
+        if mess < limit and (best is None or mess < best[0]):
+            best = (mess, reading)
+    return best[1] if best else None
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARABIC", "HEBREW", "THAI", "ARMENIAN", "GEORGIAN")
+
+
+def _mixed_script_words(text: str) -> int:
+    """Words written in two alphabets (Latin and Cyrillic, Latin and Arabic...):
+    no language does that."""
+    count = 0
+    for word in _WORD.findall(text[:_MESS_SAMPLE]):
+        if word.isascii():
+            continue
+        scripts = {
+            next((s for s in _SCRIPTS if unicodedata.name(c, "").startswith(s)), "OTHER") for c in word
+        }
+        count += len(scripts - {"OTHER"}) > 1
+    return count
+
+
+def reads_as_mojibake(text: str) -> bool:
+    """Text decoded in a charset it is not in: replacement or C1 control
+    characters, or words full of symbols ("za¿ó³æ")."""
+    sample = text[:_MESS_SAMPLE]
+    if "\ufffd" in sample or _C1_CONTROLS.search(sample):
+        return True
+    return _letter_share(sample) >= 0.3 and _mess(sample) >= _MESS_LIMIT and not sample.isascii()
+
+
+def _letter_share(text: str) -> float:
+    """How much of the non-ASCII text is letters: all of it in real words,
+    little in a line of prices, dashes and quotes."""
+    outside = [c for c in text[:_MESS_SAMPLE] if ord(c) > 127 and not c.isspace()]
+    return sum(c.isalpha() for c in outside) / len(outside) if outside else 1.0
 
 
 # --------------------------------------------------------------------------
@@ -511,10 +655,26 @@ def decode_part_bytes(data: bytes, *, encoding: str | None) -> bytes:
     return bytes(data)
 
 
-def decode_part_body(data: bytes, *, encoding: str | None, charset: str | None) -> str:
-    """A text part's body as str with "\\n" line ends; never raises."""
+# <meta charset="x"> or <meta http-equiv="Content-Type" content="text/html; charset=x">
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9._:()+-]{1,40})""", re.I)
+
+
+def html_meta_charset(data: bytes) -> str | None:
+    """The charset an HTML document declares in its first bytes, if any."""
+    match = _META_CHARSET.search(data[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def decode_part_body(data: bytes, *, encoding: str | None, charset: str | None, html: bool = False) -> str:
+    """A text part's body as str with "\\n" line ends; never raises.
+
+    An HTML part whose MIME header names no charset (servers report that as
+    us-ascii) is read in the charset of its own ``<meta>``, as browsers do."""
     try:
-        text = decode_text(decode_part_bytes(data, encoding=encoding), charset)
+        payload = decode_part_bytes(data, encoding=encoding)
+        if html and normalize_charset(charset) in (None, "ascii") and not payload.isascii():
+            charset = html_meta_charset(payload) or charset
+        text = decode_text(payload, charset)
         return text.replace("\r\n", "\n").replace("\r", "\n")
     except Exception:  # never raise
         return bytes(data).decode("utf-8", "replace")

@@ -34,7 +34,10 @@ from .decode import Address, decode_address_list, decode_date, decode_header_val
 
 __all__ = ["Envelope", "MimePart", "build_part_tree", "envelope_from_imap"]
 
-_MAX_DEPTH = 64  # deeper nesting is an attack or a bug, not mail
+# Deeper nesting is an attack or a bug, not mail: what lies below is offered as
+# a download. (Dovecot itself stops parsing at 100 levels.)
+_MAX_DEPTH = 64
+MAX_SHOWN_SUBJECT = 1000
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 _FALLBACK_TYPE = "application/octet-stream"
 
@@ -53,6 +56,14 @@ class Envelope:
     date: datetime | None = None
     message_id: str | None = None
     in_reply_to: str | None = None
+
+    @property
+    def subject_shown(self) -> str:
+        """The subject as a page shows it: a 1 MB subject is spam or an attack,
+        not something to put in a title bar."""
+        if len(self.subject) <= MAX_SHOWN_SUBJECT:
+            return self.subject
+        return self.subject[: MAX_SHOWN_SUBJECT - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -107,10 +118,13 @@ class MimePart:
         return f"{self.section}.MIME"
 
     def walk(self) -> Iterator[MimePart]:
-        """This part and every part below it, depth first, in order."""
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This part and every part below it, depth first, in order (without
+        recursion: a forged message may nest as deep as it likes)."""
+        stack = [self]
+        while stack:
+            part = stack.pop()
+            yield part
+            stack.extend(reversed(part.children))
 
     def leaves(self) -> Iterator[MimePart]:
         """Parts that carry content: neither multiparts nor message containers."""
@@ -398,7 +412,7 @@ def _params(value: Any) -> dict[str, str]:
             index = int(match["index"]) if match["index"] is not None else 0
             pieces.setdefault(match["name"], []).append((index, bool(match["extended"]), raw_bytes))
         elif key not in plain:
-            plain[key] = decode_text(raw_bytes, None)
+            plain[key] = _decode_param(raw_bytes, None)
     for name, parts in pieces.items():
         merged = _merge_rfc2231(sorted(parts, key=lambda p: p[0]))
         if merged is not None:
@@ -418,7 +432,20 @@ def _merge_rfc2231(parts: list[tuple[int, bool, bytes]]) -> str | None:
             data += unquote_to_bytes(raw)
         else:
             data += raw
-    return decode_text(bytes(data), charset)
+    return _decode_param(bytes(data), charset)
+
+
+_ASCII_EXTENSION = re.compile(rb"\.[A-Za-z0-9]{1,10}$")
+
+
+def _decode_param(data: bytes, charset: str | None) -> str:
+    """A parameter value; an ASCII extension at its end stays what it was,
+    whatever a guessed charset makes of the bytes before it."""
+    text = decode_text(data, charset)
+    match = _ASCII_EXTENSION.search(data)
+    if match and not text.endswith(match.group().decode()):
+        return decode_text(data[: match.start()], charset) + match.group().decode()
+    return text
 
 
 _PATH_SEPARATORS = re.compile(r"[\\/]")

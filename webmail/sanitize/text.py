@@ -15,6 +15,9 @@ from urllib.parse import quote
 from django.utils.html import Urlizer, escape
 
 _SIGNATURE_SEPARATOR = "-- "
+# Quotes deeper than this are drawn at this depth: each level indents, and a
+# line starting with 100,000 ">" would push its text far off the page.
+MAX_QUOTE_DEPTH = 12
 _MAILTO = "mailto:"
 # A non-flowed quote prefix: ">", "> >", ">>" ... and the one space after it.
 _QUOTE_RE = re.compile(r"(?:> ?)+")
@@ -118,6 +121,7 @@ def render_plain_text(text: str, *, flowed: bool = False, delsp: bool = False) -
     depth = 0
     first_in_block = True
     for line in lines:
+        line = _Line(min(line.depth, MAX_QUOTE_DEPTH), line.text)
         if line.depth != depth:
             # Blockquotes are blocks: no newline is needed around them.
             if line.depth > depth:

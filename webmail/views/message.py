@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -10,11 +11,14 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.preferences import Preferences, TrustedSender
 from webmail.compose.addresses import learn_sender
+from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
 from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
 from webmail.mailaccess.selection import select
 from webmail.mailbox import UserMailbox
@@ -22,6 +26,7 @@ from webmail.messages.choose import attachment_name
 from webmail.reader import OpenedMessage, RenderedMessage, open_message
 
 from .decorators import mailbox_required
+from .errors import NotFoundPage
 
 BODY_CACHE_SECONDS = 120
 # Served inline only when the browser cannot turn them into a page of our origin.
@@ -36,14 +41,26 @@ def _not_for_htmx(request: HttpRequest) -> None:
         raise Http404
 
 
+_UID = re.compile(r"[0-9]{1,10}")
+# No folder name holds a control character, and none is this long.
+_IMPOSSIBLE_FOLDER = re.compile(r"[\x00-\x1f\x7f]|.{1001}", re.S)
+
+
 def _target(request: HttpRequest) -> tuple[str, int]:
+    """The message a URL points at; a 404 that says so when it points at none."""
     folder = request.GET.get("folder") or request.POST.get("folder") or ""
-    try:
-        uid = int(request.GET.get("uid") or request.POST.get("uid") or "")
-    except ValueError as exc:
-        raise Http404 from exc
+    raw_uid = request.GET.get("uid") or request.POST.get("uid") or ""
+    uid = int(raw_uid) if _UID.fullmatch(raw_uid) else 0
     if not folder or not 0 < uid < 2**32:
-        raise Http404
+        raise NotFoundPage(
+            _("There is no message at this address"),
+            _(
+                "The link lacks the message's folder or number, or they are not valid. "
+                "Open the message from its folder."
+            ),
+        )
+    if _IMPOSSIBLE_FOLDER.search(folder):
+        raise NotFoundPage(_("Folder not found"), str(FolderNotFound.default_message))
     return folder, uid
 
 
@@ -98,21 +115,13 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 def _cache_bodies(
     request: HttpRequest, folder: str, uid: int, rendered: RenderedMessage, remote: bool
 ) -> None:
-    for item in _html_items(rendered):
+    for item in rendered.html_items():
         if len(item.html) < 1_000_000:
             cache.set(
                 _body_cache_key(request, folder, uid, item.part.section, remote),
                 item.html,
                 BODY_CACHE_SECONDS,
             )
-
-
-def _html_items(rendered: RenderedMessage) -> Iterator[object]:
-    for item in rendered.items:
-        if item.kind == "html":
-            yield item
-        elif item.nested is not None:
-            yield from _html_items(item.nested)  # type: ignore[misc]
 
 
 def _body_csp(remote: bool) -> str:
@@ -130,9 +139,29 @@ def _body_csp(remote: bool) -> str:
 def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     """One sanitized HTML part as its own document, for the sandboxed iframe."""
     _not_for_htmx(request)
+    remote = request.GET.get("remote") == "1"
+    try:
+        html, status = _body_html(request, mailbox, remote), 200
+    except (MailError, Http404) as error:
+        if isinstance(error, AuthenticationFailed):
+            raise
+        # Said inside the frame: a page of the app's own may not be framed.
+        status = 503 if isinstance(error, ServerUnavailable) else 404
+        message = (
+            error.user_message if isinstance(error, MailError) else _("This part of the message is not here.")
+        )
+        html = f'<p class="notice">{escape(message)}</p>'
+    response = render(request, "webmail/mail_body.html", {"body": html}, status=status)
+    response["Content-Security-Policy"] = _body_csp(remote)
+    response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    return response  # django-csp leaves a response's own CSP header alone
+
+
+def _body_html(request: HttpRequest, mailbox: UserMailbox, remote: bool) -> str:
     folder, uid = _target(request)
     section = request.GET.get("section", "")
-    remote = request.GET.get("remote") == "1"
     html = cache.get(_body_cache_key(request, folder, uid, section, remote))
     if html is None:
         prefs = Preferences.for_user(request.user)
@@ -148,16 +177,11 @@ def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             )
 
         opened = mailbox.read(load)
-        found = [i for i in _html_items(opened.rendered) if i.part.section == section]  # type: ignore[attr-defined]
+        found = [i for i in opened.rendered.html_items() if i.part.section == section]
         if not found:
             raise Http404
-        html = found[0].html  # type: ignore[attr-defined]
-    response = render(request, "webmail/mail_body.html", {"body": html})
-    response["Content-Security-Policy"] = _body_csp(remote)
-    response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
-    response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "private, no-store"
-    return response  # django-csp leaves a response's own CSP header alone
+        html = found[0].html
+    return html
 
 
 @require_GET
@@ -170,7 +194,10 @@ def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespon
     head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
     part = head.tree.find(section) if section else None
     if part is None or part.is_multipart:
-        raise Http404
+        raise NotFoundPage(
+            _("Attachment not found"),
+            _("This message has no such part. Open the message again to see its attachments."),
+        )
     name = attachment_name(part)
     inline = request.GET.get("inline") == "1" and part.content_type in INLINE_TYPES
     content_type = part.content_type if inline else _download_type(part.content_type)

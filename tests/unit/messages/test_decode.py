@@ -181,6 +181,63 @@ def test_decode_text(data: bytes, charset: str | None, expected: str) -> None:
     assert decode_text(data, charset) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "true_charset", "label"),
+    [
+        # Central European text under a Latin-1 label (ť is not even in windows-1252).
+        ("Děkuji za rychlou odpověď. Příliš žluťoučký kůň úpěl ďábelské ódy.", "cp1250", "iso-8859-1"),
+        (
+            "Dziękuję za szybką odpowiedź, dokumenty wyślę jutro rano. Zażółć gęślą jaźń.",
+            "cp1250",
+            "iso-8859-1",
+        ),
+        # Russian under the other Russian label, both ways.
+        ("Спасибо за быстрый ответ. Документы пришлю завтра утром.", "cp1251", "koi8-r"),
+        ("Спасибо за быстрый ответ. Документы пришлю завтра утром.", "koi8-r", "windows-1251"),
+        # Labels that were right stay right, symbols and short words too.
+        ("Prices: € 10 – € 20 – “special” offer ‘today’ … ™ ® © • and ½ off", "cp1252", "iso-8859-1"),  # noqa: RUF001
+        ("°C µm ²³ ¹ ¼ – — ‘’ “” • ·", "cp1252", "iso-8859-1"),  # noqa: RUF001
+        ("C'est l'été ! « Bonjour », dit-il — très bien… L'œuvre, Œdipe.", "cp1252", "iso-8859-1"),
+        ("Þetta er íslenskur texti með ð og þ og æ.", "cp1252", "iso-8859-1"),
+        ("Ευχαριστώ για τη γρήγορη απάντηση.", "iso8859-7", "iso-8859-7"),  # noqa: RUF001
+        ("Děkuji za rychlou odpověď, příliš žluťoučký kůň.", "iso8859-2", "iso-8859-2"),
+        ("שלום, תודה על התשובה המהירה.", "cp1255", "windows-1255"),
+        # Unlabelled: windows-1252 unless it reads as gibberish; never two alphabets in a word.
+        ("Ölçüm.pdf", "latin-1", None),
+        ("Åsa ÅÄÖ.pdf", "latin-1", None),
+        ("Zażółć.pdf", "cp1250", None),
+        ("日本語のメールです。よろしくお願いします。", "euc_jp", None),
+        ("你好，谢谢你的快速回复。", "gb18030", None),  # noqa: RUF001
+    ],
+)
+def test_decode_text_checks_the_label_by_reading(text: str, true_charset: str, label: str | None) -> None:
+    assert decode_text(text.encode(true_charset), label) == text
+
+
+@pytest.mark.parametrize("label", [None, "x-unknown", "utf-8", "no-such-charset"])
+def test_decode_text_mostly_utf8_with_stray_bytes_is_utf8(label: str | None) -> None:
+    # The demo's "Unknown charset" message: the pane showed "CafĆ© crĆØme" while
+    # the server's list preview (UTF-8, one U+FFFD per broken run) was right.
+    data = "Café crème, naïve — who knows.\n".encode() + b"Raw bytes: \xe9\xe8\xff\xfe\n"
+    assert decode_text(data, label) == "Café crème, naïve — who knows.\nRaw bytes: \ufffd\n"
+
+
+def test_decode_text_short_latin1_is_never_utf16() -> None:
+    assert decode_text(b"Caf\xe9" * 5, None) == "Café" * 5
+
+
+def test_decode_part_body_html_meta_charset_when_mime_has_none() -> None:
+    html = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1250"><p>Děkuji, Tomáš</p>'
+    data = html.encode("cp1250")
+    for label in (None, "us-ascii"):
+        assert decode_part_body(data, encoding="8bit", charset=label, html=True) == html
+    meta5 = '<meta charset="koi8-r"><p>Привет</p>'
+    assert decode_part_body(meta5.encode("koi8-r"), encoding="8bit", charset=None, html=True) == meta5
+    # The MIME label wins over the document's own claim.
+    utf8 = '<meta charset="iso-8859-1"><p>Grüße</p>'
+    assert decode_part_body(utf8.encode(), encoding="8bit", charset="utf-8", html=True) == utf8
+
+
 def test_decode_text_truncated_utf8_keeps_its_label() -> None:
     data = "Привет мир".encode()[:-1]
     assert decode_text(data, "utf-8") == "Привет ми\ufffd"

@@ -140,6 +140,15 @@ def test_text_starting_deep_quote_closes_all_levels() -> None:
     )
 
 
+def test_quote_depth_is_capped() -> None:
+    from webmail.sanitize.text import MAX_QUOTE_DEPTH
+
+    html = render_plain_text(">" * 100_000 + " deep\n" + ">" * 20 + " less deep\n> one\nnone")
+    assert html.count("<blockquote") == MAX_QUOTE_DEPTH == html.count("</blockquote>")
+    closing = "</blockquote>" * (MAX_QUOTE_DEPTH - 1)
+    assert inner(html).endswith("deep\nless deep" + closing + "one</blockquote>none")
+
+
 # ----------------------------------------------------------------------- format=flowed
 
 
