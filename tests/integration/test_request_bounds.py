@@ -8,7 +8,7 @@ what is wrong: never a 500, never a silent cut.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
