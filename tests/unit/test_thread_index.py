@@ -56,3 +56,13 @@ def test_a_selection_of_the_same_range_repeated_costs_no_more_than_one_range() -
     assert uids == list(range(1, 4001)) and cut  # pieces past MAX_UID_PIECES were not read
     uids, cut = parse_uid_sets(["1:5000"] * (MAX_UID_PIECES - 1), 5000)
     assert uids == list(range(1, 5001)) and not cut
+
+
+def test_conversations_are_ordered_by_latest_arrival_not_by_uid() -> None:
+    """UID 9 is an import dated last month: its conversation is not the newest activity."""
+    arrival = [9, 1, 3, 5, 4, 7]  # earliest first, as SORT (ARRIVAL) answers
+    index = ThreadIndex([[(1, 0), (9, 1)], [(5, 0)], [(3, 0), (4, 1), (7, 2)]], arrival)
+    assert [index.conversation(i) for i in range(3)] == [[(3, 0), (4, 1), (7, 2)], [(5, 0)], [(1, 0), (9, 1)]]
+    assert index.by_arrival(2) == [1, 9]  # its newest message is 1, not 9
+    late = ThreadIndex([[(2, 0)], [(8, 0)]], [8])  # 2 arrived after the SORT: it counts as newest
+    assert late.conversation(0) == [(2, 0)]
