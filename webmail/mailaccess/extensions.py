@@ -186,24 +186,17 @@ def uid_thread(client: IMAPClient, algorithm: bytes = b"REFERENCES") -> bytes:
     return b"".join(d for d in data if isinstance(d, bytes))
 
 
-def unseen_uids(client: IMAPClient) -> set[int]:
-    """Every unseen UID of the selected folder, in one compact answer where ESEARCH is offered.
+def unseen_uids(client: IMAPClient, within: bytes | None = None) -> set[int]:
+    """The unseen UIDs of the selected folder (of the UID set ``within``, when given),
+    in one compact answer where ESEARCH is offered.
 
     ``UID SEARCH RETURN (ALL) UNSEEN`` (RFC 4731) answers a sequence set
     ("3:900,1002"), not one number per message.
     """
+    keys = [b"UNSEEN", b"UID", within] if within else [b"UNSEEN"]
     if not client.has_capability("ESEARCH"):
-        return set(client.search([b"UNSEEN"]))
+        return set(client.search(keys))
     client._imap.untagged_responses.pop("ESEARCH", None)
-    _raw(client, b"SEARCH", [b"RETURN", b"(ALL)", b"UNSEEN"], uid=True)
-    found: set[int] = set()
-    for raw in _take_untagged(client, "ESEARCH"):
-        items = list(parse_response([raw]))
-        if items and isinstance(items[0], tuple):
-            items = items[1:]  # the (TAG "…") correlator
-        if items and items[0] == b"UID":
-            items = items[1:]
-        for key, value in zip(items[::2], items[1::2], strict=False):
-            if key == b"ALL":
-                found.update(_expand_sequence_set(value))
-    return found
+    _raw(client, b"SEARCH", [b"RETURN", b"(ALL)", *keys], uid=True)
+    value = _esearch_items(client).get(b"ALL")
+    return set(_expand_sequence_set(value)) if isinstance(value, int | bytes) else set()

@@ -9,8 +9,9 @@ Conversations are ordered by their latest arrival, from one ``UID SORT
 (ARRIVAL)`` computed with the threads (UID order on servers without SORT).
 
 A page then costs one FETCH of the newest message of each conversation on
-it, plus one ``UID SEARCH RETURN (ALL) UNSEEN`` (a compact answer) for the
-unread counts. A conversation's other
+it, plus one ``UID SEARCH RETURN (ALL) UNSEEN`` (a compact answer, limited
+to the page's conversations when their UID set is short) for the unread
+counts. A conversation's other
 messages are fetched only when the user opens it (:func:`conversation_rows`).
 """
 
@@ -164,7 +165,7 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
         newest = [uids[0] for uids in latest_first]
         # One compact answer for the unread counts, however long or interleaved the
         # threads (a FETCH of their UIDs could pass the server's command-line limit).
-        unseen = unseen_uids(client) if any(len(conv) > 1 for conv in convs) else set()
+        unseen = _unseen_of(client, convs) if any(len(conv) > 1 for conv in convs) else set()
         summaries = fetch_summaries(client, newest)
     rows: list[ConversationRow] = []
     for conv, arrived, latest_uid in zip(convs, latest_first, newest, strict=True):
@@ -185,6 +186,16 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
     return ThreadPage(
         folder, total, page, page_size, SortKey.ARRIVAL, True, [r.latest for r in rows], conversations=rows
     )
+
+
+UNSEEN_SET_LIMIT = 4000  # bytes of a UID set we send; past it the folder's whole answer
+
+
+def _unseen_of(client: IMAPClient, convs: list[Conversation]) -> set[int]:
+    """Unseen UIDs among the page's conversations: only theirs when their UID set is short
+    (the folder's answer can be tens of KB when seen and unseen mail interleave)."""
+    wanted = uid_set(sorted(uid for conv in convs for uid, _depth in conv))
+    return unseen_uids(client, wanted if len(wanted) <= UNSEEN_SET_LIMIT else None)
 
 
 def _tree(conv: Conversation, latest_first: list[int] | None = None) -> str:
