@@ -3,8 +3,10 @@
 Seeds the folder once (Maildir files, kept in var/bench/), signs in through
 the real login view, then renders list pages through Django's test client
 while a TCP proxy counts the bytes Dovecot sends. Reports medians over
-``--runs`` (default 7) for received order, for date order (ESORT PARTIAL)
-and for the conversation view (UID THREAD REFERENCES, kept on the selection).
+``--runs`` (default 7) for received order (ESORT PARTIAL on ARRIVAL), for
+date order and for the conversation view (UID THREAD REFERENCES, kept on the
+selection), then page 1 right after a new message arrived (the first window
+re-sorted from the old one and the newcomer).
 """
 
 from __future__ import annotations
@@ -84,9 +86,29 @@ def _run(proxy: TcpProxy, direct_port: int, args: argparse.Namespace) -> None:
             f"{sort:<10} {page:>6} {times[0]:>9.1f} {median(times):>10.1f} {min(times):>8.1f} "
             f"{median(received[(sort, page)]):>14.0f}"
         )
+    arrived = []
+    for i in range(args.runs):
+        _deliver(direct_port, f"bench arrival {i}")
+        t = time.perf_counter()
+        response = client.get(_url("arrival", 1))
+        arrived.append((time.perf_counter() - t) * 1000)
+        assert f"bench arrival {i}".encode() in response.content
+    print(f"{'new mail':<10} {1:>6} {arrived[0]:>9.1f} {median(arrived):>10.1f} {min(arrived):>8.1f}")
     stats = get_pool().stats()
     print(f"\nIMAP logins: {stats['opened']}, pooled connection reuses: {stats['reused']}")
     print("Roundcube 1.6 reference (DESIGN.md): page 1 of 100k = ~294 ms and ~614 KB.")
+
+
+def _deliver(port: int, subject: str) -> None:
+    """Another client appends one message, as a delivery would."""
+    from imapclient import IMAPClient
+
+    other = IMAPClient("127.0.0.1", port=port, ssl=False)
+    try:
+        other.login(USER, PASSWORD)
+        other.append("INBOX", f"From: a@example.test\r\nSubject: {subject}\r\n\r\nhello\r\n".encode())
+    finally:
+        other.logout()
 
 
 def _url(order: str, page: int) -> str:

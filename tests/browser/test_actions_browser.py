@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.refresh import refresh_now
 from tests.conftest import MailUser
 from tests.support.mail import append_all, imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
@@ -91,14 +92,14 @@ def test_bulk_select_move_drag_and_shortcuts(
     other.select_folder("INBOX")
     assert not page.title().startswith("(")  # type: ignore[attr-defined]
     other.remove_flags(other.search(["ALL"]), [b"\\Seen"])
-    page.evaluate("document.body.dispatchEvent(new Event('mail-refresh'))")  # type: ignore[attr-defined]
+    refresh_now(page)
     page.wait_for_selector("tr.msg.unread")  # type: ignore[attr-defined]
     page.wait_for_function("document.title.startsWith('(1) ')")  # type: ignore[attr-defined]
     assert page.locator("#folder-pane li[data-folder=INBOX] .unread-count").inner_text() == "1"  # type: ignore[attr-defined]
     other.add_flags(other.search(["ALL"]), [b"\\Deleted"])
     other.expunge()
     other.logout()
-    page.evaluate("document.body.dispatchEvent(new Event('mail-refresh'))")  # type: ignore[attr-defined]
+    refresh_now(page)
     page.wait_for_selector("text=This folder is empty.")  # type: ignore[attr-defined]
     page.wait_for_function("!document.title.startsWith('(')")  # type: ignore[attr-defined]
 

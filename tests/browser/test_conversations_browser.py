@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.browser.refresh import refresh_now
 from tests.conftest import MailUser
 from tests.support.mail import append_all, dated, imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
@@ -183,7 +184,7 @@ def test_several_conversations_opened_at_once_all_get_their_rows_and_keep_them_a
     other.select_folder("INBOX")
     other.add_flags(other.search(["ALL"])[:1], [b"\\Seen"])
     other.logout()
-    page.evaluate("document.body.dispatchEvent(new Event('mail-refresh'))")  # type: ignore[attr-defined]
+    refresh_now(page)
     _until(
         page,
         "document.querySelectorAll('tr.msg.conv:not(.unread)').length === 0 || "

@@ -280,3 +280,37 @@ def test_move_reports_copyuid_and_refuses_all_stale(dovecot: DovecotInstance, ma
             actions.set_flags(client, "INBOX", uids, [actions.SEEN], add=True)
     finally:
         client.logout()
+
+
+@pytest.mark.parametrize("probe_first", [False, True], ids=["selected-noop", "after-pool-probe"])
+def test_an_expunge_of_everything_by_another_client_empties_the_polled_list(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser, probe_first: bool
+) -> None:
+    """The browser test's last refresh: another client expunges every message while it stays connected.
+
+    With the pool's idle probe (a NOOP of its own) the EXPUNGE answers arrive before the
+    selection's NOOP; either way the next poll must see an empty folder.
+    """
+    from webmail.mailbox import get_pool
+
+    uids = seed(dovecot, mail_user, 3)
+    web = login(mail_user)
+    page = web.get("/mail/").content
+    token = re.search(rb"state=([0-9a-f]+)", page).group(1).decode()  # type: ignore[union-attr]
+    other = server(dovecot, mail_user)
+    other.select_folder("INBOX")
+    other.add_flags(uids, [b"\\Seen"])
+    refreshed = web.get(f"/mail/poll/?folder=INBOX&state={token}")
+    assert refreshed.status_code == 200 and set(rows(refreshed.content)) == set(uids)
+    token = re.search(rb"state=([0-9a-f]+)", refreshed.content).group(1).decode()  # type: ignore[union-attr]
+    other.add_flags(other.search(["ALL"]), [b"\\Deleted"])
+    other.expunge()
+    if probe_first:
+        get_pool().probe_after = 0.0
+    try:
+        emptied = web.get(f"/mail/poll/?folder=INBOX&state={token}")
+    finally:
+        get_pool().probe_after = 10.0
+        other.logout()
+    assert emptied.status_code == 200
+    assert b"This folder is empty." in emptied.content and not rows(emptied.content)

@@ -158,9 +158,17 @@ def test_search_all_folders(
     )
     web = login(mail_user)
     html = web.get("/mail/search/", {"folder": "INBOX", "q": "needle", "scope": "all"}).content.decode()
-    groups = re.findall(r'<h2 class="search-group">(.*?) <small>\((\d+)\)</small>', html)
-    assert sorted(groups) == [("INBOX", "1"), ("Projets/Été", "1")]
+    groups = re.findall(
+        r'<h2 class="search-group" data-folder="([^"]+)">(.*?) <small>\((\d+)\)</small>', html
+    )
+    # Headings show the names people see; the status counts every folder, not "this folder".
+    assert sorted(groups) == [("INBOX", "Inbox", "1"), ("Projets/Été", "Été", "1")]
     assert 'data-folder="Projets/Été"' in html
+    assert "2 matches in all folders." in html and "in this folder" not in html
+    french = web.get(
+        "/mail/search/", {"folder": "INBOX", "q": "needle", "scope": "all"}, HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert '<h2 class="search-group" data-folder="INBOX">Boîte de réception <small>' in french
 
 
 def test_empty_result_and_unknown_folder(login: Callable[[MailUser], Client], mail_user: MailUser) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import imaplib
 import threading
 import time
 
 import pytest
 
-from webmail.mailaccess.errors import ServerBusy, ServerUnavailable
+from webmail.mailaccess.errors import FolderNotFound, ProtocolError, ServerBusy, ServerUnavailable
+from webmail.mailaccess.imap import mark_unusable
 from webmail.mailaccess.pool import ImapPool, PoolKey
 
 
@@ -163,3 +165,37 @@ def test_run_does_not_retry_on_a_connection_opened_just_now() -> None:
     with pytest.raises(OSError):
         pool.run(KEY, opener, op)
     assert len(made) == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProtocolError(detail="FETCH => got more than 1000000 bytes"),
+        imaplib.IMAP4.error("line too long"),
+        KeyError("x"),
+    ],
+    ids=["protocol-error", "imaplib-error", "unexpected"],
+)
+def test_a_connection_that_saw_a_protocol_error_is_never_handed_out_again(error: Exception) -> None:
+    pool = ImapPool()
+    with pytest.raises(type(error)), pool.connection(KEY, StubClient) as client:
+        raise error
+    assert client.closed and pool.stats() == {"open": 0, "idle": 0, "opened": 1, "reused": 0}
+    with pool.connection(KEY, StubClient) as fresh:
+        assert fresh is not client
+
+
+def test_a_domain_error_keeps_the_connection() -> None:
+    pool = ImapPool()
+    with pytest.raises(FolderNotFound), pool.connection(KEY, StubClient) as client:
+        raise FolderNotFound(detail="Nope")
+    assert not client.closed
+    with pool.connection(KEY, StubClient) as again:
+        assert again is client
+
+
+def test_a_connection_marked_unusable_is_closed_even_when_the_request_succeeds() -> None:
+    pool = ImapPool()
+    with pool.connection(KEY, StubClient) as client:
+        mark_unusable(client)  # type: ignore[arg-type]
+    assert client.closed and pool.stats()["open"] == 0

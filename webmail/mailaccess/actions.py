@@ -84,25 +84,42 @@ def parse_uid(text: str) -> int | None:
     return value if 0 < value <= MAX_UID else None
 
 
-def parse_uid_sets(values: Iterable[str], limit: int) -> tuple[list[int], bool]:
-    """UIDs from compact sets ("3:7,12"), at most ``limit`` of them; True when some were left out.
+MAX_UID_PIECES = 10_000  # ranges and single UIDs in one request, across all its fields
 
-    Work is bounded by ``limit`` per range, however wide ("1:4294967295") or
-    repeated: within a range, at most len(found) numbers can be duplicates.
+
+def parse_uid_sets(values: Iterable[str], limit: int) -> tuple[list[int], bool]:
+    """The lowest ``limit`` UIDs of compact sets ("3:7,12"), ascending; True when some were left out.
+
+    Work is bounded before it starts: at most MAX_UID_PIECES pieces are read,
+    overlapping or repeated ranges are merged first, and no more than
+    ``limit`` numbers are ever produced.
     """
-    found: dict[int, None] = {}
-    pieces = [piece for value in values for piece in value.split(",")]
-    for index, piece in enumerate(pieces):
-        first, sep, last = piece.partition(":")
-        lo, hi = parse_uid(first), (parse_uid(last) if sep else parse_uid(first))
-        if lo is None or hi is None:
+    ranges: list[tuple[int, int]] = []
+    cut = False
+    for value in values:
+        room = MAX_UID_PIECES - len(ranges)
+        pieces = value.split(",", room)  # at most room + 1 pieces, the last one unsplit
+        if len(pieces) > room:
+            pieces, cut = pieces[:room], True
+        for piece in pieces:
+            first, sep, last = piece.partition(":")
+            lo, hi = parse_uid(first), (parse_uid(last) if sep else parse_uid(first))
+            if lo is not None and hi is not None:
+                ranges.append((min(lo, hi), max(lo, hi)))
+        if cut:
+            break
+    found: list[int] = []
+    end = 0  # every wanted UID up to here is in ``found``
+    for lo, hi in sorted(ranges):
+        lo = max(lo, end + 1)
+        if lo > hi:
             continue
-        lo, hi = min(lo, hi), max(lo, hi)
-        for uid in range(lo, min(hi, lo + limit - 1) + 1):
-            found.setdefault(uid)
-            if len(found) == limit:
-                return list(found), uid < hi or index < len(pieces) - 1
-    return list(found), False
+        if len(found) == limit:
+            return found, True  # a range starts past the limit
+        end = min(hi, lo + limit - len(found) - 1)
+        found.extend(range(lo, end + 1))
+        cut = cut or end < hi
+    return found, cut
 
 
 def uid_set(uids: list[int]) -> bytes:
@@ -117,6 +134,11 @@ def uid_set(uids: list[int]) -> bytes:
         start = prev = uid
     parts.append(f"{start}:{prev}" if start != prev else str(start))
     return ",".join(parts).encode()
+
+
+def expand_uid_set(text: str) -> list[int]:
+    """The UIDs of a compact set we wrote ourselves (the undo record), however many."""
+    return _expand_sequence_set(text.encode("ascii")) if text else []
 
 
 def _require_some(folder: str, done: list[int], missing: list[int]) -> None:

@@ -1,4 +1,4 @@
-"""IMAP extensions that imapclient has no method for: LIST-STATUS and ESORT PARTIAL.
+"""IMAP extensions that imapclient has no method for: LIST-STATUS, ESORT, THREAD, ESEARCH.
 
 Commands go through imapclient's own command sender and response parser;
 nothing here splits protocol bytes by hand. This is the only module that
@@ -99,6 +99,50 @@ def _expand_sequence_set(value: bytes | int) -> list[int]:
     return out
 
 
+def _search_keys(search: list[object] | None, charset: bytes) -> list[bytes]:
+    keys = _normalise_search_criteria(search, charset.decode()) if search else [b"ALL"]
+    if any(b"\r" in k or b"\n" in k or b"\0" in k for k in keys):
+        # A quoted string cannot carry them; sent raw they would start a new command.
+        raise ValueError("control characters in IMAP search keys")
+    return keys
+
+
+def _esearch_items(client: IMAPClient) -> dict[bytes, object]:
+    """The items of the ESEARCH answer(s) just received, by name."""
+    found: dict[bytes, object] = {}
+    for raw in _take_untagged(client, "ESEARCH"):
+        items = list(parse_response([raw]))
+        # Skip the correlator "(TAG "A1")" and the "UID" atom.
+        if items and isinstance(items[0], tuple):
+            items = items[1:]
+        if items and items[0] == b"UID":
+            items = items[1:]
+        found.update(zip(items[::2], items[1::2], strict=False))
+    return found
+
+
+def _esort(
+    client: IMAPClient, returns: bytes, criteria: bytes, charset: bytes, search: list[object] | None
+) -> dict[bytes, object]:
+    """``UID SORT RETURN (<returns>) (<criteria>) <charset> <search>``: the ESEARCH items by name."""
+    keys = _search_keys(search, charset)
+    client._imap.untagged_responses.pop("ESEARCH", None)
+    args = [b"RETURN", b"(" + returns + b")", b"(" + criteria + b")", charset, *keys]
+    _raw(client, b"SORT", args, uid=True)
+    return _esearch_items(client)
+
+
+def search_count(client: IMAPClient, search: list[object], charset: bytes = b"UTF-8") -> int:
+    """How many messages match: ``UID SEARCH RETURN (COUNT)`` (RFC 4731), not every UID."""
+    if not client.has_capability("ESEARCH"):
+        return len(client.search(search, charset=charset.decode()))
+    keys = _search_keys(search, charset)
+    client._imap.untagged_responses.pop("ESEARCH", None)
+    _raw(client, b"SEARCH", [b"RETURN", b"(COUNT)", b"CHARSET", charset, *keys], uid=True)
+    count = _esearch_items(client).get(b"COUNT")
+    return int(count) if isinstance(count, int | bytes) else 0
+
+
 def esort_partial(
     client: IMAPClient,
     criteria: bytes,
@@ -113,35 +157,22 @@ def esort_partial(
     ``search`` holds SEARCH keys as for ``IMAPClient.search`` (default ALL);
     non-ASCII strings go as UTF-8 literals.
     """
-    keys = _normalise_search_criteria(search, charset.decode()) if search else [b"ALL"]
-    if any(b"\r" in k or b"\n" in k or b"\0" in k for k in keys):
-        # A quoted string cannot carry them; sent raw they would start a new command.
-        raise ValueError("control characters in IMAP search keys")
-    client._imap.untagged_responses.pop("ESEARCH", None)
-    _raw(
-        client,
-        b"SORT",
-        [b"RETURN", b"(PARTIAL %d:%d COUNT)" % (first, last), b"(" + criteria + b")", charset, *keys],
-        uid=True,
-    )
-    responses = _take_untagged(client, "ESEARCH")
+    found = _esort(client, b"PARTIAL %d:%d COUNT" % (first, last), criteria, charset, search)
+    partial = found.get(b"PARTIAL")
     uids: list[int] = []
-    total = 0
-    for raw in responses:
-        parsed = parse_response([raw])
-        items = list(parsed)
-        # Skip the correlator "(TAG "A1")" and the "UID" atom.
-        if items and isinstance(items[0], tuple):
-            items = items[1:]
-        if items and items[0] == b"UID":
-            items = items[1:]
-        for key, value in zip(items[::2], items[1::2], strict=False):
-            if key == b"COUNT":
-                total = int(value)
-            elif key == b"PARTIAL" and isinstance(value, tuple) and len(value) == 2:
-                if value[1] is not None:
-                    uids = _expand_sequence_set(value[1])
-    return PartialSort(uids=uids, total=total)
+    if isinstance(partial, tuple) and len(partial) == 2 and partial[1] is not None:
+        uids = _expand_sequence_set(partial[1])
+    count = found.get(b"COUNT")
+    return PartialSort(uids=uids, total=int(count) if isinstance(count, int | bytes) else 0)
+
+
+def esort_all(
+    client: IMAPClient, criteria: bytes, charset: bytes = b"UTF-8", search: list[object] | None = None
+) -> list[int]:
+    """Every matching UID in sort order, ``RETURN (ALL)``: where the order follows the
+    UIDs (ARRIVAL, usually), the server answers ranges ("1:100000"), not one number each."""
+    value = _esort(client, b"ALL", criteria, charset, search).get(b"ALL")
+    return _expand_sequence_set(value) if isinstance(value, int | bytes) else []
 
 
 def uid_thread(client: IMAPClient, algorithm: bytes = b"REFERENCES") -> bytes:
@@ -155,24 +186,17 @@ def uid_thread(client: IMAPClient, algorithm: bytes = b"REFERENCES") -> bytes:
     return b"".join(d for d in data if isinstance(d, bytes))
 
 
-def unseen_uids(client: IMAPClient) -> set[int]:
-    """Every unseen UID of the selected folder, in one compact answer where ESEARCH is offered.
+def unseen_uids(client: IMAPClient, within: bytes | None = None) -> set[int]:
+    """The unseen UIDs of the selected folder (of the UID set ``within``, when given),
+    in one compact answer where ESEARCH is offered.
 
     ``UID SEARCH RETURN (ALL) UNSEEN`` (RFC 4731) answers a sequence set
     ("3:900,1002"), not one number per message.
     """
+    keys = [b"UNSEEN", b"UID", within] if within else [b"UNSEEN"]
     if not client.has_capability("ESEARCH"):
-        return set(client.search([b"UNSEEN"]))
+        return set(client.search(keys))
     client._imap.untagged_responses.pop("ESEARCH", None)
-    _raw(client, b"SEARCH", [b"RETURN", b"(ALL)", b"UNSEEN"], uid=True)
-    found: set[int] = set()
-    for raw in _take_untagged(client, "ESEARCH"):
-        items = list(parse_response([raw]))
-        if items and isinstance(items[0], tuple):
-            items = items[1:]  # the (TAG "…") correlator
-        if items and items[0] == b"UID":
-            items = items[1:]
-        for key, value in zip(items[::2], items[1::2], strict=False):
-            if key == b"ALL":
-                found.update(_expand_sequence_set(value))
-    return found
+    _raw(client, b"SEARCH", [b"RETURN", b"(ALL)", *keys], uid=True)
+    value = _esearch_items(client).get(b"ALL")
+    return set(_expand_sequence_set(value)) if isinstance(value, int | bytes) else set()

@@ -104,6 +104,18 @@ def authenticate(client: IMAPClient, username: str, password: str, *, client_ip:
         raise ServerUnavailable(detail=f"{exc.__class__.__name__}") from exc
 
 
+_UNUSABLE_ATTR = "webmail_unusable"
+
+
+def mark_unusable(client: IMAPClient) -> None:
+    """This connection is out of step with its server (a half-read answer): never reuse it."""
+    setattr(client, _UNUSABLE_ATTR, True)
+
+
+def is_unusable(client: IMAPClient) -> bool:
+    return bool(getattr(client, _UNUSABLE_ATTR, False))
+
+
 def close_quietly(client: IMAPClient) -> None:
     try:
         client.logout()

@@ -1,31 +1,31 @@
 """One page of a folder's message list, ordered on the server.
 
-Only the page's messages are fetched, and only their headers
-(ENVELOPE FLAGS RFC822.SIZE BODYSTRUCTURE, plus PREVIEW where offered):
-- received order (the default, newest first) needs no SORT at all: sequence
-  numbers are the order in which mail reached the folder, so page N is a
-  sequence range;
-- other orders use ESORT with RETURN (PARTIAL m:n), so only the page's UIDs
-  cross the wire; servers without ESORT get plain SORT.
-The cost of a page therefore does not grow with the folder.
+Only the page's messages are fetched, and only what a row shows (see rows).
+Every order, received (the default, newest first) included, is the server's
+``UID SORT``: received means ARRIVAL, the INTERNALDATE, which an import sets
+from the message's Date, and which a move or an undo keeps; sequence numbers
+would put last month's imported mail above today's. With ESORT (RFC 5267)
+``RETURN (PARTIAL m:n)`` answers a window of five pages, kept on the pooled
+selection until mail arrives or leaves, so paging inside it costs one FETCH.
+
+When mail only arrived, the new first window is among the old one and the
+newcomers (a sort key never changes, and a new message has a higher UID than
+any before it), so it is re-sorted from those alone: a few hundred messages
+for the server instead of the whole folder. Servers without SORT get the
+sequence order; without ESORT, plain SORT.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from typing import Any
 
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
-from webmail.messages.choose import choose_display
-from webmail.messages.decode import decode_address_list, decode_header_value
-from webmail.messages.parts import build_part_tree
-
-from .extensions import esort_partial
+from .actions import uid_set
+from .extensions import esort_all, esort_partial
 from .imap import translate_errors
-from .message import repair_previews
+from .rows import fetch_summaries
 from .selection import Selected, select
 from .types import MessagePage, MessageSummary, SortKey
 
@@ -38,13 +38,6 @@ _SORT_CRITERIA = {
     SortKey.SIZE: b"SIZE",
     SortKey.ARRIVAL: b"ARRIVAL",
 }
-
-
-def fetch_items(client: IMAPClient) -> list[bytes]:
-    items = [b"UID", b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"]
-    if client.has_capability("PREVIEW"):
-        items.append(b"PREVIEW")
-    return items
 
 
 def sort_criteria(client: IMAPClient, sort: SortKey, reverse: bool) -> bytes:
@@ -70,16 +63,17 @@ def list_page(
     if total == 0:
         return MessagePage(folder, 0, 1, page_size, sort, reverse, [])
     with translate_errors(folder):
-        if sort == SortKey.ARRIVAL:
-            messages = _page_by_sequence(client, total, page, page_size, reverse)
-        else:
+        if client.has_capability("SORT"):
             messages, total = _page_by_sort(client, state, page, page_size, sort, reverse)
+        else:
+            messages = _page_by_sequence(client, total, page, page_size, reverse)
     return MessagePage(folder, total, page, page_size, sort, reverse, messages)
 
 
 def _page_by_sequence(
     client: IMAPClient, total: int, page: int, page_size: int, reverse: bool
 ) -> list[MessageSummary]:
+    """Servers without SORT: sequence order, the order mail reached the folder."""
     if reverse:
         hi = total - (page - 1) * page_size
         lo = max(1, hi - page_size + 1)
@@ -88,15 +82,16 @@ def _page_by_sequence(
         hi = min(total, lo + page_size - 1)
     client.use_uid = False
     try:
-        data = client.fetch(list(range(lo, hi + 1)), fetch_items(client))
+        data = client.fetch(list(range(lo, hi + 1)), [b"UID"])
     finally:
         client.use_uid = True
-    repair_previews(client, data)  # the pane's decoding where the server's failed
-    seqs = sorted(data, reverse=reverse)
-    return [summarize(int(data[s][b"UID"]), data[s]) for s in seqs if b"UID" in data[s]]
+    uids = [int(data[s][b"UID"]) for s in sorted(data, reverse=reverse) if b"UID" in data[s]]
+    rows = fetch_summaries(client, uids)
+    return [rows[uid] for uid in uids if uid in rows]
 
 
 SORT_WINDOW_PAGES = 5  # one ESORT answers this many pages; paging inside it is free
+NEWEST_FIRST = b"REVERSE ARRIVAL"
 
 
 def _page_by_sort(
@@ -107,20 +102,64 @@ def _page_by_sort(
     window_first = ((page - 1) // SORT_WINDOW_PAGES) * SORT_WINDOW_PAGES * page_size + 1
     window_last = window_first + SORT_WINDOW_PAGES * page_size - 1
     # Sort windows live on the selection: any EXISTS/EXPUNGE or re-SELECT drops
-    # them, and flag changes cannot reorder date, sender, subject or size.
+    # them, and flag changes cannot reorder by arrival, date, sender, subject or size.
     cache_key = (criteria, window_first, window_last)
     cached = state.sort_windows.get(cache_key)
     if cached is None:
-        cached = _sort_window(client, criteria, window_first, window_last)
+        earlier = state.earlier_tops.get(criteria) if window_first == 1 else None
+        if earlier:
+            cached = (_top_after_arrivals(client, criteria, earlier, window_last), state.exists)
+        elif criteria == NEWEST_FIRST:
+            cached = _newest_first_window(client, state.exists, window_first, window_last)
+        else:
+            cached = _sort_window(client, criteria, window_first, window_last)
         state.sort_windows[cache_key] = cached
+        if window_first == 1:
+            state.earlier_tops.pop(criteria, None)
     window, total = cached
     offset = first - window_first
     uids = window[offset : offset + page_size]
-    if not uids:
-        return [], total
-    data = client.fetch(uids, fetch_items(client))
-    repair_previews(client, data)
-    return [summarize(uid, data[uid]) for uid in uids if uid in data], total
+    rows = fetch_summaries(client, uids)
+    return [rows[uid] for uid in uids if uid in rows], total
+
+
+def _newest_first_window(client: IMAPClient, total: int, first: int, last: int) -> tuple[list[int], int]:
+    """Positions first..last of the arrival order read backwards.
+
+    SORT (REVERSE ARRIVAL) keeps mail that arrived in the same second in
+    ascending order (RFC 5256 breaks ties by sequence number, REVERSE or
+    not), so newest first is the matching window of ARRIVAL, turned round.
+    """
+    if client.has_capability("ESORT"):
+        try:
+            for _attempt in range(2):
+                lo, hi = max(1, total - last + 1), total - first + 1
+                if hi < 1:
+                    return [], total
+                result = esort_partial(client, b"ARRIVAL", lo, hi)
+                if result.total == total:
+                    break
+                total = result.total  # mail came or went since the count we had: once more
+            return result.uids[::-1], result.total
+        except imap_exc.IMAPClientError:
+            logger.info("ESORT PARTIAL refused by the server; falling back to SORT")
+    ascending = list(client.sort([b"ARRIVAL"]))
+    return ascending[::-1][first - 1 : last], len(ascending)
+
+
+def _top_after_arrivals(client: IMAPClient, criteria: bytes, earlier: list[int], last: int) -> list[int]:
+    """The first window, re-sorted from the earlier one plus every UID above it."""
+    # One UID set (not an OR of two, which makes the server test every message).
+    keys: list[object] = [b"UID", uid_set(sorted(earlier)) + b",%d:*" % (max(earlier) + 1)]
+    if criteria == NEWEST_FIRST:
+        if client.has_capability("ESORT"):
+            ascending = esort_all(client, b"ARRIVAL", search=keys)  # usually one range
+        else:
+            ascending = list(client.sort([b"ARRIVAL"], keys))
+        return ascending[::-1][:last]
+    if client.has_capability("ESORT"):
+        return esort_partial(client, criteria, 1, last, search=keys).uids
+    return list(client.sort(criteria.decode().split(), keys))[:last]
 
 
 def _sort_window(client: IMAPClient, criteria: bytes, first: int, last: int) -> tuple[list[int], int]:
@@ -132,44 +171,3 @@ def _sort_window(client: IMAPClient, criteria: bytes, first: int, last: int) -> 
             logger.info("ESORT PARTIAL refused by the server; falling back to SORT")
     all_uids = client.sort(criteria.decode().split())
     return all_uids[first - 1 : last], len(all_uids)
-
-
-def summarize(uid: int, item: dict[bytes, Any]) -> MessageSummary:
-    """Turn one FETCH result into a MessageSummary; tolerant of odd servers and mail."""
-    envelope = item.get(b"ENVELOPE")
-    subject = decode_header_value(getattr(envelope, "subject", None)) if envelope else ""
-    senders = decode_address_list(getattr(envelope, "from_", None)) if envelope else []
-    recipients = decode_address_list(getattr(envelope, "to", None)) if envelope else []
-    date = getattr(envelope, "date", None) if envelope else None
-    if date is None:
-        date = item.get(b"INTERNALDATE")
-    if isinstance(date, datetime) and date.tzinfo is None:
-        date = date.replace(tzinfo=UTC)
-    flags = frozenset(
-        (f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)).lower()
-        for f in item.get(b"FLAGS", ())
-    )
-    preview = item.get(b"PREVIEW") or b""
-    if isinstance(preview, tuple):  # some servers answer (FUZZY "text")
-        preview = preview[-1] or b""
-    return MessageSummary(
-        uid=uid,
-        subject=subject,
-        sender=senders[0] if senders else None,
-        recipients=tuple(recipients),
-        date=date if isinstance(date, datetime) else None,
-        size=int(item.get(b"RFC822.SIZE", 0) or 0),
-        flags=flags,
-        has_attachments=has_attachments(item.get(b"BODYSTRUCTURE")),
-        preview=decode_header_value(preview)[:200],
-    )
-
-
-def has_attachments(bodystructure: Any) -> bool:
-    """Same answer as the reading pane's attachment list (inline cid images don't count)."""
-    if not bodystructure:
-        return False
-    try:
-        return bool(choose_display(build_part_tree(bodystructure)).all_attachments())
-    except Exception:
-        return False

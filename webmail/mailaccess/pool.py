@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from .errors import ServerBusy, ServerUnavailable
-from .imap import CONNECTION_ERRORS, IMAPClient, close_quietly
+from .errors import MailError, ProtocolError, ServerBusy, ServerUnavailable
+from .imap import CONNECTION_ERRORS, IMAPClient, close_quietly, is_unusable
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +84,16 @@ class ImapPool:
         try:
             yield client
             healthy = True
-        except CONNECTION_ERRORS:
+        except (ProtocolError, ServerUnavailable, ServerBusy):
+            # A response we could not read may have been left half on the socket.
             raise
-        except ServerUnavailable:
-            raise
-        except Exception:
+        except MailError:
             # A domain error (folder missing, message gone) leaves the connection usable.
             healthy = True
             raise
         finally:
-            self._checkin(key, client, healthy)
+            # Anything else (a socket error, imaplib's own errors, a bug) closes it too.
+            self._checkin(key, client, healthy and not is_unusable(client))
 
     def run(self, key: PoolKey, opener: Callable[[], IMAPClient], op: Callable[[IMAPClient], T]) -> T:
         """Run a read-only operation; if a reused connection turns out dead, retry once fresh.

@@ -22,12 +22,13 @@ from datetime import date
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
-from .extensions import esort_partial
+from .extensions import PartialSort, esort_partial, search_count
 from .folders import list_folders
-from .imap import translate_errors
-from .listing import fetch_items, sort_criteria, summarize
+from .imap import is_unusable, translate_errors
+from .listing import sort_criteria
+from .rows import fetch_summaries
 from .selection import select
-from .types import MessagePage, MessageSummary, SortKey
+from .types import Folder, MessagePage, MessageSummary, SortKey
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +92,16 @@ def _printable(value: str) -> str:
 def _matching_page(
     client: IMAPClient, query: SearchQuery, sort: SortKey, reverse: bool, page: int, page_size: int
 ) -> tuple[list[int], int, int]:
-    """(the page's UIDs, total matches, page actually shown), with ESORT PARTIAL where offered."""
-    # Received order is UID order, which SEARCH gives for free; SORT ARRIVAL
-    # would order same-second arrivals by the server's tie rule instead.
-    if sort != SortKey.ARRIVAL and client.has_capability("ESORT"):
-        first = (page - 1) * page_size + 1
-        criteria = sort_criteria(client, sort, reverse)
+    """(the page's UIDs, total matches, page actually shown), with ESORT PARTIAL where offered.
+
+    Received order is ARRIVAL (INTERNALDATE), as in the folder list: UID order
+    would put imported or restored mail out of place.
+    """
+    if client.has_capability("ESORT"):
         try:
-            found = esort_partial(client, criteria, first, first + page_size - 1, search=query.criteria())
+            found = _esort_page(client, query, sort, reverse, page, page_size)
         except imap_exc.IMAPClientError:
-            logger.info("ESORT PARTIAL refused by the server; falling back to SEARCH")
+            logger.info("ESORT PARTIAL refused by the server; falling back to SORT")
         else:
             last_page = max(1, -(-found.total // page_size))
             if page <= last_page:
@@ -112,14 +113,29 @@ def _matching_page(
     return uids[(page - 1) * page_size : page * page_size], len(uids), page
 
 
+def _esort_page(
+    client: IMAPClient, query: SearchQuery, sort: SortKey, reverse: bool, page: int, page_size: int
+) -> PartialSort:
+    first, last = (page - 1) * page_size + 1, page * page_size
+    if sort == SortKey.ARRIVAL and reverse:
+        # Newest first is ARRIVAL read backwards (REVERSE keeps same-second ties
+        # ascending): count the matches, then take the mirrored window.
+        total = search_count(client, query.criteria())
+        lo, hi = max(1, total - last + 1), total - first + 1
+        if hi < 1:
+            return PartialSort([], total)
+        found = esort_partial(client, b"ARRIVAL", lo, hi, search=query.criteria())
+        return PartialSort(found.uids[::-1], found.total)
+    return esort_partial(client, sort_criteria(client, sort, reverse), first, last, search=query.criteria())
+
+
 def _matching_uids(client: IMAPClient, query: SearchQuery, sort: SortKey, reverse: bool) -> list[int]:
     criteria = query.criteria()
-    if sort == SortKey.ARRIVAL:
-        uids = sorted(client.search(criteria, charset="UTF-8"))  # UID order is arrival order
-        return uids[::-1] if reverse else uids
+    if sort == SortKey.ARRIVAL and reverse and client.has_capability("SORT"):
+        return list(client.sort([b"ARRIVAL"], criteria, "UTF-8"))[::-1]  # see _esort_page
     if client.has_capability("SORT"):
         return list(client.sort(sort_criteria(client, sort, reverse).decode().split(), criteria, "UTF-8"))
-    uids = sorted(client.search(criteria, charset="UTF-8"))
+    uids = sorted(client.search(criteria, charset="UTF-8"))  # without SORT: UID order
     return uids[::-1] if reverse else uids
 
 
@@ -136,31 +152,40 @@ def search_folder(
     select(client, folder)
     with translate_errors(folder):
         window, total, page = _matching_page(client, query, sort, reverse, max(1, page), page_size)
-        data = client.fetch(window, fetch_items(client)) if window else {}
-    messages = [summarize(uid, data[uid]) for uid in window if uid in data]
+        rows = fetch_summaries(client, window)
+    messages = [rows[uid] for uid in window if uid in rows]
     return MessagePage(folder, total, page, page_size, sort, reverse, messages)
 
 
 @dataclass(frozen=True)
 class FolderHits:
-    folder: str
+    folder: Folder
     total: int
     messages: list[MessageSummary] = field(default_factory=list)
+
+
+MAX_FOLDERS_SEARCHED = 200  # one request searches at most this many folders
 
 
 def search_all_folders(
     client: IMAPClient,
     query: SearchQuery,
     *,
+    folders: list[Folder] | None = None,
     per_folder: int = 20,
     skip_roles: tuple[str, ...] = ("trash", "junk"),
 ) -> list[FolderHits]:
     """The newest ``per_folder`` matches of every selectable folder that has any."""
     results: list[FolderHits] = []
-    for folder in list_folders(client):
-        if not folder.selectable or folder.role in skip_roles or folder.messages == 0:
-            continue
+    candidates = [
+        f
+        for f in (folders if folders is not None else list_folders(client))
+        if f.selectable and f.role not in skip_roles and f.messages != 0
+    ]
+    for folder in candidates[:MAX_FOLDERS_SEARCHED]:
+        if is_unusable(client):
+            break  # a row's answer could not be read; this connection can say no more
         found = search_folder(client, folder.name, query, page=1, page_size=per_folder)
         if found.total:
-            results.append(FolderHits(folder.name, found.total, found.messages))
+            results.append(FolderHits(folder, found.total, found.messages))
     return results

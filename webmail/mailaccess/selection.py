@@ -26,6 +26,9 @@ class Selected:
     uidvalidity: int | None
     # Sorted UID windows for this selection (see listing); cleared on any change.
     sort_windows: dict[tuple[bytes, int, int], tuple[list[int], int]] = field(default_factory=dict)
+    # First windows from before new mail arrived (nothing left since): the new
+    # first window is among them and the newcomers (see listing).
+    earlier_tops: dict[bytes, list[int]] = field(default_factory=dict)
     # The folder's conversations (a threads.ThreadIndex); None until asked for.
     threads: Any = None
 
@@ -69,6 +72,12 @@ def _refresh(client: IMAPClient, state: Selected) -> Selected | None:
         elif len(response) >= 2 and response[1] in (b"EXPUNGE", b"VANISHED"):
             return None
     if exists != state.exists:
+        if exists > state.exists:  # arrivals only (an expunge re-SELECTs above)
+            for (criteria, first, _last), (uids, _total) in state.sort_windows.items():
+                if first == 1:
+                    state.earlier_tops[criteria] = uids
+        else:
+            state.earlier_tops.clear()
         state.exists = exists
         state.sort_windows.clear()
         state.threads = None

@@ -5,10 +5,13 @@ can; only UIDs cross the wire, and the answer is kept, in compact arrays, on
 the pooled selection until a message arrives or leaves, so paging is free.
 Servers without THREAD get threads built from Message-ID/References/
 In-Reply-To header fields (a few hundred bytes per message, once per change).
+Conversations are ordered by their latest arrival, from one ``UID SORT
+(ARRIVAL)`` computed with the threads (UID order on servers without SORT).
 
 A page then costs one FETCH of the newest message of each conversation on
-it, plus one ``UID SEARCH RETURN (ALL) UNSEEN`` (a compact answer) for the
-unread counts. A conversation's other
+it, plus one ``UID SEARCH RETURN (ALL) UNSEEN`` (a compact answer, limited
+to the page's conversations when their UID set is short) for the unread
+counts. A conversation's other
 messages are fetched only when the user opens it (:func:`conversation_rows`).
 """
 
@@ -18,6 +21,7 @@ import email.parser
 import email.policy
 import logging
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
@@ -26,9 +30,9 @@ from imapclient import exceptions as imap_exc
 from webmail.messages.threading import Conversation, ThreadHeaders, build_threads, parse_thread_answer
 
 from .actions import parse_uid, uid_set
-from .extensions import uid_thread, unseen_uids
+from .extensions import esort_all, uid_thread, unseen_uids
 from .imap import translate_errors
-from .listing import fetch_items, summarize
+from .rows import fetch_summaries
 from .selection import Selected, select
 from .types import MessagePage, MessageSummary, SortKey
 
@@ -36,24 +40,37 @@ logger = logging.getLogger(__name__)
 
 MAX_SHOWN_PER_THREAD = 100  # opening a 400-message thread lists its newest 100
 MAX_DEPTH_SHOWN = 6
+# The longest tree a row can carry: MAX_SHOWN_PER_THREAD of "4294967295:6,".
+MAX_TREE_TEXT = MAX_SHOWN_PER_THREAD * 13
 _HEADER_SPEC = b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)]"
 
 
 class ThreadIndex:
-    """Every conversation of a folder, newest activity first, in three flat arrays.
+    """Every conversation of a folder, newest activity first, in four flat arrays.
 
-    A list of tuples for 100,000 messages costs ~14 MB per pooled connection;
-    these arrays cost ~1 MB.
+    "Newest" is by arrival (the folder's ARRIVAL order, from the server's
+    SORT), not by UID: imported mail keeps its own date, and a message put
+    back by an undo keeps its place. A list of tuples for 100,000 messages
+    costs ~14 MB per pooled connection; these arrays cost ~1.5 MB.
     """
 
-    def __init__(self, conversations: list[Conversation]) -> None:
-        order = sorted(conversations, key=lambda conv: max(uid for uid, _depth in conv), reverse=True)
+    def __init__(self, conversations: list[Conversation], arrival: Sequence[int] | None = None) -> None:
+        position = {uid: i for i, uid in enumerate(arrival)} if arrival else {}
+        late = len(position)
+
+        def rank(uid: int) -> int:
+            # Without an arrival order, UID order; a UID missing from it came after it.
+            return position.get(uid, late + uid)
+
+        order = sorted(conversations, key=lambda conv: max(rank(uid) for uid, _depth in conv), reverse=True)
         self.uids = array("I")
         self.depths = array("H")
+        self.ranks = array("Q")
         self.starts = array("I", [0])
         for conv in order:
             self.uids.extend(uid for uid, _depth in conv)
             self.depths.extend(min(depth, 65535) for _uid, depth in conv)
+            self.ranks.extend(rank(uid) for uid, _depth in conv)
             self.starts.append(len(self.uids))
 
     def __len__(self) -> int:
@@ -62,6 +79,12 @@ class ThreadIndex:
     def conversation(self, index: int) -> Conversation:
         lo, hi = self.starts[index], self.starts[index + 1]
         return list(zip(self.uids[lo:hi], self.depths[lo:hi], strict=True))
+
+    def by_arrival(self, index: int) -> list[int]:
+        """The conversation's UIDs, latest arrival first."""
+        lo, hi = self.starts[index], self.starts[index + 1]
+        pairs = sorted(zip(self.ranks[lo:hi], self.uids[lo:hi], strict=True), reverse=True)
+        return [uid for _rank, uid in pairs]
 
 
 @dataclass(frozen=True)
@@ -111,9 +134,19 @@ def _threads_from_headers(client: IMAPClient) -> list[Conversation]:
     return build_threads(headers)
 
 
+def arrival_order(client: IMAPClient) -> list[int] | None:
+    """Every UID of the selected folder, earliest arrival first (None: the server cannot sort)."""
+    if client.has_capability("ESORT"):
+        return esort_all(client, b"ARRIVAL")  # in the usual case a few ranges, not 100,000 numbers
+    if client.has_capability("SORT"):
+        return list(client.sort([b"ARRIVAL"]))
+    return None
+
+
 def _index(client: IMAPClient, state: Selected) -> ThreadIndex:
     if not isinstance(state.threads, ThreadIndex):
-        state.threads = ThreadIndex(server_threads(client))
+        arrival = arrival_order(client)
+        state.threads = ThreadIndex(server_threads(client), arrival)
     return state.threads
 
 
@@ -126,17 +159,19 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
         total = len(index)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
-        convs = [index.conversation(i) for i in range((page - 1) * page_size, min(total, page * page_size))]
-        newest = [max(uid for uid, _depth in conv) for conv in convs]
-        data = client.fetch(newest, fetch_items(client)) if newest else {}
+        shown = range((page - 1) * page_size, min(total, page * page_size))
+        convs = [index.conversation(i) for i in shown]
+        latest_first = [index.by_arrival(i) for i in shown]
+        newest = [uids[0] for uids in latest_first]
         # One compact answer for the unread counts, however long or interleaved the
         # threads (a FETCH of their UIDs could pass the server's command-line limit).
-        unseen = unseen_uids(client) if any(len(conv) > 1 for conv in convs) else set()
+        unseen = _unseen_of(client, convs) if any(len(conv) > 1 for conv in convs) else set()
+        summaries = fetch_summaries(client, newest)
     rows: list[ConversationRow] = []
-    for conv, latest_uid in zip(convs, newest, strict=True):
-        if latest_uid not in data:
+    for conv, arrived, latest_uid in zip(convs, latest_first, newest, strict=True):
+        latest = summaries.get(latest_uid)
+        if latest is None:
             continue  # left meanwhile; the next refresh re-threads the folder
-        latest = summarize(latest_uid, data[latest_uid])
         unread = sum(1 for uid, _d in conv if uid in unseen and uid != latest_uid) + (0 if latest.seen else 1)
         rows.append(
             ConversationRow(
@@ -145,7 +180,7 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
                 count=len(conv),
                 unread=unread,
                 uids=uid_set(sorted(uid for uid, _d in conv)).decode(),
-                tree=_tree(conv),
+                tree=_tree(conv, arrived),
             )
         )
     return ThreadPage(
@@ -153,9 +188,21 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
     )
 
 
-def _tree(conv: Conversation) -> str:
+UNSEEN_SET_LIMIT = 4000  # bytes of a UID set we send; past it the folder's whole answer
+
+
+def _unseen_of(client: IMAPClient, convs: list[Conversation]) -> set[int]:
+    """Unseen UIDs among the page's conversations: only theirs when their UID set is short
+    (the folder's answer can be tens of KB when seen and unseen mail interleave)."""
+    wanted = uid_set(sorted(uid for conv in convs for uid, _depth in conv))
+    return unseen_uids(client, wanted if len(wanted) <= UNSEEN_SET_LIMIT else None)
+
+
+def _tree(conv: Conversation, latest_first: list[int] | None = None) -> str:
+    """The newest MAX_SHOWN_PER_THREAD (by arrival; by UID without it), in reading order."""
     if len(conv) > MAX_SHOWN_PER_THREAD:
-        keep = set(sorted(uid for uid, _depth in conv)[-MAX_SHOWN_PER_THREAD:])
+        newest = latest_first or sorted((uid for uid, _depth in conv), reverse=True)
+        keep = set(newest[:MAX_SHOWN_PER_THREAD])
         conv = [(uid, depth) for uid, depth in conv if uid in keep]
     return ",".join(f"{uid}:{min(depth, MAX_DEPTH_SHOWN)}" for uid, depth in conv)
 
@@ -183,5 +230,5 @@ def conversation_rows(client: IMAPClient, folder: str, tree: list[tuple[int, int
     if not tree:
         return []
     with translate_errors(folder):
-        data = client.fetch([uid for uid, _d in tree], fetch_items(client))
-    return [ThreadEntry(summarize(uid, data[uid]), depth) for uid, depth in tree if uid in data]
+        summaries = fetch_summaries(client, [uid for uid, _d in tree])
+    return [ThreadEntry(summaries[uid], depth) for uid, depth in tree if uid in summaries]

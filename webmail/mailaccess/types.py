@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from django.utils.translation import gettext, gettext_noop
+
 from webmail.messages.decode import Address
 
 __all__ = ["Address"]  # one address type for the whole app
@@ -73,6 +75,24 @@ class Folder:
         parts = self.parts
         return self.delimiter.join(parts[:-1]) if len(parts) > 1 else None
 
+    @property
+    def display_name(self) -> str:
+        """What people call the folder: "Inbox", the translated special folders, else its own name."""
+        if self.role == FolderRole.INBOX:
+            return gettext("Inbox")
+        label = _ROLE_LABELS.get(self.role) if self.depth == 0 else None
+        return gettext(label) if label else self.leaf_name
+
+
+# The same msgids as the templates use for these folders.
+_ROLE_LABELS = {
+    FolderRole.SENT: gettext_noop("Sent"),
+    FolderRole.DRAFTS: gettext_noop("Drafts"),
+    FolderRole.TRASH: gettext_noop("Trash"),
+    FolderRole.JUNK: gettext_noop("Junk"),
+    FolderRole.ARCHIVE: gettext_noop("Archive"),
+}
+
 
 class SortKey(StrEnum):
     ARRIVAL = "arrival"
@@ -80,6 +100,9 @@ class SortKey(StrEnum):
     FROM = "from"
     SUBJECT = "subject"
     SIZE = "size"
+
+
+RECIPIENTS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,36 @@ class MessageSummary:
     flags: frozenset[str]
     has_attachments: bool
     preview: str = ""
+
+    # Display values: a message from the outside world may lack any header,
+    # so rows never look inside ``sender``/``recipients`` themselves.
+    @property
+    def sender_label(self) -> str:
+        if self.sender is not None and (self.sender.name or self.sender.email):
+            return self.sender.name or self.sender.email
+        return gettext("(unknown sender)")
+
+    @property
+    def sender_title(self) -> str:
+        return self.sender.email if self.sender is not None else ""
+
+    @property
+    def recipients_label(self) -> str:
+        """The first few recipients (To, then Cc and Bcc), e.g. "Ann, Bob +3"."""
+        names = [a.name or a.email for a in self.recipients if a.name or a.email]
+        if not names:
+            return gettext("(no recipient)")
+        shown = ", ".join(names[:RECIPIENTS_SHOWN])
+        more = len(names) - RECIPIENTS_SHOWN
+        return f"{shown} +{more}" if more > 0 else shown
+
+    @property
+    def recipients_title(self) -> str:
+        return ", ".join(a.email for a in self.recipients[:RECIPIENTS_SHOWN] if a.email)
+
+    @property
+    def subject_label(self) -> str:
+        return self.subject or gettext("(no subject)")
 
     @property
     def seen(self) -> bool:

@@ -27,8 +27,9 @@ from webmail.mailaccess.sync import folder_snapshot
 from webmail.mailaccess.types import FolderRole
 from webmail.mailbox import UserMailbox
 
+from .bounds import MAX_FOLDER_NAME, MAX_TOKEN, bounded
 from .decorators import mailbox_required
-from .mailbox import _context, _list_params, load_listing, view_mode
+from .mailbox import _context, list_params, load_listing, view_mode
 
 UNDO_KEY = "webmail_undo"
 MAX_UIDS = 5000  # one request; "all in folder" has no such limit
@@ -47,6 +48,17 @@ def _back(request: HttpRequest, folder: str) -> str:
     if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
         return nxt
     return f"{reverse('mailbox')}?{urlencode({'folder': folder})}"
+
+
+def _folder_field(request: HttpRequest, field: str) -> str | None:
+    """A posted folder name; None (after a notice) when it is longer than any folder name."""
+    name = request.POST.get(field) or ""
+    if len(name) > MAX_FOLDER_NAME:
+        messages.error(
+            request, _("This folder name is too long (at most %(n)d characters).") % {"n": MAX_FOLDER_NAME}
+        )
+        return None
+    return name
 
 
 def _uids(request: HttpRequest) -> list[int] | None:
@@ -105,9 +117,10 @@ VALID_ACTIONS = frozenset({*FLAG_ACTIONS, "move", "copy", "delete", *ROLE_ACTION
 @require_POST
 @mailbox_required
 def bulk_action_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
-    folder = (request.POST.get("folder") or "")[:1000]
+    folder, target = _folder_field(request, "folder"), _folder_field(request, "target")
+    if folder is None or target is None:
+        return redirect(_back(request, "INBOX"))
     action = request.POST.get("action") or ""
-    target = (request.POST.get("target") or "")[:1000]
     if not folder or action not in VALID_ACTIONS or (action in ("move", "copy") and not target):
         return HttpResponseBadRequest(_("This action is not possible."))
     uids = _uids(request)
@@ -151,7 +164,8 @@ def _remember_undo(request: HttpRequest, action: str, result: ActionResult) -> N
         request.session[UNDO_KEY] = {
             "from": result.target,
             "to": result.folder,
-            "uids": sorted(result.uid_map.values()),
+            # Compact ("1:40000"): moving a whole folder must not bloat the session.
+            "uids": actions.uid_set(sorted(result.uid_map.values())).decode(),
         }
     elif action not in FLAG_ACTIONS and action != "copy":
         request.session.pop(UNDO_KEY, None)
@@ -164,9 +178,12 @@ def undo_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     if not undo:
         messages.info(request, _("There is nothing to undo."))
         return redirect(_back(request, "INBOX"))
+    uids = undo["uids"]
+    if isinstance(uids, str):  # our own compact set; every UID the move gave, however many
+        uids = actions.expand_uid_set(uids)
     try:
         with mailbox.connection() as client:
-            result = actions.undo_move(client, undo["from"], undo["uids"], undo["to"])
+            result = actions.undo_move(client, undo["from"], uids, undo["to"])
     except (MessageGone, FolderNotFound):
         messages.warning(request, _("The messages could not be moved back; they have been moved since."))
         return redirect(_back(request, undo["to"]))
@@ -182,7 +199,9 @@ def undo_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 @mailbox_required
 def empty_folder_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     """Empty Trash or Junk, once the user confirmed."""
-    folder = (request.POST.get("folder") or "")[:1000]
+    folder = _folder_field(request, "folder")
+    if folder is None:
+        return redirect(_back(request, "INBOX"))
     with mailbox.connection() as client:
         current = next((f for f in list_folders(client) if f.name == folder), None)
         if current is None or current.role not in (FolderRole.TRASH, FolderRole.JUNK):
@@ -200,18 +219,19 @@ def empty_folder_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
 
 
 @require_GET
+@bounded
 @mailbox_required
 def poll_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     """Polled every ~45 s: 204 when nothing changed, else the page (the client picks its parts)."""
-    folder = _list_params(request)[0]
+    params = list_params(request)
     mode = view_mode(request)
-    known = request.GET.get("state", "")
+    known = request.GET.get("state", "")[:MAX_TOKEN]
 
     def load(client: IMAPClient) -> dict[str, object] | None:
-        token, folders = folder_snapshot(client, folder)
+        token, folders = folder_snapshot(client, params.folder)
         if known and token == known:
             return None
-        context = _context(folders, load_listing(client, request, mode))
+        context = _context(folders, load_listing(client, params, mode))
         context.update(sync_state=token, list_view=mode)
         return context
 
@@ -243,17 +263,22 @@ def folders_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 
 def _folder_post(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     op = request.POST.get("op", "")
-    name = (request.POST.get("folder") or "")[:1000]
+    name = _folder_field(request, "folder")
+    parent = _folder_field(request, "parent")
+    if name is None or parent is None:
+        return redirect("folders")
+    leaf = request.POST.get("name", "")
+    if len(leaf) > MAX_FOLDER_NAME:
+        messages.error(request, folder_admin.InvalidFolderName().user_message)
+        return redirect("folders")
     try:
         with mailbox.connection() as client:
             if op == "create":
-                parent = request.POST.get("parent") or None
-                new = folder_admin.full_name(client, request.POST.get("name", ""), parent)
+                new = folder_admin.full_name(client, leaf, parent or None)
                 folder_admin.create_folder(client, new)
                 messages.success(request, _("Folder “%(name)s” created.") % {"name": new})
             elif op == "rename":
-                parent = request.POST.get("parent") or None
-                new = folder_admin.full_name(client, request.POST.get("name", ""), parent)
+                new = folder_admin.full_name(client, leaf, parent or None)
                 folder_admin.rename_folder(client, name, new)
                 messages.success(request, _("Folder renamed to “%(name)s”.") % {"name": new})
             elif op == "delete":

@@ -2,49 +2,55 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from webmail.mailaccess.actions import parse_uid
 from webmail.mailaccess.imap import IMAPClient
 from webmail.mailaccess.listing import list_page
 from webmail.mailaccess.sync import folder_snapshot
-from webmail.mailaccess.threads import conversation_rows, parse_tree, thread_page
+from webmail.mailaccess.threads import MAX_TREE_TEXT, conversation_rows, parse_tree, thread_page
 from webmail.mailaccess.types import Folder, MessagePage, SortKey
 from webmail.mailbox import UserMailbox
 
+from .bounds import BadInput, bounded, folder_param, page_param
 from .decorators import mailbox_required
 
 SORT_CHOICES = [s.value for s in SortKey]
 SORT_LABELS = [
-    (SortKey.ARRIVAL.value, _("Received")),
-    (SortKey.DATE.value, _("Date")),
-    (SortKey.FROM.value, _("From")),
-    (SortKey.SUBJECT.value, _("Subject")),
-    (SortKey.SIZE.value, _("Size")),
+    (SortKey.ARRIVAL.value, gettext_lazy("Received")),
+    (SortKey.DATE.value, gettext_lazy("Date")),
+    (SortKey.FROM.value, gettext_lazy("From")),
+    (SortKey.SUBJECT.value, gettext_lazy("Subject")),
+    (SortKey.SIZE.value, gettext_lazy("Size")),
 ]
 
 
-def _list_params(request: HttpRequest) -> tuple[str, int, SortKey, bool]:
-    folder = request.GET.get("folder") or "INBOX"
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+@dataclass(frozen=True)
+class ListParams:
+    folder: str
+    page: int
+    sort: SortKey
+    reverse: bool
+    size: int
+
+
+def list_params(request: HttpRequest) -> ListParams:
+    """Folder, page, sort and order, bounded (BadInput) before any IMAP work."""
+    folder = folder_param(request.GET.get("folder"), default="INBOX")
+    page = page_param(request.GET.get("page"))
     sort_value = request.GET.get("sort", SortKey.ARRIVAL.value)
     sort = SortKey(sort_value) if sort_value in SORT_CHOICES else SortKey.ARRIVAL
     reverse = request.GET.get("order", "desc") != "asc"
-    return folder[:1000], page, sort, reverse
-
-
-def _page_size(request: HttpRequest) -> int:
-    return settings.WEBMAIL_PAGE_SIZE
+    return ListParams(folder, page, sort, reverse, settings.WEBMAIL_PAGE_SIZE)
 
 
 VIEW_SESSION_KEY = "webmail_list_view"
@@ -62,38 +68,48 @@ def view_mode(request: HttpRequest, *, remember: bool = False) -> str:
     return request.session.get(VIEW_SESSION_KEY, FLAT)
 
 
-def load_listing(client: IMAPClient, request: HttpRequest, mode: str) -> MessagePage:
-    folder, page, sort, reverse = _list_params(request)
-    size = _page_size(request)
+def load_listing(client: IMAPClient, params: ListParams, mode: str) -> MessagePage:
     if mode == THREADS:
-        return thread_page(client, folder, page=page, page_size=size)
-    return list_page(client, folder, page=page, page_size=size, sort=sort, reverse=reverse)
+        return thread_page(client, params.folder, page=params.page, page_size=params.size)
+    return list_page(
+        client,
+        params.folder,
+        page=params.page,
+        page_size=params.size,
+        sort=params.sort,
+        reverse=params.reverse,
+    )
 
 
-def listing_context(client: IMAPClient, request: HttpRequest, mode: str) -> dict[str, object]:
+def listing_context(client: IMAPClient, params: ListParams, mode: str) -> dict[str, object]:
     """Folder tree, one page of the list, and the change token the page's poller starts from."""
-    folder = _list_params(request)[0]
-    token, folders = folder_snapshot(client, folder)
-    context = _context(folders, load_listing(client, request, mode))
+    token, folders = folder_snapshot(client, params.folder)
+    context = _context(folders, load_listing(client, params, mode))
     context["sync_state"] = token
     context["list_view"] = mode
     return context
 
 
 @require_GET
+@bounded
 @mailbox_required
 def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     mode = view_mode(request, remember=True)
-    context = mailbox.read(lambda client: listing_context(client, request, mode))
+    params = list_params(request)
+    context = mailbox.read(lambda client: listing_context(client, params, mode))
     return render(request, "webmail/mailbox.html", context)
 
 
 @require_GET
+@bounded
 @mailbox_required
 def conversation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     """The rows of one conversation, fetched when the user opens it in the list."""
-    folder = (request.GET.get("folder") or "INBOX")[:1000]
-    tree = parse_tree(request.GET.get("tree", ""))
+    folder = folder_param(request.GET.get("folder"), default="INBOX")
+    tree_text = request.GET.get("tree", "")
+    if len(tree_text) > MAX_TREE_TEXT:
+        raise BadInput(_("This conversation cannot be opened: its link is too long."))
+    tree = parse_tree(tree_text)
     role = request.GET.get("role", "")
     entries = mailbox.read(lambda client: conversation_rows(client, folder, tree))
     context = {

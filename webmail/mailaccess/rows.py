@@ -1,0 +1,196 @@
+"""What a list row fetches, with a byte cap on every header it shows.
+
+A row needs a sender, recipients, a subject and a date. ENVELOPE would give
+them, but its size is the message's: a To: line of 60,000 addresses arrives
+as one protocol line longer than imaplib accepts (the FETCH fails for the
+whole page), and a 1 MB subject costs 1 MB per view. So rows fetch the header
+fields themselves, in two capped partial sections (``BODY.PEEK[HEADER.FIELDS
+(…)]<0.n>``, always sent as literals) and parse them here: a huge header costs
+at most the cap, and one message cannot break the page around it.
+
+BODYSTRUCTURE (for the attachment mark) has no such cap, so it goes in a
+second FETCH after the rows are in hand: if the server's answer is more than
+imaplib can read, the rows are still shown (without the mark) and the
+connection, now out of step with the server, is marked unusable so that the
+pool closes it.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import logging
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient import exceptions as imap_exc
+
+from webmail.messages.choose import choose_display
+from webmail.messages.decode import Address, decode_address_list, decode_date, decode_header_value
+from webmail.messages.parts import build_part_tree
+
+from .imap import mark_unusable
+from .message import repair_previews
+from .types import MessageSummary
+
+logger = logging.getLogger(__name__)
+
+HEAD_CAP = 2048  # Date, From, Subject: a long RFC 2047 subject fits many times over
+RECIPIENTS_CAP = 1024  # To, Cc, Bcc: the first few dozen addresses; a row shows three
+_HEAD = b"HEADER.FIELDS (DATE FROM SUBJECT)"
+_RECIPIENTS = b"HEADER.FIELDS (TO CC BCC)"
+PREVIEW_CHARS = 200
+
+
+def row_items(client: IMAPClient) -> list[bytes]:
+    items = [
+        b"FLAGS",
+        b"RFC822.SIZE",
+        b"INTERNALDATE",
+        b"BODY.PEEK[" + _HEAD + b"]<0.%d>" % HEAD_CAP,
+        b"BODY.PEEK[" + _RECIPIENTS + b"]<0.%d>" % RECIPIENTS_CAP,
+    ]
+    if client.has_capability("PREVIEW"):
+        items.append(b"PREVIEW")
+    return items
+
+
+def fetch_summaries(client: IMAPClient, uids: Iterable[int]) -> dict[int, MessageSummary]:
+    """Summaries of the given UIDs that still exist (UID FETCH; the caller keeps its order)."""
+    wanted = list(uids)
+    if not wanted:
+        return {}
+    data = client.fetch(wanted, row_items(client))
+    structures = _structures(client, [uid for uid in wanted if uid in data])
+    _repair_previews(client, data, structures)
+    return {
+        uid: summarize(uid, item, has_attachments(structures[uid]) if uid in structures else False)
+        for uid, item in data.items()
+    }
+
+
+def _repair_previews(
+    client: IMAPClient, data: dict[int, dict[bytes, Any]], structures: dict[int, Any]
+) -> None:
+    """Previews the server decoded in the wrong charset, decoded again as the reading pane does."""
+    answers = {
+        uid: {b"UID": uid, b"BODYSTRUCTURE": structures[uid], b"PREVIEW": item[b"PREVIEW"]}
+        for uid, item in data.items()
+        if item.get(b"PREVIEW") and uid in structures
+    }
+    repair_previews(client, answers)
+    for uid, answer in answers.items():
+        data[uid][b"PREVIEW"] = answer[b"PREVIEW"]
+
+
+def _structures(client: IMAPClient, uids: list[int]) -> dict[int, Any]:
+    if not uids:
+        return {}
+    try:
+        data = client.fetch(uids, [b"BODYSTRUCTURE"])
+    except imap_exc.IMAPClientAbortError:
+        raise
+    except imap_exc.IMAPClientError:
+        # imaplib stopped reading mid-answer (a line over its limit): the rest of
+        # the answer is still on the socket, so nothing more can be said on it.
+        logger.warning("a BODYSTRUCTURE answer was too large to read; rows shown without it")
+        mark_unusable(client)
+        return {}
+    except RecursionError:  # a forged structure nested past the parser's depth (answer fully read)
+        logger.warning("a BODYSTRUCTURE answer nests too deeply; rows shown without it")
+        return {}
+    return {uid: item[b"BODYSTRUCTURE"] for uid, item in data.items() if item.get(b"BODYSTRUCTURE")}
+
+
+_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+
+
+def _section(item: dict[bytes, Any], name: bytes) -> bytes:
+    """The bytes of a fetched header section; servers echo the key with or without the <0>."""
+    for key, value in item.items():
+        if isinstance(key, bytes) and key.startswith(b"BODY[" + name):
+            return bytes(value) if isinstance(value, bytes | bytearray) else b""
+    return b""
+
+
+def _fields(raw: bytes, *, truncated: bool) -> dict[str, list[str]]:
+    """Header values by lower-cased name, raw (8-bit bytes kept as surrogate escapes).
+
+    When the cap cut the section, its last value stops mid-way: a subject is
+    still worth showing cut, but a list of addresses loses its cut last one.
+    """
+    fields: dict[str, list[str]] = {}
+    last = ""
+    for name, value in _PARSER.parsebytes(raw).raw_items():
+        last = name.lower()
+        fields.setdefault(last, []).append(value)
+    if truncated and last in ("from", "to", "cc", "bcc"):
+        whole, comma, _cut = fields[last][-1].rpartition(",")
+        if comma:
+            fields[last][-1] = whole
+    return fields
+
+
+# The everyday forms, "Name <a@b>" and "a@b" with no quotes, comments or groups, are
+# read here at a tenth of the cost of email's full parser; anything else goes to it.
+_PLAIN_LIST = re.compile(r'[^"()\\;:]*')
+_PLAIN_ADDRESS = re.compile(r"\s*(?:([^<>,]*?)\s*<([^<>@\s,]+@[^<>@\s,]+)>|([^<>@\s,]+@[^<>@\s,]+))\s*")
+
+
+def _addresses(value: str) -> list[Address]:
+    if value.isascii() and _PLAIN_LIST.fullmatch(value):
+        found = [_PLAIN_ADDRESS.fullmatch(piece) for piece in value.split(",")]
+        if all(found):
+            return [
+                Address(decode_header_value(m.group(1) or ""), m.group(2) or m.group(3))
+                for m in found
+                if m is not None
+            ]
+    return decode_address_list(value)
+
+
+def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) -> MessageSummary:
+    """Turn one FETCH result into a MessageSummary; tolerant of odd servers and mail."""
+    head_raw = _section(item, _HEAD)
+    head = _fields(head_raw, truncated=len(head_raw) >= HEAD_CAP)
+    rcpt_raw = _section(item, _RECIPIENTS)
+    rcpt = _fields(rcpt_raw, truncated=len(rcpt_raw) >= RECIPIENTS_CAP)
+    subject = decode_header_value(head["subject"][0]) if "subject" in head else ""
+    senders = _addresses(head["from"][0]) if "from" in head else []
+    recipients = [a for key in ("to", "cc", "bcc") for value in rcpt.get(key, []) for a in _addresses(value)]
+    date = decode_date(head["date"][0]) if "date" in head else None
+    if date is None:
+        internal = item.get(b"INTERNALDATE")
+        if isinstance(internal, datetime):
+            date = internal if internal.tzinfo else internal.replace(tzinfo=UTC)
+    flags = frozenset(
+        (f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)).lower()
+        for f in item.get(b"FLAGS", ())
+    )
+    preview = item.get(b"PREVIEW") or b""
+    if isinstance(preview, tuple):  # some servers answer (FUZZY "text")
+        preview = preview[-1] or b""
+    return MessageSummary(
+        uid=uid,
+        subject=subject[:1000],
+        sender=senders[0] if senders else None,
+        recipients=tuple(recipients),
+        date=date,
+        size=int(item.get(b"RFC822.SIZE", 0) or 0),
+        flags=flags,
+        has_attachments=has_attachment,
+        preview=decode_header_value(preview)[:PREVIEW_CHARS],
+    )
+
+
+def has_attachments(bodystructure: Any) -> bool:
+    """Same answer as the reading pane's attachment list (inline cid images don't count)."""
+    if not bodystructure:
+        return False
+    try:
+        return bool(choose_display(build_part_tree(bodystructure)).all_attachments())
+    except Exception:
+        return False
