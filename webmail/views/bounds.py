@@ -13,8 +13,9 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from .errors import error_response, inbox
 
 MAX_FOLDER_NAME = 1000  # characters; Dovecot refuses longer mailbox names anyway
 MAX_PAGE_DIGITS = 9  # page 999,999,999 is far past the last page of any folder
@@ -47,10 +48,14 @@ def page_param(value: str | None) -> int:
 
 
 def render_bad_input(request: HttpRequest, error: BadInput) -> HttpResponse:
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted:  # a pane swap shows the message in place
-        return render(request, "webmail/partials/error.html", {"error": error.message}, status=400)
-    return render(request, "webmail/bad_input.html", {"error": error.message}, status=400)
+    """The product's error page (a fragment in a pane swap), naming what was wrong."""
+    return error_response(
+        request,
+        status=400,
+        title=_("This request cannot be carried out"),
+        message=error.message,
+        ways=[inbox()],
+    )
 
 
 View = Callable[..., HttpResponse]
