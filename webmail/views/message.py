@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.preferences import Preferences, TrustedSender
 from webmail.compose.addresses import learn_sender
 from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
 from webmail.mailaccess.selection import select
 from webmail.mailbox import UserMailbox
 from webmail.messages.choose import attachment_name
 from webmail.reader import OpenedMessage, RenderedMessage, open_message
+from webmail.reading.models import Preferences, TrustedSender
 
 from .decorators import mailbox_required
 
