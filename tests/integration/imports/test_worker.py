@@ -185,3 +185,21 @@ def _quiet_accounts() -> Any:
     deadline = time.monotonic() + 15
     while FetchRun.objects.filter(status="running").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_a_task_queued_under_its_name_before_the_rename_still_imports(
+    worker: CeleryProcess,
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    owner: Owner,
+    dovecot: DovecotInstance,
+) -> None:
+    """An older release queued "popimport.import_account": the worker still knows it."""
+    from webmail.celery import app
+
+    items = pop_messages(5, seed=43)
+    external.seed(items)
+    account = make_account(security="none")
+    app.send_task("popimport.import_account", args=[account.pk, "other"])
+    wait_for(lambda: len(maildir_ids(dovecot, owner.mail.email)) == 5, timeout=30, what="the import")
+    assert set(maildir_ids(dovecot, owner.mail.email)) == ids_of(items)
