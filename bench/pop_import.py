@@ -126,8 +126,9 @@ def _ours(dovecot: DovecotInstance, count: int) -> float:
     configure_django(dovecot.imap_port, dovecot.cert_path)
     from django.contrib.auth import get_user_model
 
-    from accounts.models import ExternalAccount, MailAccount
-    from webmail.popimport import service
+    from accounts.models import MailAccount
+    from webmail.imports import service
+    from webmail.imports.models import ExternalAccount
 
     user, _ = get_user_model().objects.get_or_create(username=OURS[0])
     MailAccount.objects.update_or_create(user=user, defaults={"email": OURS[0], "imap_password": OURS[1]})

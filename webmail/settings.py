@@ -71,6 +71,11 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "webmail",
+    # Features that own models (each a Django app with its own migrations).
+    "webmail.imports",
+    "webmail.sendas",
+    "webmail.compose",
+    "webmail.reading",
 ]
 
 MIDDLEWARE = [
@@ -277,7 +282,7 @@ LOGGING = {
     "loggers": {"imapclient": {"level": "WARNING"}},
 }
 
-# --- POP3 import (webmail/popimport) ---------------------------------------
+# --- Import from other accounts (webmail/imports; POP3 is its first source) ---
 # Documented in the README's "POP3 import" section.
 WEBMAIL_POP_TIMEOUT = env.float("WEBMAIL_POP_TIMEOUT", default=30.0)
 WEBMAIL_POP_MAX_MESSAGE_BYTES = env.int("WEBMAIL_POP_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
@@ -290,11 +295,11 @@ WEBMAIL_POP_LEASE_SECONDS = env.int("WEBMAIL_POP_LEASE_SECONDS", default=300)
 WEBMAIL_POP_DISPATCH_SECONDS = env.float("WEBMAIL_POP_DISPATCH_SECONDS", default=60.0)
 WEBMAIL_POP_MAX_BACKOFF_SECONDS = env.int("WEBMAIL_POP_MAX_BACKOFF_SECONDS", default=12 * 3600)
 WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE = env.int("WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE", default=3)
-CELERY_IMPORTS = ["webmail.popimport.tasks"]
+CELERY_IMPORTS = ["webmail.imports.tasks"]
 # Tests run their worker on a queue of their own, so parallel sessions never share tasks.
 CELERY_TASK_DEFAULT_QUEUE = env.str("WEBMAIL_CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
-    "popimport-dispatch": {"task": "popimport.dispatch", "schedule": WEBMAIL_POP_DISPATCH_SECONDS},
+    "imports-dispatch": {"task": "imports.dispatch", "schedule": WEBMAIL_POP_DISPATCH_SECONDS},
 }
 # Database sessions are only deleted by clearsessions: purge the expired ones daily.
 CELERY_IMPORTS.append("accounts.tasks")

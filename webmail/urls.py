@@ -31,7 +31,7 @@ urlpatterns = [
     path("mail/message/seen/", message.seen_view, name="message_seen"),
     path("mail/message/trust-sender/", message.trust_sender_view, name="trust_sender"),
     path("settings/", preferences.preferences_view, name="preferences"),
-    path("settings/accounts/", include("webmail.popimport.urls")),
+    path("settings/accounts/", include("webmail.imports.urls")),
     path(
         "settings/trusted-senders/<int:pk>/forget/",
         preferences.forget_sender_view,

@@ -299,8 +299,8 @@ def _settings_data(user_email: str) -> None:
     """What a user who has set things up would have: an external account, an identity."""
     from django.contrib.auth import get_user_model
 
-    from accounts.identities import Identity
-    from accounts.models import ExternalAccount
+    from webmail.imports.models import ExternalAccount
+    from webmail.sendas.models import Identity
 
     user = get_user_model().objects.get(mail_account__email=user_email)
     ExternalAccount.objects.create(

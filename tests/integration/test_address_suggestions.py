@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from accounts.identities import KnownAddress
 from tests.conftest import MailUser
 from tests.support.mail import append_all, make_message
 from webmail.compose.addresses import MAX_KNOWN_ADDRESSES
+from webmail.compose.models import KnownAddress
 from webmail.devstack.dovecot import DovecotInstance
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

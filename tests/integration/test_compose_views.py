@@ -220,7 +220,7 @@ def test_mail_to_a_local_user_arrives_through_the_demo_relay(
 def test_identity_name_and_signature_and_ownership(
     web: Client, mail_user: MailUser, smtp_server: SubmissionServer, make_user: Callable[..., MailUser]
 ) -> None:
-    from accounts.identities import Identity
+    from webmail.sendas.models import Identity
 
     response = web.post(
         "/settings/identities/add/",

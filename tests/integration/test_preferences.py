@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts.preferences import Preferences, TrustedSender
 from tests.conftest import MailUser
+from webmail.reading.models import Preferences, TrustedSender
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -12,11 +12,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts.preferences import Preferences
 from tests.conftest import MailUser
 from tests.support.mail import imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.tcpproxy import TcpProxy
+from webmail.reading.models import Preferences
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

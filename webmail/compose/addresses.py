@@ -9,9 +9,10 @@ from email.headerregistry import Address as HeaderAddress
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
-from accounts.identities import KnownAddress
 from webmail.messages.decode import Address
 from webmail.messages.parts import Envelope
+
+from .models import KnownAddress
 
 MAX_SUGGESTIONS = 8
 MAX_KNOWN_ADDRESSES = 2000  # per user; bounds the storage and every completion query

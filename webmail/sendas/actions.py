@@ -12,7 +12,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.identities import Identity
 from accounts.models import CredentialAttempt, MailAccount
 from accounts.servers import resolve
 from accounts.throttle import Target, credential_try
@@ -23,6 +22,7 @@ from webmail.mailbox import UserMailbox
 
 from . import tokens
 from .message import verification_draft
+from .models import Identity
 from .routes import IdentityDisabled
 
 # The settings a user edits (the email only when adding: a new address needs a new proof).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from accounts.identities import Identity
+from .models import Identity
 
 
 def default_identity(identities: Sequence[Identity]) -> Identity | None:

@@ -8,13 +8,14 @@ from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
-from accounts.identities import Identity
-from accounts.models import ExternalAccount, MailServer
+from accounts.models import MailServer
 from webmail.compose.addresses import has_control_characters
 from webmail.compose.build import InvalidMessage, parse_addresses
 from webmail.formfields import write_only_password
+from webmail.imports.models import ExternalAccount
 
 from .actions import SETTINGS_FIELDS
+from .models import Identity
 from .routes import own_server_allows, send_as_domains
 
 # Each address added sends a message to it: a cap keeps this from being a way to send mail to strangers.

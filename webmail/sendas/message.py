@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from accounts.identities import Identity
 from webmail.compose.build import Draft
+
+from .models import Identity
 
 
 def verification_draft(*, identity: Identity, own_email: str, link: str, code: str) -> Draft:

@@ -8,12 +8,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.fields import secret_unreadable
-from accounts.identities import Identity
 from accounts.models import MailAccount, MailServer
 from accounts.servers import resolve
 from webmail.compose.route import Route
 from webmail.mailaccess.errors import MailError
 from webmail.mailbox import UserMailbox
+
+from .models import Identity
 
 
 class IdentityUnusable(MailError):

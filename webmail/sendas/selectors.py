@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from accounts.identities import Identity
-from accounts.models import ExternalAccount
+from webmail.imports.models import ExternalAccount
+
+from .models import Identity
 
 
 def identities_for(user: AbstractBaseUser) -> list[Identity]:

@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.identities import Identity
-from accounts.models import ExternalAccount
+from webmail.imports.models import ExternalAccount
 from webmail.mailaccess.errors import MailError
 from webmail.mailbox import UserMailbox
 from webmail.siteurl import absolute_url
@@ -26,6 +25,7 @@ from webmail.views.decorators import mailbox_required
 from . import actions
 from .actions import Verified
 from .forms import SendAsForm, initial_from_external
+from .models import Identity
 from .routes import IdentityDisabled
 
 

@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.identities import Identity
 from webmail.compose import attachments, prefill, staging, upload_limit
 from webmail.compose.addresses import display, remember, suggest
 from webmail.compose.build import (
@@ -36,6 +35,7 @@ from webmail.mailbox import UserMailbox
 from webmail.messages.decode import Address
 from webmail.sanitize import sanitize_html
 from webmail.sendas.choose import default_identity, pick_identity
+from webmail.sendas.models import Identity
 from webmail.sendas.routes import route_for
 
 from .decorators import View, mailbox_required

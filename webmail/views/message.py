@@ -16,7 +16,6 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.preferences import Preferences, TrustedSender
 from webmail.compose.addresses import learn_sender
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
 from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
@@ -24,6 +23,7 @@ from webmail.mailaccess.selection import select
 from webmail.mailbox import UserMailbox
 from webmail.messages.choose import attachment_name
 from webmail.reader import OpenedMessage, RenderedMessage, open_message
+from webmail.reading.models import Preferences, TrustedSender
 
 from .decorators import mailbox_required
 from .errors import NotFoundPage

@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.identities import Identity
-from accounts.preferences import Preferences, TrustedSender
+from webmail.reading.models import Preferences, TrustedSender
 from webmail.sendas.forms import clean_name
+from webmail.sendas.models import Identity
 from webmail.sendas.selectors import external_accounts_to_offer, identities_for
 
 

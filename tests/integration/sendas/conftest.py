@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.identities import Identity
 from tests.conftest import MailUser
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
+from webmail.sendas.models import Identity
 
 OTHER_LOGIN = "me-at-work"
 OTHER_PASSWORD = "work-smtp-pw"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from accounts.identities import Identity
 from tests.support.smtpd import SubmissionServer
+from webmail.sendas.models import Identity
 
 from .conftest import OTHER_LOGIN, OTHER_PASSWORD
 

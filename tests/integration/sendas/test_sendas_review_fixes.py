@@ -15,13 +15,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from accounts.identities import Identity
 from tests.conftest import MailUser
 from tests.support.mail import flags_and_bodies as folder
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
 from webmail.sendas import tokens
+from webmail.sendas.models import Identity
 
 from .conftest import OTHER_LOGIN, OTHER_PASSWORD
 

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from accounts.identities import Identity
 from tests.conftest import MailUser
 from tests.support.mail import append_all, make_message
 from tests.support.mail import flags_and_bodies as folder
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
+from webmail.sendas.models import Identity
 
 from .conftest import OTHER_LOGIN
 
@@ -246,7 +246,7 @@ def test_an_unreadable_stored_password_is_never_sent_and_the_user_is_told(
     dovecot: DovecotInstance,
     mail_user: MailUser,
 ) -> None:
-    from tests.integration.popimport.test_unreadable_secrets import foreign_token
+    from tests.integration.imports.test_unreadable_secrets import foreign_token
 
     identity = make_identity()
     Identity.objects.filter(pk=identity.pk).update(smtp_password=foreign_token("work-smtp-pw"))

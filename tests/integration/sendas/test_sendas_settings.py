@@ -11,10 +11,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts.identities import Identity
-from accounts.models import ExternalAccount
 from tests.conftest import MailUser
 from tests.support.smtpd import SubmissionServer
+from webmail.imports.models import ExternalAccount
+from webmail.sendas.models import Identity
 
 from .conftest import OTHER_LOGIN, OTHER_PASSWORD
 
@@ -190,12 +190,12 @@ def test_admin_lists_and_disables_identities(web: Client, make_identity: Callabl
     client = web
     admin = get_user_model().objects.create_superuser("admin", "admin@example.test", "admin-pw")
     client.force_login(admin, backend="accounts.backends.LocalAccountBackend")
-    page = client.get("/admin/accounts/identity/").content.decode()
+    page = client.get("/admin/sendas/identity/").content.decode()
     assert "me@work.test" in page and OTHER_PASSWORD not in page
-    detail = client.get(f"/admin/accounts/identity/{identity.pk}/change/").content.decode()
+    detail = client.get(f"/admin/sendas/identity/{identity.pk}/change/").content.decode()
     assert OTHER_PASSWORD not in detail and "smtp_password" not in detail
     response = client.post(
-        "/admin/accounts/identity/",
+        "/admin/sendas/identity/",
         {"action": "disable_identities", "_selected_action": [identity.pk]},
     )
     assert response.status_code == 302

@@ -19,8 +19,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts.identities import Identity
-from accounts.models import ExternalAccount, MailAccount
+from accounts.models import MailAccount
 from accounts.secret_binding import endpoint_key
 from accounts.servers import default_server
 from tests.conftest import MailUser
@@ -29,7 +28,9 @@ from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
 from webmail.devstack.smtprelay import LocalRelay
-from webmail.popimport import service
+from webmail.imports import service
+from webmail.imports.models import ExternalAccount
+from webmail.sendas.models import Identity
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

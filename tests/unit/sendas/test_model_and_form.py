@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.identities import Identity
 from accounts.models import MailServer
 from webmail.sendas import actions, tokens
 from webmail.sendas.actions import Verified
 from webmail.sendas.forms import SendAsForm
+from webmail.sendas.models import Identity
 from webmail.sendas.routes import own_server_allows
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,12 @@ from django.test import RequestFactory
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
-from accounts.identities import Identity
 from webmail.compose.addresses import display
 from webmail.mailaccess.errors import MailError
 from webmail.sendas import actions
 from webmail.sendas.actions import Verified
 from webmail.sendas.forms import SendAsForm
+from webmail.sendas.models import Identity
 from webmail.views.preferences import IdentityForm
 
 pytestmark = pytest.mark.django_db

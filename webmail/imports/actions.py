@@ -1,0 +1,139 @@
+"""What a user (or an admin) does to an external account. Each owns its transaction and side effects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from accounts.models import CredentialAttempt, MailAccount
+from accounts.secret_binding import endpoint_key
+from accounts.servers import resolve
+from accounts.throttle import Target, credential_try
+
+from . import dispatch, service
+from .models import ExternalAccount, FetchRun
+from .tasks import queue_import
+
+# The settings a user edits; the import writes the status fields, never these.
+SETTINGS_FIELDS = [
+    "email",
+    "host",
+    "port",
+    "security",
+    "username",
+    "leave_copy",
+    "delete_after_days",
+    "target",
+    "mark_seen",
+    "interval_minutes",
+]
+
+
+@sensitive_variables("password", "secret", "mailbox_password")
+def account_save(
+    *,
+    user: AbstractBaseUser,
+    account: ExternalAccount,
+    password: str,
+    mailbox_password: str,
+    client_ip: str = "",
+) -> int:
+    """Test the connection, then save and queue a first check. Returns the server's message count.
+
+    Raises a MailError (in plain words) when the test fails; nothing is saved then.
+    ``password`` may be empty when editing the account's other settings: the stored
+    one is kept, and only ever sent to the server, port, TLS mode and login it was saved for.
+    The test is a sign-in with what the user typed: throttled (``accounts.throttle``).
+    ``mailbox_password`` is the user's own, stored encrypted so the worker can write to the mailbox.
+    """
+    secret = password or ExternalAccount.SECRET_BINDING.stored_secret_for(account)
+    target = Target(CredentialAttempt.Kind.POP3, account.host, account.username, account.port)
+    with credential_try(user=user, target=target, client_ip=client_ip):
+        count = service.connection_test(
+            endpoint=account.pop_endpoint(), username=account.username, password=secret
+        )
+    with transaction.atomic():
+        if password:
+            account.password = password
+        if not account.leave_copy:
+            account.delete_after_days = None  # everything is deleted once stored anyway
+        if account.pk is None:
+            account.user = user
+            account.save()
+        else:
+            account.save(update_fields=[*SETTINGS_FIELDS, "password"])
+        _store_mailbox_password(user, mailbox_password)
+        if account.paused_reason == ExternalAccount.Paused.USER:
+            return count  # paused by the user: saving settings does not resume it
+        # New, or paused after refused sign-ins: the test just passed, so check now.
+        _resume_fields(account.pk)
+        dispatch.claim_now(account.pk)
+        queue_import(account.pk, FetchRun.Trigger.USER)
+    return count
+
+
+def account_pause(*, account: ExternalAccount) -> None:
+    ExternalAccount.objects.filter(pk=account.pk).update(
+        enabled=False, paused_reason=ExternalAccount.Paused.USER
+    )
+
+
+def account_resume(*, account: ExternalAccount, mailbox_password: str | None = None) -> None:
+    with transaction.atomic():
+        _resume_fields(account.pk)
+        if mailbox_password:
+            _store_mailbox_password(account.user, mailbox_password)
+        dispatch.claim_now(account.pk)
+        queue_import(account.pk, FetchRun.Trigger.USER)
+
+
+def account_remove(*, account: ExternalAccount) -> None:
+    """Forget the account, its ledger and history. The mail already imported stays in the mailbox."""
+    with transaction.atomic():
+        user_id = account.user_id
+        account.delete()
+        if not ExternalAccount.objects.filter(user_id=user_id).exists():
+            # No import left that needs the user's mailbox password: do not keep it.
+            MailAccount.objects.filter(user_id=user_id).update(imap_password="", imap_password_for="")
+
+
+def check_now(*, account: ExternalAccount, trigger: str = FetchRun.Trigger.USER) -> bool:
+    """Queue a check at once; False if the account is paused."""
+    if not account.enabled:
+        return False
+    with transaction.atomic():
+        dispatch.claim_now(account.pk)
+        queue_import(account.pk, trigger)
+    return True
+
+
+def refresh_mailbox_password(*, user: AbstractBaseUser, mailbox_password: str) -> None:
+    """Keep the stored credential current (the user may have changed it) while imports need it."""
+    if ExternalAccount.objects.filter(user=user).exists():
+        _store_mailbox_password(user, mailbox_password)
+
+
+def _store_mailbox_password(user: AbstractBaseUser, password: str) -> None:
+    """Keep the session's password for the worker, bound to the server that accepted it."""
+    account = MailAccount.objects.select_related("server").filter(user=user).first()
+    if account is None:
+        return
+    where = endpoint_key(resolve(account.server).imap)
+    if account.imap_password != password or account.imap_password_for != where:
+        MailAccount.objects.filter(pk=account.pk).update(imap_password=password, imap_password_for=where)
+
+
+def _resume_fields(account_id: int) -> None:
+    fields: dict[str, Any] = {
+        "enabled": True,
+        "paused_reason": ExternalAccount.Paused.NO,
+        "failures": 0,
+        "auth_failures": 0,
+        "last_error": "",
+        "next_run_at": timezone.now(),
+    }
+    ExternalAccount.objects.filter(pk=account_id).update(**fields)

@@ -1,0 +1,89 @@
+"""The "add / edit a mail account" form. The connection test happens in ``actions.account_save``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
+
+from accounts.fields import secret_unreadable
+from webmail.formfields import write_only_password
+
+from .actions import SETTINGS_FIELDS
+from .models import ExternalAccount
+
+
+class ExternalAccountForm(forms.ModelForm):
+    password = write_only_password(_("Password"))
+
+    class Meta:
+        model = ExternalAccount
+        fields = SETTINGS_FIELDS
+        labels = {
+            "email": _("Email address"),
+            "host": _("POP server"),
+            "port": _("Port"),
+            "security": _("Security"),
+            "username": _("Username"),
+            "leave_copy": _("Leave a copy of retrieved messages on the server"),
+            "delete_after_days": _("Delete from the server after this many days"),
+            "target": _("Label incoming messages"),
+            "mark_seen": _("Mark imported messages as read"),
+            "interval_minutes": _("Check for mail"),
+        }
+        help_texts = {
+            "host": _("For example pop.example.com"),
+            "delete_after_days": _("Optional. Leave empty to keep the copies on the server."),
+        }
+        widgets = {
+            "security": forms.RadioSelect,
+            "target": forms.RadioSelect,
+            "host": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            "username": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        }
+
+    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        adding = self.instance.pk is None
+        unreadable = not adding and secret_unreadable(self.instance.password)
+        self.fields["password"].required = adding or unreadable
+        if unreadable:
+            self.fields["password"].help_text = _(
+                "The stored password can no longer be read: enter it again."
+            )
+        elif not adding:
+            self.fields["password"].help_text = _(
+                "Leave empty to keep the current password. Type the password again when you change "
+                "the server."
+            )
+        self.fields["port"].widget.attrs.update({"min": 1, "max": 65535})
+        self.fields["target"].choices = [
+            (ExternalAccount.Target.INBOX, _("Inbox")),
+            (ExternalAccount.Target.LABEL, _("A folder named after this account (created if missing)")),
+        ]
+
+    def clean_host(self) -> str:
+        host = self.cleaned_data["host"].strip().rstrip(".").lower()
+        if not host or any(c.isspace() or c in "/@:[]" for c in host.strip("[]")):
+            raise forms.ValidationError(_("Enter a server name such as pop.example.com."))
+        return host
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The model's unique constraint includes the user, which is not a form field.
+        same = ExternalAccount.objects.filter(
+            user=self.user, host=data.get("host"), port=data.get("port"), username=data.get("username")
+        )
+        if same.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("You already check this account."), code="duplicate")
+        # The stored password only goes where it was typed for: a new server or login needs it again.
+        ExternalAccount.SECRET_BINDING.require_retyped_secret(self, typed_field="password")
+        if data.get("delete_after_days") and not data.get("leave_copy"):
+            data["delete_after_days"] = None  # without a copy there is nothing to delete later
+        return data

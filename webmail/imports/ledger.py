@@ -1,0 +1,139 @@
+"""Reading and writing the UIDL ledger. Every write renews the run's lease in its transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import runlock
+from .models import ExternalAccount, FetchRun, LedgerEntry
+from .plan import Known
+
+State = LedgerEntry.State
+CHUNK = 500  # keys per IN (...) query
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one message ended in this run."""
+
+    key: str
+    state: str  # stored, duplicate or skipped
+    message_id: str = ""
+    size: int = 0
+    folder: str = ""
+    note: str = ""
+
+
+def load(account: ExternalAccount) -> dict[str, Known]:
+    rows = LedgerEntry.objects.filter(account=account).values_list(
+        "uidl", "state", "stored_at", "deleted_at", "folder", "uidvalidity", "uid_floor"
+    )
+    return {
+        uidl: Known(state, stored_at, deleted_at is not None, folder, uidvalidity, uid_floor)
+        for uidl, state, stored_at, deleted_at, folder, uidvalidity, uid_floor in rows.iterator(
+            chunk_size=2000
+        )
+    }
+
+
+def stored_pairs(account: ExternalAccount) -> set[tuple[str, int]]:
+    """(Message-ID, size) of everything stored: to recognise old mail under new UIDLs."""
+    rows = LedgerEntry.objects.filter(account=account, state__in=[State.STORED, State.DUPLICATE]).exclude(
+        message_id=""
+    )
+    return set(rows.values_list("message_id", "size").iterator(chunk_size=2000))
+
+
+def write_intent(
+    run: FetchRun,
+    account: ExternalAccount,
+    messages: Sequence[Outcome],
+    *,
+    uidvalidity: int,
+    uid_floor: int,
+) -> None:
+    """Record "about to store" for retrieved messages and commit: the step before the APPEND.
+
+    The lease is renewed in the same transaction: a run that lost its lock
+    fails here, before it can store anything.
+    """
+    with transaction.atomic():
+        runlock.renew(run)
+        _upsert(
+            [
+                LedgerEntry(
+                    account=account,
+                    uidl=m.key,
+                    state=State.PENDING,
+                    message_id=m.message_id,
+                    size=m.size,
+                    folder=m.folder,
+                    uidvalidity=uidvalidity,
+                    uid_floor=uid_floor,
+                    note="",
+                )
+                for m in messages
+            ],
+            ["state", "message_id", "size", "folder", "uidvalidity", "uid_floor", "note"],
+        )
+
+
+def record(run: FetchRun, account: ExternalAccount, outcomes: Iterable[Outcome]) -> None:
+    """Record stored / duplicate / skipped messages and commit: only then may they be deleted."""
+    outcomes = list(outcomes)
+    if not outcomes:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        runlock.renew(run)
+        _upsert(
+            [
+                LedgerEntry(
+                    account=account,
+                    uidl=o.key,
+                    state=o.state,
+                    message_id=o.message_id,
+                    size=o.size,
+                    folder=o.folder,
+                    note=o.note[:255],
+                    stored_at=None if o.state == State.SKIPPED else now,
+                )
+                for o in outcomes
+            ],
+            ["state", "message_id", "size", "folder", "note", "stored_at"],
+        )
+        # Counted in the same transaction, so a killed run's imports still count.
+        counts = Counter(o.state for o in outcomes)
+        FetchRun.objects.filter(pk=run.pk).update(
+            imported=F("imported") + counts[State.STORED],
+            duplicates=F("duplicates") + counts[State.DUPLICATE],
+            skipped=F("skipped") + counts[State.SKIPPED],
+        )
+        if counts[State.STORED]:
+            ExternalAccount.objects.filter(pk=account.pk).update(
+                total_imported=F("total_imported") + counts[State.STORED]
+            )
+
+
+def _upsert(entries: list[LedgerEntry], fields: list[str]) -> None:
+    """One INSERT ... ON CONFLICT (account, uidl) DO UPDATE for the whole batch."""
+    if entries:
+        LedgerEntry.objects.bulk_create(
+            entries, update_conflicts=True, unique_fields=["account", "uidl"], update_fields=fields
+        )
+
+
+def mark_deleted(account: ExternalAccount, keys: Iterable[str]) -> None:
+    """After QUIT succeeded, or when stored mail is no longer on the server."""
+    keys = list(keys)
+    now = timezone.now()
+    for start in range(0, len(keys), CHUNK):
+        LedgerEntry.objects.filter(account=account, uidl__in=keys[start : start + CHUNK]).update(
+            deleted_at=now
+        )

@@ -1,0 +1,311 @@
+"""One import run of an external account, exactly once, whatever its source.
+
+1. Lock the account: a running FetchRun with a lease (``runlock``).
+2. Open a session with the source (``sources``; for POP3: connect to an address
+   the SSRF check approved, STLS if asked, authenticate).
+3. List its messages (UIDL or fallback keys, and sizes), compared with the ledger (``plan``).
+4. For each batch of new messages:
+   a. RETR them (pipelined). One left "pending" by an interrupted run is first
+      looked for in its folder (``find_copy``), and not stored again if it is there;
+   b. write "pending" rows (Message-ID, size, and the folder's UIDVALIDITY and
+      UIDNEXT from the start of the run) and commit, renewing the lease in the
+      same transaction;
+   c. APPEND them (MULTIAPPEND; INTERNALDATE from the Date header, \\Seen if asked);
+   d. record them stored, and commit;
+   e. only now delete (POP3: DELE) those the policy lets go.
+5. Finish the session (POP3: QUIT, which is when the server deletes); then record the deletions.
+
+Killed anywhere, the next run finds at most one batch of "pending" rows, and
+the folder search tells which of those had been stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.fields import secret_unreadable
+from webmail.mailaccess.append import Incoming, MailboxWriter, describe, normalise_crlf
+from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError
+from webmail.mailaccess.types import Endpoint
+
+from . import ledger, runlock, sources
+from .destination import OwnMailboxError, open_mailbox
+from .ledger import Outcome
+from .models import ExternalAccount, FetchRun, LedgerEntry
+from .plan import Known, Plan, ServerMessage, batches, make_plan, next_check
+from .sources import SourceSession
+from .sources import pop3 as pop3_source
+
+logger = logging.getLogger(__name__)
+
+State = LedgerEntry.State
+SEEN = (b"\\Seen",)
+HISTORY_KEPT = 100  # runs kept per account
+
+
+__all__ = ["OwnMailboxError", "StoredPasswordUnreadable", "account_import", "connection_test"]
+
+
+class StoredPasswordUnreadable(MailError):
+    """The account's stored POP3 password cannot be decrypted (the keys changed without rotation)."""
+
+    default_message = gettext_lazy(
+        "The stored password of this account can no longer be read. "
+        "Edit the account and enter its password again."
+    )
+
+
+@dataclass
+class Tally:
+    on_server: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    remaining: int = 0
+
+
+def connection_test(*, endpoint: Endpoint, username: str, password: str) -> int:
+    """What "save" checks: the host is allowed, and the server accepts this login. Returns its count."""
+    return pop3_source.check_login(endpoint=endpoint, username=username, password=password)
+
+
+def account_import(*, account_id: int, trigger: str = FetchRun.Trigger.OTHER) -> FetchRun | None:
+    """Run one check of an enabled account; None if it is paused, gone, or already being checked."""
+    account = ExternalAccount.objects.filter(pk=account_id, enabled=True).first()
+    if account is None:
+        return None
+    run = runlock.acquire(account, trigger)
+    if run is None:
+        logger.info("POP import of account %s skipped: another run holds its lock", account_id)
+        return None
+    tally = Tally()
+    try:
+        _run(account, run, tally)
+    except runlock.LeaseLost:
+        logger.warning("POP import run %s of account %s lost its lock and stopped", run.pk, account_id)
+        return run
+    except MailError as exc:
+        logger.info("POP import of account %s failed: %s", account_id, exc)
+        _finish(account, run, tally, exc)
+    except Exception:
+        logger.exception("POP import of account %s crashed", account_id)
+        _finish(
+            account, run, tally, MailError(_("An internal error stopped this check; it will be retried."))
+        )
+        raise
+    else:
+        _finish(account, run, tally, None)
+    return run
+
+
+def _run(account: ExternalAccount, run: FetchRun, tally: Tally) -> None:
+    if secret_unreadable(account.password):
+        raise StoredPasswordUnreadable()
+    source = sources.open_session(account)
+    try:
+        server = source.listing()
+        tally.on_server = len(server)
+        known = ledger.load(account)
+        plan = make_plan(
+            server,
+            known,
+            max_size=settings.WEBMAIL_POP_MAX_MESSAGE_BYTES,
+            cap=settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN,
+            leave_copy=account.leave_copy,
+            delete_after=timedelta(days=account.delete_after_days) if account.delete_after_days else None,
+            now=timezone.now(),
+        )
+        tally.remaining = plan.remaining
+        if plan.uidl_reset:
+            logger.warning(
+                "Import of account %s: UIDLs look reset; de-duplicating by Message-ID and size", account.pk
+            )
+        if plan.too_large:
+            _record_too_large(run, account, plan.too_large)
+            tally.skipped += len(plan.too_large)
+        if plan.gone:
+            ledger.mark_deleted(account, plan.gone)
+        deleted = source.delete(plan.delete) if plan.delete else []
+        if plan.fetch:
+            deleted += _store_all(account, run, tally, source, plan, known)
+        source.finish()  # POP3's QUIT: the server removes the deleted messages now, not before
+    finally:
+        source.close()
+    if deleted:
+        ledger.mark_deleted(account, [m.key for m in deleted])
+        tally.deleted = len(deleted)
+
+
+def _record_too_large(run: FetchRun, account: ExternalAccount, messages: list[ServerMessage]) -> None:
+    limit_mb = settings.WEBMAIL_POP_MAX_MESSAGE_BYTES / (1024 * 1024)
+    note = _("larger than the %(limit)g MB limit; left on the server") % {"limit": limit_mb}
+    ledger.record(run, account, [Outcome(m.key, State.SKIPPED, size=m.size, note=note) for m in messages])
+
+
+def _store_all(
+    account: ExternalAccount,
+    run: FetchRun,
+    tally: Tally,
+    source: SourceSession,
+    plan: Plan,
+    known: dict[str, Known],
+) -> list[ServerMessage]:
+    """Store the planned messages batch by batch; returns those deleted on the way."""
+    deleted: list[ServerMessage] = []
+    with open_mailbox(account) as mailbox:
+        folder = mailbox.ensure_folder(account.target_label)
+        # Only after a UIDL reset: old mail under new UIDLs is recognised by Message-ID and size.
+        pairs = ledger.stored_pairs(account) if plan.uidl_reset else None
+        # Once per run: every message appended from here on gets a UID >= this UIDNEXT,
+        # which is all an interrupted run's copy needs to be found (find_copy).
+        mark = mailbox.uid_mark(folder)
+        step = _Step(run, account, tally, source, mailbox, folder, known, pairs, mark)
+        for batch in batches(
+            plan.fetch, count=settings.WEBMAIL_POP_BATCH_MESSAGES, size=settings.WEBMAIL_POP_BATCH_BYTES
+        ):
+            outcomes = step.store(batch)
+            if not account.leave_copy:
+                in_mailbox = {o.key for o in outcomes if o.state in (State.STORED, State.DUPLICATE)}
+                deleted += source.delete([m for m in batch if m.key in in_mailbox])
+    return deleted
+
+
+@dataclass
+class _Step:
+    """Stores one batch at a time (steps 4a to 4d of the module docstring)."""
+
+    run: FetchRun
+    account: ExternalAccount
+    tally: Tally
+    source: SourceSession
+    mailbox: MailboxWriter
+    folder: str
+    known: dict[str, Known]
+    pairs: set[tuple[str, int]] | None
+    mark: tuple[int, int]  # the folder's UIDVALIDITY and UIDNEXT when the run began
+
+    def store(self, batch: list[ServerMessage]) -> list[Outcome]:
+        uidvalidity, uid_floor = self.mark
+        interrupted = {m.key for m in batch if (k := self.known.get(m.key)) and k.state == State.PENDING}
+        outcomes: list[Outcome] = []
+        to_store: list[tuple[Outcome, bytes, datetime | None]] = []
+        limit = settings.WEBMAIL_POP_MAX_MESSAGE_BYTES
+        for message, body in self.source.retrieve(batch, max_size=limit):
+            if body is None:
+                continue  # the server refused this RETR: tried again next run
+            raw = normalise_crlf(body)
+            mid, date = describe(raw)
+            if message.key in interrupted and self._already_stored(self.known[message.key], raw):
+                folder = self.known[message.key].folder or self.folder
+                outcomes.append(Outcome(message.key, State.STORED, mid, len(raw), folder))
+            elif self.pairs is not None and mid and (mid, len(raw)) in self.pairs:
+                outcomes.append(Outcome(message.key, State.DUPLICATE, mid, len(raw)))
+            else:
+                to_store.append((Outcome(message.key, State.STORED, mid, len(raw), self.folder), raw, date))
+        # The intent, committed before the APPEND (the lease is checked in the same transaction).
+        intents = [intent for intent, _raw, _date in to_store]
+        ledger.write_intent(self.run, self.account, intents, uidvalidity=uidvalidity, uid_floor=uid_floor)
+        flags = SEEN if self.account.mark_seen else ()
+        refusals = self.mailbox.append(
+            self.folder, [Incoming(raw, flags, date) for _intent, raw, date in to_store]
+        )
+        for intent, refusal in zip(intents, refusals, strict=True):
+            if refusal is None:
+                outcomes.append(intent)
+                if self.pairs is not None and intent.message_id:
+                    self.pairs.add((intent.message_id, intent.size))
+            else:
+                note = _("refused by your mailbox: %(reason)s") % {"reason": refusal}
+                outcomes.append(Outcome(intent.key, State.SKIPPED, intent.message_id, intent.size, note=note))
+        ledger.record(self.run, self.account, outcomes)
+        for outcome in outcomes:
+            if outcome.state == State.STORED:
+                self.tally.imported += 1
+            elif outcome.state == State.DUPLICATE:
+                self.tally.duplicates += 1
+            else:
+                self.tally.skipped += 1
+        return outcomes
+
+    def _already_stored(self, entry: Known, raw: bytes) -> bool:
+        """Did an interrupted run store this message after writing its intent?"""
+        try:
+            return self.mailbox.find_copy(
+                entry.folder or self.folder, raw, uidvalidity=entry.uidvalidity, uid_floor=entry.uid_floor
+            )
+        except FolderNotFound:
+            return False
+
+
+def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailError | None) -> None:
+    """Close the run and write the account's status and next check (with backoff on failure)."""
+    now = timezone.now()
+    refused = isinstance(error, AuthenticationFailed)
+    failures = account.failures + 1 if error else 0
+    auth_failures = account.auth_failures + 1 if refused else 0
+    # An unreadable stored password will not become readable by retrying: only the user can fix it.
+    pause = auth_failures >= settings.WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE or isinstance(
+        error, StoredPasswordUnreadable
+    )
+    message = error.user_message if error else ""
+    if pause and refused:
+        message = _(
+            "Checking is paused: the server refused the username or password %(count)d times in a row. "
+            "Check the password, then resume."
+        ) % {"count": auth_failures}
+    if error:
+        status = FetchRun.Status.FAILED
+    else:
+        status = FetchRun.Status.PARTIAL if tally.remaining else FetchRun.Status.OK
+    fields: dict[str, object] = {
+        "last_run_at": run.started_at,
+        "next_run_at": next_check(
+            now=now,
+            interval=timedelta(minutes=account.interval_minutes),
+            failures=failures,
+            more_waiting=tally.remaining > 0,
+            max_backoff=timedelta(seconds=settings.WEBMAIL_POP_MAX_BACKOFF_SECONDS),
+        ),
+        "last_imported": tally.imported,  # the total grows with each batch (ledger.record)
+        "last_error": message,
+        "failures": failures,
+        "auth_failures": auth_failures,
+    }
+    if error is None:
+        fields["last_success_at"] = now
+    if pause:
+        fields.update(enabled=False, paused_reason=ExternalAccount.Paused.AUTH)
+    with transaction.atomic():
+        closed = FetchRun.objects.filter(pk=run.pk, status=FetchRun.Status.RUNNING).update(
+            status=status,
+            finished_at=now,
+            lease_until=None,
+            on_server=tally.on_server,  # imported, duplicates, skipped: counted batch by batch
+            deleted=tally.deleted,
+            remaining=tally.remaining,
+            error=message,
+        )
+        if closed:  # else another run took over: it owns the status now
+            ExternalAccount.objects.filter(pk=account.pk).update(**fields)
+    logger.info(
+        "POP import run %s of account %s: %s, %d imported, %d duplicates, %d skipped, %d deleted, %d left",
+        run.pk,
+        account.pk,
+        status,
+        tally.imported,
+        tally.duplicates,
+        tally.skipped,
+        tally.deleted,
+        tally.remaining,
+    )
+    old = FetchRun.objects.filter(account=account).values_list("pk", flat=True)[HISTORY_KEPT:]
+    FetchRun.objects.filter(pk__in=list(old)).delete()

@@ -1,0 +1,54 @@
+"""Where imported mail comes from: a pluggable part of the import engine.
+
+A source session lists the messages the other account holds (each with a key
+that stays the same from one session to the next, and a size), hands over
+their bytes, and deletes those the engine says may go. It never touches the
+ledger or the user's mailbox: the engine (``service``) decides what to fetch,
+records intent, stores, records the outcome, and only then deletes.
+
+POP3 is the first source (``pop3``). An IMAP source and mailbox archives plug
+in here with the same session shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from ..plan import ServerMessage
+
+if TYPE_CHECKING:
+    from ..models import ExternalAccount
+
+Fetched = tuple[ServerMessage, bytes | None]  # None: the source refused this one (tried again later)
+
+
+class SourceSession(Protocol):
+    """One logged-in session with an external account."""
+
+    def listing(self) -> list[ServerMessage]:
+        """Every message on the source, in the source's order."""
+        ...
+
+    def retrieve(self, messages: Sequence[ServerMessage], *, max_size: int) -> Iterator[Fetched]:
+        """Each message's raw bytes, in order (streamed: a batch is never all in memory twice)."""
+        ...
+
+    def delete(self, messages: Sequence[ServerMessage]) -> list[ServerMessage]:
+        """Mark messages deleted; returns those the source accepted. They go at ``finish``."""
+        ...
+
+    def finish(self) -> None:
+        """End the session cleanly: only now do marked messages leave the source."""
+        ...
+
+    def close(self) -> None:
+        """Drop the session without committing anything (after an error)."""
+        ...
+
+
+def open_session(account: ExternalAccount) -> SourceSession:
+    """A logged-in session with the account's source (POP3 is the only kind yet)."""
+    from . import pop3
+
+    return pop3.Pop3Source.open(account)

@@ -1,0 +1,53 @@
+"""Thin Celery tasks: ids in, a service call, retry policy here. Never a secret in the arguments."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError, transaction
+
+from . import dispatch, service
+from .models import FetchRun
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="imports.import_account",
+    ignore_result=True,
+    # A database that is briefly unavailable or locked: try the whole run again.
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=3,
+)
+def import_account(account_id: int, trigger: str = FetchRun.Trigger.SCHEDULE) -> None:
+    service.account_import(account_id=account_id, trigger=trigger)
+
+
+@shared_task(name="imports.dispatch", ignore_result=True)
+def dispatch_due() -> int:
+    """Queued by beat every WEBMAIL_POP_DISPATCH_SECONDS: one import task per due account."""
+    claimed = dispatch.claim_due()
+    for account_id in claimed:
+        queue_import(account_id, FetchRun.Trigger.SCHEDULE)
+    if claimed:
+        logger.info("queued POP import for %d account(s)", len(claimed))
+    return len(claimed)
+
+
+def queue_import(account_id: int, trigger: str) -> None:
+    """Queue an import once the current transaction commits (the worker must see the data)."""
+    transaction.on_commit(lambda: import_account.delay(account_id, trigger))
+
+
+# The names these tasks had before the app was renamed (popimport → imports): a
+# task queued by an older release may still wait in Redis under them.
+@shared_task(name="popimport.import_account", ignore_result=True)
+def legacy_import_account(account_id: int, trigger: str = FetchRun.Trigger.SCHEDULE) -> None:
+    import_account.delay(account_id, trigger)
+
+
+@shared_task(name="popimport.dispatch", ignore_result=True)
+def legacy_dispatch_due() -> int:
+    return dispatch_due()

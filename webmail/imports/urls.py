@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "imports"
+
+urlpatterns = [
+    path("", views.account_list_view, name="list"),
+    path("status/", views.account_status_view, name="status"),
+    path("add/", views.account_add_view, name="add"),
+    path("<int:pk>/edit/", views.account_edit_view, name="edit"),
+    path("<int:pk>/pause/", views.account_pause_view, name="pause"),
+    path("<int:pk>/resume/", views.account_resume_view, name="resume"),
+    path("<int:pk>/check/", views.account_check_view, name="check"),
+    path("<int:pk>/remove/", views.account_remove_view, name="remove"),
+]

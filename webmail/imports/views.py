@@ -1,0 +1,127 @@
+"""Settings, "Check mail from other accounts". Thin views: parse, call an action, render.
+
+Every view looks the account up with ``user=request.user``: another user's id is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from webmail.mailaccess.errors import MailError
+from webmail.mailbox import UserMailbox
+from webmail.views.decorators import mailbox_required
+
+from . import actions
+from .forms import ExternalAccountForm
+from .models import ExternalAccount
+from .selectors import account_statuses
+
+
+def _own(request: HttpRequest, pk: int) -> ExternalAccount:
+    return get_object_or_404(ExternalAccount, pk=pk, user=request.user)
+
+
+@mailbox_required
+@require_GET
+def account_list_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    # The user is here with their password: keep the stored one current for the worker.
+    actions.refresh_mailbox_password(user=request.user, mailbox_password=mailbox.password)
+    return render(request, "imports/accounts.html", {"statuses": account_statuses(request.user)})
+
+
+@login_required
+@require_GET
+def account_status_view(request: HttpRequest) -> HttpResponse:
+    """The status part alone, polled by htmx while the page is open."""
+    return render(request, "imports/_status_list.html", {"statuses": account_statuses(request.user)})
+
+
+@sensitive_post_parameters("password")
+@mailbox_required
+@require_http_methods(["GET", "POST"])
+def account_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    return _edit(request, mailbox, ExternalAccount(user=request.user))
+
+
+@sensitive_post_parameters("password")
+@mailbox_required
+@require_http_methods(["GET", "POST"])
+def account_edit_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+    return _edit(request, mailbox, _own(request, pk))
+
+
+def _edit(request: HttpRequest, mailbox: UserMailbox, account: ExternalAccount) -> HttpResponse:
+    adding = account.pk is None
+    form = ExternalAccountForm(request.POST or None, instance=account, user=request.user)
+    test_failed = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = actions.account_save(
+                user=request.user,
+                account=form.instance,
+                password=form.cleaned_data["password"],
+                mailbox_password=mailbox.password,
+                client_ip=mailbox.client_ip,
+            )
+        except MailError as exc:
+            form.add_error(None, exc.user_message)
+            test_failed = True
+        else:
+            messages.success(
+                request,
+                _("Connected to %(host)s: %(count)d messages on the server. Checking for mail now.")
+                % {"host": form.instance.host, "count": count},
+            )
+            return redirect("imports:list")
+    context = {"form": form, "adding": adding, "account": account, "test_failed": test_failed}
+    return render(request, "imports/form.html", context)
+
+
+@login_required
+@require_POST
+def account_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _own(request, pk)
+    actions.account_pause(account=account)
+    messages.info(request, _("Checking %(email)s is paused.") % {"email": account.email})
+    return redirect("imports:list")
+
+
+@mailbox_required
+@require_POST
+def account_resume_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+    account = _own(request, pk)
+    actions.account_resume(account=account, mailbox_password=mailbox.password)
+    messages.success(request, _("Checking %(email)s again, starting now.") % {"email": account.email})
+    return redirect("imports:list")
+
+
+@login_required
+@require_POST
+def account_check_view(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _own(request, pk)
+    if actions.check_now(account=account):
+        messages.success(request, _("Checking %(email)s for new mail now.") % {"email": account.email})
+    else:
+        messages.error(request, _("%(email)s is paused; resume it first.") % {"email": account.email})
+    return redirect("imports:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _own(request, pk)
+    if request.method == "POST":
+        actions.account_remove(account=account)
+        messages.success(
+            request,
+            _("%(email)s was removed. The mail already imported stays in your mailbox.")
+            % {"email": account.email},
+        )
+        return redirect("imports:list")
+    return render(request, "imports/remove.html", {"account": account})
