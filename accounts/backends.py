@@ -13,10 +13,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from webmail.clientip import client_ip
+from webmail.http.clientip import client_ip
 from webmail.mailaccess.errors import AuthenticationFailed
 from webmail.mailaccess.imap import authenticate, close_quietly, open_connection
-from webmail.mailbox import UserMailbox
+from webmail.mailaccess.session import UserMailbox
 
 from .models import MailAccount
 from .servers import server_for_address

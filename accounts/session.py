@@ -2,7 +2,7 @@
 
 Every session, however it was signed in (the IMAP form or the admin's
 password login), carries its sign-in time for the absolute expiry that
-``webmail.middleware`` enforces.
+``webmail.http.middleware`` enforces.
 """
 
 from __future__ import annotations

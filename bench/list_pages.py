@@ -51,7 +51,7 @@ def _run(proxy: TcpProxy, direct_port: int, args: argparse.Namespace) -> None:
     from django.conf import settings
     from django.test import Client
 
-    from webmail.mailbox import get_pool
+    from webmail.mailaccess.session import get_pool
 
     client = Client()
     response = client.post("/login/", {"email": USER, "password": PASSWORD})

@@ -86,7 +86,7 @@ def _fresh_pool_and_cache() -> Iterator[None]:
     """No pooled IMAP connection or cached body survives a test."""
     from django.core.cache import cache
 
-    from webmail.mailbox import get_pool
+    from webmail.mailaccess.session import get_pool
 
     yield
     get_pool().close_all()

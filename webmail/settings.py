@@ -71,11 +71,13 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "webmail",
-    # Features that own models (each a Django app with its own migrations).
-    "webmail.imports",
-    "webmail.sendas",
-    "webmail.compose",
+    # Features: each a Django app with its views, forms, URLs and (where it has any) models.
+    "webmail.mailbox",
     "webmail.reading",
+    "webmail.compose",
+    "webmail.sendas",
+    "webmail.imports",
+    "webmail.preferences",
 ]
 
 MIDDLEWARE = [
@@ -87,12 +89,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Right after the user is known, so it sees every response made below it.
-    "webmail.cachecontrol.PrivateNoStoreMiddleware",
+    "webmail.http.cachecontrol.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "webmail.middleware.MailErrorMiddleware",
+    "webmail.http.middleware.MailErrorMiddleware",
     # Last, so it can turn a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -156,14 +158,14 @@ AXES_USERNAME_FORM_FIELD = "email"
 AXES_USERNAME_CALLABLE = "accounts.backends.throttle_username"
 # A success must not wipe the failures recorded against other accounts from that IP.
 AXES_RESET_ON_SUCCESS = False
-AXES_LOCKOUT_CALLABLE = "webmail.views.auth.locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 # Behind a reverse proxy every request comes from the proxy: take the client from
 # X-Forwarded-For, but only when the direct peer is one of these addresses/networks.
 WEBMAIL_TRUSTED_PROXIES = env.list("WEBMAIL_TRUSTED_PROXIES", default=[])
-AXES_CLIENT_IP_CALLABLE = "webmail.clientip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "webmail.http.clientip.client_ip"
 AXES_VERBOSE = False
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "mailbox"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "mailbox:list"
 
 # Sessions: server-side, HttpOnly, SameSite=Lax, idle and absolute expiry.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -291,7 +291,7 @@ def test_an_expunge_of_everything_by_another_client_empties_the_polled_list(
     With the pool's idle probe (a NOOP of its own) the EXPUNGE answers arrive before the
     selection's NOOP; either way the next poll must see an empty folder.
     """
-    from webmail.mailbox import get_pool
+    from webmail.mailaccess.session import get_pool
 
     uids = seed(dovecot, mail_user, 3)
     web = login(mail_user)

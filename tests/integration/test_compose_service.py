@@ -14,8 +14,8 @@ from webmail.compose.build import Draft
 from webmail.compose.service import ANSWERED, Origin, save_draft, send_draft
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
+from webmail.mailaccess.session import UserMailbox
 from webmail.mailaccess.types import Endpoint, Security
-from webmail.mailbox import UserMailbox
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from tests.conftest import MailUser
 from tests.support.mail import imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.tcpproxy import TcpProxy
-from webmail.views import errors
+from webmail.http import errors
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -172,12 +172,12 @@ def test_django_404_in_english_and_french(client: Client, db: None) -> None:
 
 
 def test_django_500_is_a_page_of_ours(web: Client, uid: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    import webmail.views.message
+    import webmail.reading.views
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret detail that must not show")
 
-    monkeypatch.setattr(webmail.views.message, "open_message", broken)
+    monkeypatch.setattr(webmail.reading.views, "open_message", broken)
     response = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
     text = check_page(response, 500, "Something went wrong")
     assert "secret detail" not in text and "RuntimeError" not in text

@@ -17,7 +17,7 @@ from tests.conftest import MailUser
 from tests.support.mail import dated, make_message
 from webmail.devstack.dovecot import DovecotInstance, remove_instance_dir
 from webmail.devstack.tcpproxy import TcpProxy
-from webmail.mailbox import get_pool
+from webmail.mailaccess.session import get_pool
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

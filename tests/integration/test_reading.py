@@ -333,16 +333,16 @@ def test_message_gone_is_a_polite_404(web: Client) -> None:
 def test_sanitized_html_is_cached_per_uid(
     web: Client, dovecot: DovecotInstance, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import webmail.reader
+    import webmail.reading.reader
 
     calls: list[str] = []
-    real = webmail.reader.sanitize_html
+    real = webmail.reading.reader.sanitize_html
 
     def counting(html: str, **kwargs: object) -> object:
         calls.append(html)
         return real(html, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(webmail.reader, "sanitize_html", counting)
+    monkeypatch.setattr(webmail.reading.reader, "sanitize_html", counting)
     uid = append(dovecot, mail_user, html_message("<p>cached <i>once</i></p>"))
     for _ in range(3):
         page = web.get(f"/mail/message/?folder=INBOX&uid={uid}")

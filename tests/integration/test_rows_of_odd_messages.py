@@ -130,7 +130,7 @@ def test_an_answer_too_long_to_read_shows_the_rows_and_never_poisons_the_pool(
     """
     import imaplib
 
-    from webmail.mailbox import get_pool
+    from webmail.mailaccess.session import get_pool
 
     parts = b"".join(b'--b\r\nContent-Type: text/plain; name="p%d.txt"\r\n\r\nx\r\n' % i for i in range(300))
     many = b"From: a@example.test\r\nSubject: many parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"

@@ -167,7 +167,7 @@ def test_no_password_in_logs(
     client.get("/mail/")
     client.get("/mail/?folder=Nope")
     settings.WEBMAIL_IMAP_PORT = free_port()
-    from webmail.mailbox import get_pool
+    from webmail.mailaccess.session import get_pool
 
     get_pool().close_all()
     client.get("/mail/")

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import MailUser
-from webmail.mailbox import get_pool
+from webmail.mailaccess.session import get_pool
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

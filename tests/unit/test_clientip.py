@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from webmail.clientip import client_ip
+from webmail.http.clientip import client_ip
 
 
 def ip(peer: str, forwarded: str | None = None) -> str:

@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from django.utils import timezone
 
 from webmail.mailaccess.errors import MailError
+from webmail.mailaccess.session import UserMailbox
 from webmail.mailaccess.smtp import SendResult, resolve_user_host, send
 from webmail.mailaccess.store import add_flag, append, remove_message, role_folder
 from webmail.mailaccess.types import Endpoint, FolderRole
-from webmail.mailbox import UserMailbox
 
 from .build import Draft, build_message, recipients, without_bcc
 from .route import Route

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin import ReadOnlyAdmin, stored_state
-from webmail.formfields import write_only_password
+from accounts.formfields import write_only_password
 
 from .models import ExternalAccount, FetchRun, LedgerEntry
 

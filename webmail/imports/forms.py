@@ -9,7 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import secret_unreadable
-from webmail.formfields import write_only_password
+from accounts.formfields import write_only_password
 
 from .actions import SETTINGS_FIELDS
 from .models import ExternalAccount

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from webmail.http.decorators import mailbox_required
 from webmail.mailaccess.errors import MailError
-from webmail.mailbox import UserMailbox
-from webmail.views.decorators import mailbox_required
+from webmail.mailaccess.session import UserMailbox
 
 from . import actions
 from .forms import ExternalAccountForm

@@ -18,7 +18,7 @@ from accounts.throttle import Target, credential_try
 from webmail.compose.build import InvalidMessage, build_message, recipients, without_bcc
 from webmail.mailaccess import smtp
 from webmail.mailaccess.errors import MailError
-from webmail.mailbox import UserMailbox
+from webmail.mailaccess.session import UserMailbox
 
 from . import tokens
 from .message import verification_draft

@@ -8,10 +8,10 @@ from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
+from accounts.formfields import write_only_password
 from accounts.models import MailServer
 from webmail.compose.addresses import has_control_characters
 from webmail.compose.build import InvalidMessage, parse_addresses
-from webmail.formfields import write_only_password
 from webmail.imports.models import ExternalAccount
 
 from .actions import SETTINGS_FIELDS
@@ -175,3 +175,15 @@ class SendAsForm(forms.ModelForm):
         """Plain SMTP was chosen: the page warns that the password crosses the network readable."""
         value = self["smtp_security"].value()
         return value == Identity.SmtpSecurity.NONE
+
+
+class SignatureForm(forms.ModelForm):
+    """The display name and signature of one's own address (no other address, no route)."""
+
+    class Meta:
+        model = Identity
+        fields = ["display_name", "signature", "is_default"]
+        widgets = {"signature": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_display_name(self) -> str:
+        return clean_name(self.cleaned_data["display_name"])

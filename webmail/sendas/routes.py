@@ -12,7 +12,7 @@ from accounts.models import MailAccount, MailServer
 from accounts.servers import resolve
 from webmail.compose.route import Route
 from webmail.mailaccess.errors import MailError
-from webmail.mailbox import UserMailbox
+from webmail.mailaccess.session import UserMailbox
 
 from .models import Identity
 

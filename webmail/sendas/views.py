@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,15 +17,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from webmail.http.decorators import mailbox_required
+from webmail.http.siteurl import absolute_url
 from webmail.imports.models import ExternalAccount
 from webmail.mailaccess.errors import MailError
-from webmail.mailbox import UserMailbox
-from webmail.siteurl import absolute_url
-from webmail.views.decorators import mailbox_required
+from webmail.mailaccess.session import UserMailbox
 
 from . import actions
 from .actions import Verified
-from .forms import SendAsForm, initial_from_external
+from .forms import SendAsForm, SignatureForm, initial_from_external
 from .models import Identity
 from .routes import IdentityDisabled
 
@@ -98,7 +99,7 @@ def _edit(
                     )
                     % {"address": form.instance.email, "host": form.instance.smtp_host},
                 )
-            return redirect("preferences")
+            return redirect("preferences:index")
     context = {"form": form, "adding": adding, "identity": identity}
     return render(request, "sendas/form.html", context, status=400 if form.errors else 200)
 
@@ -128,14 +129,14 @@ def _send_verification(request: HttpRequest, mailbox: UserMailbox, identity: Ide
 def identity_resend_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     identity = _own(request, pk)
     if identity.verified:
-        return redirect("preferences")
+        return redirect("preferences:index")
     if not identity.enabled:
         messages.error(request, IdentityDisabled().user_message)
     elif not actions.may_resend(identity):
         messages.error(request, _("A confirmation message was just sent; please wait a minute."))
     else:
         _send_verification(request, mailbox, identity)
-    return redirect("preferences")
+    return redirect("preferences:index")
 
 
 @login_required
@@ -167,4 +168,31 @@ def identity_verify_code_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(
             request, _("That code has expired or was tried too often. Send a new confirmation message.")
         )
-    return redirect("preferences")
+    return redirect("preferences:index")
+
+
+@login_required
+@require_POST
+def signature_add_view(request: HttpRequest) -> HttpResponse:
+    form = SignatureForm(request.POST)
+    if form.is_valid():
+        with transaction.atomic():
+            identity = form.save(commit=False)
+            identity.user = request.user
+            if identity.is_default or not Identity.objects.filter(user=request.user).exists():
+                Identity.objects.filter(user=request.user).update(is_default=False)
+                identity.is_default = True
+            identity.save()
+        messages.success(request, _("Identity added."))
+    else:
+        messages.error(
+            request, _("The identity could not be saved: %(errors)s") % {"errors": form.errors.as_text()}
+        )
+    return redirect("preferences:index")
+
+
+@login_required
+@require_POST
+def identity_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Identity, pk=pk, user=request.user).delete()  # another user's id: 404
+    return redirect("preferences:index")

@@ -78,7 +78,7 @@ def test_the_page_and_the_form_have_every_setting(browser: Client) -> None:
     assert 'value="995"' in form  # the default port
     assert re.search(r'<input[^>]*name="leave_copy"[^>]*checked', form)  # on by default
     assert "readable by anyone" in form  # the warning for "none" (JS shows it only then)
-    assert "js/imports.js" in form and "<script>" not in form  # no inline script under the CSP
+    assert "imports/imports.js" in form and "<script>" not in form  # no inline script under the CSP
 
 
 def test_adding_tests_the_connection_saves_encrypted_and_queues_a_check(

@@ -23,7 +23,7 @@ from imapclient.response_parser import parse_fetch_response
 from webmail.mailaccess.message import fetch_head
 from webmail.messages.choose import MAX_NESTED_MESSAGES, choose_display
 from webmail.messages.parts import Envelope, MimePart, build_part_tree
-from webmail.reader import RenderedItem, RenderedMessage
+from webmail.reading.reader import RenderedItem, RenderedMessage
 
 DEPTH = 5000  # far past Python's recursion limit
 assert DEPTH > sys.getrecursionlimit()
@@ -121,7 +121,7 @@ def test_rendered_blocks_are_flat_and_balanced() -> None:
 
 def test_body_template_does_not_recurse(settings: Any) -> None:
     html = render_to_string(
-        "webmail/partials/_message_body.html",
+        "reading/partials/_message_body.html",
         {"message": nested_rendered(DEPTH), "folder": "INBOX", "uid": 1, "previewable": ()},
     )
     assert html.count('<article class="nested-message">') == DEPTH
@@ -202,13 +202,13 @@ def test_fetch_head_survives_a_structure_too_deep_to_parse(scripted: ScriptedIma
 
 
 def test_the_pane_says_when_the_structure_could_not_be_read(scripted: ScriptedImap) -> None:
-    from webmail.reader import open_message
+    from webmail.reading.reader import open_message
 
     client = IMAPClient("127.0.0.1", port=scripted.port, ssl=False, timeout=5)
     opened = open_message(client, "INBOX", 7, prefer_html=True, allow_remote=False, mark_read=False)
     client.logout()
     html = render_to_string(
-        "webmail/partials/message.html",
+        "reading/partials/message.html",
         {"opened": opened, "message": opened.rendered, "folder": "INBOX", "uid": 7, "previewable": ()},
         request=RequestFactory().get("/mail/message/?folder=INBOX&uid=7"),
     )

@@ -13,11 +13,11 @@ from django.views.debug import ExceptionReporter
 
 from webmail.compose.addresses import display
 from webmail.mailaccess.errors import MailError
+from webmail.sendas.forms import SignatureForm
 from webmail.sendas import actions
 from webmail.sendas.actions import Verified
 from webmail.sendas.forms import SendAsForm
 from webmail.sendas.models import Identity
-from webmail.views.preferences import IdentityForm
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +167,7 @@ def test_verification_to_an_unusable_stored_address_is_a_mail_error(user: Any) -
 def test_control_characters_in_the_name_are_refused(user: Any, saved: Identity, name: str) -> None:
     form = _form(user, _data(display_name=name), saved)
     assert not form.is_valid() and "display_name" in form.errors
-    old = IdentityForm({"display_name": name, "signature": ""})
+    old = SignatureForm({"display_name": name, "signature": ""})
     assert not old.is_valid() and "display_name" in old.errors
 
 

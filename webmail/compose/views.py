@@ -1,0 +1,382 @@
+"""Writing mail: new, reply, reply-all, forward (inline or as an attachment), drafts."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from webmail.compose import attachments, prefill, staging, upload_limit
+from webmail.compose.addresses import display, remember, suggest
+from webmail.compose.build import (
+    MAX_ADDRESS_FIELDS_CHARS,
+    MAX_MESSAGE_ID_CHARS,
+    MAX_REFERENCES,
+    MAX_SUBJECT_CHARS,
+    Attachment,
+    Draft,
+    InvalidMessage,
+    parse_addresses,
+)
+from webmail.compose.service import ANSWERED, FORWARDED, Origin, save_draft, send_draft
+from webmail.compose.staging import MAX_ATTACHMENTS, Staged
+from webmail.http.decorators import View, mailbox_required
+from webmail.mailaccess.errors import MailError
+from webmail.mailaccess.session import UserMailbox
+from webmail.messages.decode import Address
+from webmail.sanitize import sanitize_html
+from webmail.sendas.choose import default_identity, pick_identity
+from webmail.sendas.models import Identity
+from webmail.sendas.routes import route_for
+
+ORIGIN_MODES = ("reply", "reply-all", "forward", "forward-attached")
+MAX_FOLDER_CHARS = 1000  # a folder name, in the origin field or the address bar
+MAX_ORIGIN_CHARS = len("forward-attached:4294967295:") + MAX_FOLDER_CHARS
+MAX_REFERENCES_CHARS = MAX_REFERENCES * (MAX_MESSAGE_ID_CHARS + 1)
+
+
+class IdentityField(forms.TypedChoiceField):
+    """Offers the usable identities, and also accepts the user's own withdrawn ones.
+
+    An address disabled (or its domain withdrawn) after the page loaded must not fail as
+    "not a valid choice" with the message lost: the send fails in words and keeps a draft.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.withdrawn: set[str] = set()
+
+    def valid_value(self, value: object) -> bool:
+        return str(value) in self.withdrawn or super().valid_value(value)
+
+
+class ComposeForm(forms.Form):
+    identity = IdentityField(label=gettext_lazy("From"), coerce=int, required=False, choices=())
+    to = forms.CharField(label=gettext_lazy("To"), required=False, max_length=MAX_ADDRESS_FIELDS_CHARS)
+    cc = forms.CharField(label=gettext_lazy("Cc"), required=False, max_length=MAX_ADDRESS_FIELDS_CHARS)
+    bcc = forms.CharField(label=gettext_lazy("Bcc"), required=False, max_length=MAX_ADDRESS_FIELDS_CHARS)
+    subject = forms.CharField(label=gettext_lazy("Subject"), required=False, max_length=MAX_SUBJECT_CHARS)
+    text = forms.CharField(label=gettext_lazy("Message"), required=False, widget=forms.Textarea)
+    # Filled by the rich-text editor (static/js/compose.js); sanitized like any mail HTML.
+    html = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Taken from the original: bounded, and only their <message-id> tokens are used (build.py).
+    in_reply_to = forms.CharField(required=False, widget=forms.HiddenInput, max_length=MAX_REFERENCES_CHARS)
+    references = forms.CharField(required=False, widget=forms.HiddenInput, max_length=MAX_REFERENCES_CHARS)
+    draft_uid = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**32 - 1)
+    origin = forms.CharField(required=False, widget=forms.HiddenInput, max_length=MAX_ORIGIN_CHARS)
+
+    def __init__(
+        self,
+        *args: object,
+        identities: list[Identity],
+        email: str,
+        withdrawn: list[Identity] | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # Only usable identities are choices: another user's id is "not one of the available choices".
+        # The user's own withdrawn ones are accepted; sending then refuses them (send_draft).
+        self.identities = {i.pk: i for i in [*identities, *(withdrawn or [])]}
+        self.fields["identity"].withdrawn = {str(i.pk) for i in withdrawn or []}
+        choices = [(i.pk, display(i.display_name, i.address(email))) for i in identities]
+        if not any(i.is_own_address for i in identities):
+            choices.insert(0, (0, email))  # the account's own address is always offered
+        self.fields["identity"].choices = choices
+        for name in ("to", "cc", "bcc"):
+            self.fields[name].widget.attrs.update({"list": "address-suggestions", "autocomplete": "off"})
+
+    @property
+    def signatures(self) -> dict[str, str]:
+        """Each From choice's signature, so the page can swap it when the From changes."""
+        own = next((i for i in self.identities.values() if i.is_own_address), None)
+        out = {"0": own.signature.strip() if own else ""}
+        out.update({str(pk): i.signature.strip() for pk, i in self.identities.items()})
+        return out
+
+    def chosen_identity(self) -> Identity | None:
+        return self.identities.get(self.cleaned_data.get("identity") or 0)
+
+    def sender(self, email: str) -> str:
+        identity = self.chosen_identity()
+        return display(identity.display_name, identity.address(email)) if identity else email
+
+
+def _identities(request: HttpRequest) -> list[Identity]:
+    return list(Identity.objects.usable().filter(user=request.user))
+
+
+def _withdrawn(request: HttpRequest, usable: list[Identity]) -> list[Identity]:
+    """The user's other addresses that cannot send (unconfirmed or disabled)."""
+    mine = Identity.objects.filter(user=request.user).exclude(email="")
+    return list(mine.exclude(pk__in=[i.pk for i in usable]))
+
+
+def _with_signature(text: str, identity: Identity | None) -> str:
+    if identity is None or not identity.signature.strip():
+        return text
+    return f"\n\n-- \n{identity.signature.strip()}{text}"
+
+
+def _initial(request: HttpRequest, mailbox: UserMailbox) -> tuple[dict[str, object], attachments.Collected]:
+    """The form's starting values, and the attachments it starts with (a resumed draft's)."""
+    folder = request.GET.get("folder", "INBOX")
+    uid_text = request.GET.get("uid", "0")
+    uid = int(uid_text) if uid_text.isdigit() and len(uid_text) <= 10 else 0
+    mode = request.GET.get("mode", "")
+    identities = _identities(request)
+    kept = attachments.Collected()
+    if not uid or uid >= 2**32 or mode not in (*ORIGIN_MODES, "draft") or len(folder) > MAX_FOLDER_CHARS:
+        chosen = default_identity(identities)
+        return {
+            "to": request.GET.get("to", "")[:MAX_ADDRESS_FIELDS_CHARS],
+            "text": _with_signature("", chosen),
+            "identity": chosen.pk if chosen else 0,
+        }, kept
+    with mailbox.connection() as client:
+        if mode == "forward":
+            start = prefill.forward(client, folder, uid)
+        elif mode == "forward-attached":
+            start = prefill.forward_as_attachment(client, folder, uid)
+        elif mode == "draft":
+            start = prefill.resume_draft(client, folder, uid)
+            kept = attachments.stage_from_message(client, request.user.pk, folder, uid)
+        else:
+            start = prefill.reply(
+                client,
+                folder,
+                uid,
+                me=mailbox.username,
+                to_all=mode == "reply-all",
+                also_me=[i.email for i in identities if i.email],
+            )
+    # A reply starts from the address the original was sent to (a draft, from its own From).
+    chosen = pick_identity(identities, mailbox.username, start.addressed_to)
+    initial: dict[str, object] = {
+        "to": start.to,
+        "cc": start.cc,
+        "bcc": start.bcc,
+        "subject": start.subject,
+        "text": start.text,
+        "in_reply_to": start.in_reply_to,
+        "references": " ".join(start.references),
+        "identity": chosen.pk if chosen else 0,
+    }
+    if mode == "draft":
+        initial["draft_uid"] = uid
+    else:
+        initial["origin"] = f"{mode}:{uid}:{folder}"
+        initial["text"] = _with_signature(start.text, chosen)
+    return initial, kept
+
+
+def _origin(value: str) -> tuple[str, int, str] | None:
+    mode, _sep, rest = value.partition(":")
+    uid_text, _sep, folder = rest.partition(":")
+    if mode not in ORIGIN_MODES or not uid_text.isdigit() or len(uid_text) > 10 or not folder:
+        return None
+    if not 0 < int(uid_text) < 2**32 or len(folder) > MAX_FOLDER_CHARS:
+        return None
+    return mode, int(uid_text), folder
+
+
+def _attachments(
+    request: HttpRequest, mailbox: UserMailbox, staged: list[Staged], origin: tuple[str, int, str] | None
+) -> list[Attachment]:
+    out = attachments.load(request.user.pk, staged)
+    room = staging.max_message_bytes() - sum(s.size for s in staged)
+    # Forwarded content travels server-side: nothing is downloaded and re-uploaded.
+    if origin and origin[0] == "forward":
+        _mode, uid, folder = origin
+        with mailbox.connection() as client:
+            out += prefill.original_attachments(client, folder, uid, limit=room)
+    elif origin and origin[0] == "forward-attached":
+        _mode, uid, folder = origin
+        with mailbox.connection() as client:
+            out.append(prefill.forwarded_original(client, folder, uid, limit=room))
+    return out
+
+
+def _clean_html(html: str) -> str | None:
+    """The editor's HTML through the same sanitizer as incoming mail (no scripts, no remote tricks)."""
+    if not html.strip():
+        return None
+    return sanitize_html(html, cid_url=lambda _cid: None, allow_remote=True).html
+
+
+def _typed_addresses(draft: Draft) -> list[Address]:
+    out = []
+    for value in (draft.to, draft.cc, draft.bcc):
+        out += [Address(a.display_name, a.addr_spec) for a in parse_addresses(value, field_name="")]
+    return out
+
+
+MAX_SUGGEST_QUERY_CHARS = 100
+
+
+@require_GET
+@login_required
+def addresses_view(request: HttpRequest) -> JsonResponse:
+    """Completions for the address being typed (the last one in the field)."""
+    query = request.GET.get("q", "")
+    if len(query) > MAX_SUGGEST_QUERY_CHARS:  # nobody types that much of one address
+        return JsonResponse({"suggestions": []})
+    return JsonResponse({"suggestions": suggest(request.user, query)})
+
+
+def _page(
+    request: HttpRequest, form: ComposeForm, staged: list[Staged], *, status: int = 200
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "hidden_errors": form.is_bound and any(f.errors for f in form.hidden_fields()),
+        "staged": staged,
+        "max_attachment_bytes": staging.max_message_bytes(),
+        "max_attachment_mb": attachments.limit_mb(),
+        "max_attachments": MAX_ATTACHMENTS,
+    }
+    return render(request, "compose/compose.html", context, status=status)
+
+
+def _with_upload_budget(view: View) -> View:
+    """Installs the attachment budget before the request body is read.
+
+    Django reads the body (for the CSRF token) before the view unless the view is
+    csrf_exempt; the check is then made by csrf_protect, after the handler is in.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method == "POST":
+            request.attachment_budget = upload_limit.install(  # type: ignore[attr-defined]
+                request, max_bytes=staging.max_message_bytes(), max_files=MAX_ATTACHMENTS
+            )
+        return csrf_protect(view)(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
+
+
+@_with_upload_budget
+@require_http_methods(["GET", "POST"])
+@mailbox_required
+def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    identities = _identities(request)
+    form_kwargs = {"identities": identities, "email": mailbox.username}
+    if request.method == "GET":
+        initial, kept = _initial(request, mailbox)
+        for error in kept.errors:
+            messages.warning(request, error)
+        return _page(request, ComposeForm(initial=initial, **form_kwargs), kept.staged)
+    form_kwargs["withdrawn"] = _withdrawn(request, identities)
+    form = ComposeForm(request.POST, **form_kwargs)
+    # Every file chosen is kept server-side first: whatever is wrong with the form, none is lost.
+    kept = attachments.collect(request, request.user.pk, getattr(request, "attachment_budget", None))
+    valid = form.is_valid()
+    for error in kept.errors:
+        form.add_error(None, error)
+    if kept.errors or not valid:
+        return _page(request, form, kept.staged, status=400)
+    data = form.cleaned_data
+    origin = _origin(data["origin"] or "")
+    autosave = request.headers.get("X-Autosave") == "1"
+    try:
+        draft = Draft(
+            sender=form.sender(mailbox.username),
+            to=data["to"],
+            cc=data["cc"],
+            bcc=data["bcc"],
+            subject=data["subject"],
+            text=data["text"],
+            html=_clean_html(data["html"]),
+            attachments=tuple(_attachments(request, mailbox, kept.staged, origin)),
+            in_reply_to=data["in_reply_to"] or None,
+            references=tuple(data["references"].split()),
+        )
+        if request.POST.get("action") == "save":
+            uid = save_draft(mailbox, draft, replaces=data["draft_uid"])
+            if autosave:
+                return JsonResponse({"draft_uid": uid, "saved": True})
+            # The draft holds the files now; opening it stages them again.
+            staging.discard(request.user.pk, [s.token for s in kept.staged])
+            messages.success(request, _("Draft saved."))
+            return redirect(
+                f"{reverse('compose:write')}?{urlencode({'mode': 'draft', 'folder': 'Drafts', 'uid': uid})}"
+            )
+        account = request.user.mail_account  # type: ignore[union-attr]
+        identity = form.chosen_identity()
+        outcome = send_draft(
+            mailbox,
+            # Resolved inside send_draft: an address withdrawn since the page loaded keeps a draft.
+            lambda: route_for(identity, account=account, mailbox=mailbox),
+            draft,
+            origin=Origin(origin[2], origin[1], FORWARDED if origin[0].startswith("forward") else ANSWERED)
+            if origin
+            else None,
+            draft_uid=data["draft_uid"],
+        )
+    except InvalidMessage as exc:
+        if autosave:
+            return JsonResponse({"saved": False, "error": str(exc)}, status=400)
+        form.add_error(None, str(exc))
+        return _page(request, form, kept.staged, status=400)
+    except MailError as exc:
+        if autosave:
+            return JsonResponse({"saved": False, "error": str(exc.user_message)}, status=502)
+        form.add_error(None, exc.user_message)
+        return _page(request, form, kept.staged, status=502)
+    if not outcome.sent:
+        kept_post = request.POST.copy()
+        kept_post["draft_uid"] = str(outcome.draft_uid or "")  # later saves replace this copy
+        form = ComposeForm(kept_post, **form_kwargs)
+        form.is_valid()
+        form.add_error(
+            None, _("Not sent: %(reason)s Your message was kept in Drafts.") % {"reason": outcome.error}
+        )
+        return _page(request, form, kept.staged, status=502)
+    staging.discard(request.user.pk, [s.token for s in kept.staged])
+    remember(request.user, _typed_addresses(draft))  # type: ignore[arg-type]
+    if outcome.refused:
+        messages.warning(
+            request, _("Sent, but refused for: %(who)s") % {"who": ", ".join(sorted(outcome.refused))}
+        )
+    else:
+        messages.success(request, _("Message sent."))
+    return redirect("mailbox:list")
+
+
+@_with_upload_budget
+@require_POST
+@login_required
+def upload_view(request: HttpRequest) -> JsonResponse:
+    """One attachment, uploaded when it is chosen; the page lists it and the form carries its token.
+
+    ``staged``: the tokens the form already carries, so the limits count them.
+    """
+    budget = getattr(request, "attachment_budget", None)
+    kept = attachments.collect(request, request.user.pk, budget, report_missing=False)
+    tokens = set(request.POST.getlist("staged"))
+    new = [s for s in kept.staged if s.token not in tokens]
+    if kept.errors:
+        staging.discard(request.user.pk, [s.token for s in new])  # not attached: not kept either
+        return JsonResponse({"error": " ".join(kept.errors)}, status=400)
+    if not new:
+        return JsonResponse({"error": _("No file was received.")}, status=400)
+    (staged,) = new[-1:]
+    return JsonResponse({"token": staged.token, "name": staged.name, "size": staged.size})
+
+
+@require_POST
+@login_required
+def discard_view(request: HttpRequest) -> JsonResponse:
+    """ "Remove" on the page: the file is deleted at once (only ever from this user's own uploads)."""
+    staging.discard(request.user.pk, request.POST.getlist("token")[:MAX_ATTACHMENTS])
+    return JsonResponse({"removed": True})

@@ -1,0 +1,215 @@
+"""Organising mail: thin POST views over webmail.mailaccess.actions and folder_admin.
+
+Every action redirects back to the list it came from (htmx's boost follows
+the redirect and swaps the page), with a notice. UIDs another device already
+moved give a polite notice, never an error page.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from webmail.http.bounds import MAX_FOLDER_NAME
+from webmail.http.decorators import mailbox_required
+from webmail.mailaccess import actions
+from webmail.mailaccess.actions import ActionResult
+from webmail.mailaccess.errors import FolderNotFound, MessageGone
+from webmail.mailaccess.folders import list_folders
+from webmail.mailaccess.imap import IMAPClient
+from webmail.mailaccess.session import UserMailbox
+from webmail.mailaccess.types import FolderRole
+
+UNDO_KEY = "webmail_undo"
+MAX_UIDS = 5000  # one request; "all in folder" has no such limit
+
+FLAG_ACTIONS: dict[str, tuple[bytes, bool]] = {
+    "read": (actions.SEEN, True),
+    "unread": (actions.SEEN, False),
+    "flag": (actions.FLAGGED, True),
+    "unflag": (actions.FLAGGED, False),
+}
+ROLE_ACTIONS = {"archive": FolderRole.ARCHIVE, "junk": FolderRole.JUNK, "notjunk": FolderRole.INBOX}
+
+
+def _back(request: HttpRequest, folder: str) -> str:
+    nxt = request.POST.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
+        return nxt
+    return f"{reverse('mailbox:list')}?{urlencode({'folder': folder})}"
+
+
+def posted_folder(request: HttpRequest, field: str) -> str | None:
+    """A posted folder name; None (after a notice) when it is longer than any folder name."""
+    name = request.POST.get(field) or ""
+    if len(name) > MAX_FOLDER_NAME:
+        messages.error(
+            request, _("This folder name is too long (at most %(n)d characters).") % {"n": MAX_FOLDER_NAME}
+        )
+        return None
+    return name
+
+
+def _uids(request: HttpRequest) -> list[int] | None:
+    """The selected UIDs; None means every message in the folder."""
+    if request.POST.get("scope") == "all":
+        return None
+    # A conversation's box carries all its UIDs as a compact set ("3:7,12").
+    uids, cut = actions.parse_uid_sets(request.POST.getlist("uid"), MAX_UIDS)
+    if cut:
+        messages.warning(
+            request,
+            _(
+                "Only the first %(n)d selected messages were changed: repeat the action for the "
+                "rest, or tick all messages in the folder."
+            )
+            % {"n": MAX_UIDS},
+        )
+    return uids
+
+
+def _done_message(action: str, result: ActionResult) -> str:
+    n = result.count
+    texts = {
+        "read": ngettext("%(n)d message marked read.", "%(n)d messages marked read.", n),
+        "unread": ngettext("%(n)d message marked unread.", "%(n)d messages marked unread.", n),
+        "flag": ngettext("%(n)d message flagged.", "%(n)d messages flagged.", n),
+        "unflag": ngettext("%(n)d message unflagged.", "%(n)d messages unflagged.", n),
+        "move": ngettext("%(n)d message moved.", "%(n)d messages moved.", n),
+        "copy": ngettext("%(n)d message copied.", "%(n)d messages copied.", n),
+        "delete": ngettext("%(n)d message moved to Trash.", "%(n)d messages moved to Trash.", n),
+        "archive": ngettext("%(n)d message archived.", "%(n)d messages archived.", n),
+        "junk": ngettext("%(n)d message marked as spam.", "%(n)d messages marked as spam.", n),
+        "notjunk": ngettext("%(n)d message moved to the Inbox.", "%(n)d messages moved to the Inbox.", n),
+    }
+    if action == "delete" and result.expunged:
+        return ngettext("%(n)d message deleted for good.", "%(n)d messages deleted for good.", n) % {"n": n}
+    return texts[action] % {"n": n}
+
+
+def _run(client: IMAPClient, action: str, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+    if action in FLAG_ACTIONS:
+        flag, add = FLAG_ACTIONS[action]
+        return actions.set_flags(client, folder, uids, [flag], add=add)
+    if action == "move":
+        return actions.move(client, folder, uids, target)
+    if action == "copy":
+        return actions.copy(client, folder, uids, target)
+    if action == "delete":
+        return actions.delete(client, folder, uids)
+    return actions.move_to_role(client, folder, uids, ROLE_ACTIONS[action])
+
+
+VALID_ACTIONS = frozenset({*FLAG_ACTIONS, "move", "copy", "delete", *ROLE_ACTIONS})
+
+
+@require_POST
+@mailbox_required
+def bulk_action_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    folder, target = posted_folder(request, "folder"), posted_folder(request, "target")
+    if folder is None or target is None:
+        return redirect(_back(request, "INBOX"))
+    action = request.POST.get("action") or ""
+    if not folder or action not in VALID_ACTIONS or (action in ("move", "copy") and not target):
+        return HttpResponseBadRequest(_("This action is not possible."))
+    uids = _uids(request)
+    if uids == []:
+        messages.info(request, _("Select one or more messages first."))
+        return redirect(_back(request, folder))
+    try:
+        with mailbox.connection() as client:
+            result = _run(client, action, folder, uids, target)
+    except MessageGone:
+        messages.warning(
+            request,
+            _("These messages are no longer here; they may have been moved or deleted on another device."),
+        )
+        return redirect(_back(request, folder))
+    except FolderNotFound:
+        messages.error(request, _("That folder no longer exists; it may have been renamed or deleted."))
+        return redirect(_back(request, folder))
+    except (actions.NoSuchRoleFolder, actions.CannotMoveSafely) as exc:
+        messages.error(request, exc.user_message)
+        return redirect(_back(request, folder))
+    if result.count:
+        messages.success(request, _done_message(action, result))
+    if result.missing:
+        messages.info(
+            request,
+            ngettext(
+                "%(n)d message had already been moved or deleted on another device.",
+                "%(n)d messages had already been moved or deleted on another device.",
+                len(result.missing),
+            )
+            % {"n": len(result.missing)},
+        )
+    _remember_undo(request, action, result)
+    return redirect(_back(request, folder))
+
+
+def _remember_undo(request: HttpRequest, action: str, result: ActionResult) -> None:
+    """Keep the last move/delete so it can be undone (needs the server's COPYUID)."""
+    if action in ("move", "delete", *ROLE_ACTIONS) and result.target and result.uid_map:
+        request.session[UNDO_KEY] = {
+            "from": result.target,
+            "to": result.folder,
+            # Compact ("1:40000"): moving a whole folder must not bloat the session.
+            "uids": actions.uid_set(sorted(result.uid_map.values())).decode(),
+        }
+    elif action not in FLAG_ACTIONS and action != "copy":
+        request.session.pop(UNDO_KEY, None)
+
+
+@require_POST
+@mailbox_required
+def undo_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    undo = request.session.pop(UNDO_KEY, None)
+    if not undo:
+        messages.info(request, _("There is nothing to undo."))
+        return redirect(_back(request, "INBOX"))
+    uids = undo["uids"]
+    if isinstance(uids, str):  # our own compact set; every UID the move gave, however many
+        uids = actions.expand_uid_set(uids)
+    try:
+        with mailbox.connection() as client:
+            result = actions.undo_move(client, undo["from"], uids, undo["to"])
+    except (MessageGone, FolderNotFound):
+        messages.warning(request, _("The messages could not be moved back; they have been moved since."))
+        return redirect(_back(request, undo["to"]))
+    messages.success(
+        request,
+        ngettext("%(n)d message moved back.", "%(n)d messages moved back.", result.count)
+        % {"n": result.count},
+    )
+    return redirect(_back(request, undo["to"]))
+
+
+@require_POST
+@mailbox_required
+def empty_folder_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """Empty Trash or Junk, once the user confirmed."""
+    folder = posted_folder(request, "folder")
+    if folder is None:
+        return redirect(_back(request, "INBOX"))
+    with mailbox.connection() as client:
+        current = next((f for f in list_folders(client) if f.name == folder), None)
+        if current is None or current.role not in (FolderRole.TRASH, FolderRole.JUNK):
+            return HttpResponseBadRequest(_("Only Trash and Junk can be emptied."))
+        if request.POST.get("confirm") != "1":
+            messages.warning(request, _("Please confirm to empty this folder."))
+            return redirect(_back(request, folder))
+        result = actions.empty_folder(client, folder)
+    messages.success(
+        request,
+        ngettext("%(n)d message deleted for good.", "%(n)d messages deleted for good.", result.count)
+        % {"n": result.count},
+    )
+    return redirect(_back(request, folder))

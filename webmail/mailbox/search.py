@@ -1,0 +1,119 @@
+"""Searching mail on the server: the current folder (paginated, sortable) or all folders."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from webmail.http.bounds import BadInput, bounded
+from webmail.http.decorators import mailbox_required
+from webmail.mailaccess.folders import list_folders
+from webmail.mailaccess.imap import IMAPClient
+from webmail.mailaccess.search import SearchQuery, search_all_folders, search_folder
+from webmail.mailaccess.session import UserMailbox
+from webmail.mailaccess.types import MessagePage
+from webmail.mailbox.views import _context, list_params, message_url
+
+TEXT_FIELDS = {"q": "text", "from": "sender", "to": "recipient", "subject": "subject", "body": "body"}
+FLAG_FIELDS = {"attachment": "has_attachment", "unread": "unread", "flagged": "flagged"}
+MAX_TERM = 200  # characters per search field
+# IMAP dates have a four-digit year, and "until" searches up to the next day.
+EARLIEST, LATEST = date(1900, 1, 1), date(9999, 12, 30)
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "q": _("Search"),
+        "from": _("From"),
+        "to": _("To"),
+        "subject": _("Subject"),
+        "body": _("Body"),
+        "since": _("Since"),
+        "before": _("Until"),
+    }
+
+
+def _date(request: HttpRequest, param: str) -> date | None:
+    value = (request.GET.get(param) or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        parsed = None
+    if parsed is None or not EARLIEST <= parsed <= LATEST:
+        raise BadInput(
+            _("“%(field)s” must be a date between %(first)s and %(last)s, written YYYY-MM-DD.")
+            % {"field": _labels()[param], "first": EARLIEST.isoformat(), "last": LATEST.isoformat()}
+        )
+    return parsed
+
+
+def parse_query(request: HttpRequest) -> SearchQuery:
+    """The search fields, each checked against its bound (BadInput) before any IMAP work."""
+    values: dict[str, object] = {}
+    for param, attr in TEXT_FIELDS.items():
+        text = " ".join((request.GET.get(param) or "").split())
+        if len(text) > MAX_TERM:
+            raise BadInput(
+                _("“%(field)s” is too long: search for at most %(n)d characters.")
+                % {"field": _labels()[param], "n": MAX_TERM}
+            )
+        values[attr] = text
+    values.update({attr: request.GET.get(param) == "1" for param, attr in FLAG_FIELDS.items()})
+    since, before = _date(request, "since"), _date(request, "before")
+    if since and before and since > before:
+        raise BadInput(_("“Since” is after “Until”: no message can match."))
+    values["since"], values["before"] = since, before
+    return SearchQuery(**values)  # type: ignore[arg-type]
+
+
+@require_GET
+@bounded
+@mailbox_required
+def search_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    params = list_params(request)
+    query = parse_query(request)
+    everywhere = request.GET.get("scope") == "all"
+
+    def load(client: IMAPClient) -> dict[str, object]:
+        folders = list_folders(client)
+        if everywhere:
+            # The groups are the answer; the current folder is one of them.
+            listing = MessagePage(params.folder, 0, 1, params.size, params.sort, params.reverse)
+        else:
+            listing = search_folder(
+                client,
+                params.folder,
+                query,
+                page=params.page,
+                page_size=params.size,
+                sort=params.sort,
+                reverse=params.reverse,
+            )
+        context = _context(folders, listing)
+        if everywhere:
+            found = search_all_folders(client, query, folders=folders)
+            context["search_groups"] = [
+                {
+                    "folder": hits.folder.name,
+                    "label": hits.folder.display_name,
+                    "role": hits.folder.role.value,
+                    "total": hits.total,
+                    "messages": hits.messages,
+                    "message_url": message_url(hits.folder.name),
+                }
+                for hits in found
+            ]
+            context["search_total"] = sum(hits.total for hits in found)
+        return context
+
+    context = mailbox.read(load)
+    context["search"] = {k: request.GET.get(k, "") for k in [*TEXT_FIELDS, *FLAG_FIELDS, "since", "before"]}
+    context["search_scope"] = "all" if everywhere else "folder"
+    context["searching"] = True
+    return render(request, "mailbox/mailbox.html", context)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import actions, folders, search, views
+
+app_name = "mailbox"
+
+urlpatterns = [
+    path("mail/", views.mailbox_view, name="list"),
+    path("mail/conversation/", views.conversation_view, name="conversation"),
+    path("mail/poll/", views.poll_view, name="poll"),
+    path("mail/search/", search.search_view, name="search"),
+    path("mail/actions/", actions.bulk_action_view, name="action"),
+    path("mail/actions/undo/", actions.undo_view, name="undo"),
+    path("mail/actions/empty/", actions.empty_folder_view, name="empty"),
+    path("settings/folders/", folders.folders_view, name="folders"),
+]

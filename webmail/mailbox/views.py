@@ -1,0 +1,171 @@
+"""The three-pane mailbox: folder tree, message list, reading pane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from webmail.http.bounds import MAX_TOKEN, BadInput, bounded, folder_param, page_param
+from webmail.http.decorators import mailbox_required
+from webmail.mailaccess.actions import parse_uid
+from webmail.mailaccess.imap import IMAPClient
+from webmail.mailaccess.listing import list_page
+from webmail.mailaccess.session import UserMailbox
+from webmail.mailaccess.sync import folder_snapshot
+from webmail.mailaccess.threads import MAX_TREE_TEXT, conversation_rows, parse_tree, thread_page
+from webmail.mailaccess.types import Folder, MessagePage, SortKey
+
+SORT_CHOICES = [s.value for s in SortKey]
+SORT_LABELS = [
+    (SortKey.ARRIVAL.value, gettext_lazy("Received")),
+    (SortKey.DATE.value, gettext_lazy("Date")),
+    (SortKey.FROM.value, gettext_lazy("From")),
+    (SortKey.SUBJECT.value, gettext_lazy("Subject")),
+    (SortKey.SIZE.value, gettext_lazy("Size")),
+]
+
+
+def message_url(folder: str) -> str:
+    """A message's address without its UID: built once per page, each row appends its UID."""
+    return f"{reverse('reading:message')}?{urlencode({'folder': folder})}&uid="
+
+
+@dataclass(frozen=True)
+class ListParams:
+    folder: str
+    page: int
+    sort: SortKey
+    reverse: bool
+    size: int
+
+
+def list_params(request: HttpRequest) -> ListParams:
+    """Folder, page, sort and order, bounded (BadInput) before any IMAP work."""
+    folder = folder_param(request.GET.get("folder"), default="INBOX")
+    page = page_param(request.GET.get("page"))
+    sort_value = request.GET.get("sort", SortKey.ARRIVAL.value)
+    sort = SortKey(sort_value) if sort_value in SORT_CHOICES else SortKey.ARRIVAL
+    reverse = request.GET.get("order", "desc") != "asc"
+    return ListParams(folder, page, sort, reverse, settings.WEBMAIL_PAGE_SIZE)
+
+
+VIEW_SESSION_KEY = "webmail_list_view"
+THREADS = "threads"
+FLAT = "list"
+
+
+def view_mode(request: HttpRequest, *, remember: bool = False) -> str:
+    """Conversations or flat list: the ``view`` parameter, else the last choice on this device."""
+    asked = request.GET.get("view")
+    if asked in (THREADS, FLAT):
+        if remember and request.session.get(VIEW_SESSION_KEY) != asked:
+            request.session[VIEW_SESSION_KEY] = asked
+        return asked
+    return request.session.get(VIEW_SESSION_KEY, FLAT)
+
+
+def load_listing(client: IMAPClient, params: ListParams, mode: str) -> MessagePage:
+    if mode == THREADS:
+        return thread_page(client, params.folder, page=params.page, page_size=params.size)
+    return list_page(
+        client,
+        params.folder,
+        page=params.page,
+        page_size=params.size,
+        sort=params.sort,
+        reverse=params.reverse,
+    )
+
+
+def listing_context(client: IMAPClient, params: ListParams, mode: str) -> dict[str, object]:
+    """Folder tree, one page of the list, and the change token the page's poller starts from."""
+    token, folders = folder_snapshot(client, params.folder)
+    context = _context(folders, load_listing(client, params, mode))
+    context["sync_state"] = token
+    context["list_view"] = mode
+    return context
+
+
+@require_GET
+@bounded
+@mailbox_required
+def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    mode = view_mode(request, remember=True)
+    params = list_params(request)
+    context = mailbox.read(lambda client: listing_context(client, params, mode))
+    return render(request, "mailbox/mailbox.html", context)
+
+
+@require_GET
+@bounded
+@mailbox_required
+def conversation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """The rows of one conversation, fetched when the user opens it in the list."""
+    folder = folder_param(request.GET.get("folder"), default="INBOX")
+    tree_text = request.GET.get("tree", "")
+    if len(tree_text) > MAX_TREE_TEXT:
+        raise BadInput(_("This conversation cannot be opened: its link is too long."))
+    tree = parse_tree(tree_text)
+    role = request.GET.get("role", "")
+    entries = mailbox.read(lambda client: conversation_rows(client, folder, tree))
+    context = {
+        "entries": entries,
+        # Only the role matters to the rows (Sent and Drafts show recipients): no folder listing.
+        "current_folder": {"role": role if role in ("sent", "drafts") else ""},
+        "key": parse_uid(request.GET.get("key", "")) or 0,
+        "more": min(parse_uid(request.GET.get("more", "")) or 0, 10**6),
+        "message_url": message_url(folder),
+    }
+    return render(request, "mailbox/partials/_conversation_rows.html", context)
+
+
+def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
+    current = next((f for f in folders if f.name == listing.folder), None)
+    unread_inbox = next((f.unseen for f in folders if f.name.upper() == "INBOX"), None)
+    return {
+        "folders": folders,
+        "current_folder": current,
+        "listing": listing,
+        "sort_choices": SORT_LABELS,
+        # Built once, not per row: rows only append their UID.
+        "message_url": message_url(listing.folder),
+        "unread_inbox": unread_inbox or 0,
+    }
+
+
+@require_GET
+@bounded
+@mailbox_required
+def poll_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """Polled every ~45 s: 204 when nothing changed, else the page (the client picks its parts)."""
+    params = list_params(request)
+    mode = view_mode(request)
+    known = request.GET.get("state", "")[:MAX_TOKEN]
+
+    def load(client: IMAPClient) -> dict[str, object] | None:
+        token, folders = folder_snapshot(client, params.folder)
+        if known and token == known:
+            return None
+        context = _context(folders, load_listing(client, params, mode))
+        context.update(sync_state=token, list_view=mode)
+        return context
+
+    context = mailbox.read(load)
+    if context is None:
+        return HttpResponse(status=204)
+    # Actions on the refreshed list return to the list, not to this endpoint.
+    params = request.GET.copy()
+    params.pop("state", None)
+    context["back_url"] = f"{reverse('mailbox:list')}?{params.urlencode()}"
+    return render(request, "mailbox/mailbox.html", context)
+
+
+# --- Folder management -------------------------------------------------------

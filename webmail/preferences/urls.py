@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "preferences"
+
+urlpatterns = [
+    path("", views.preferences_view, name="index"),
+    path("trusted-senders/<int:pk>/forget/", views.forget_sender_view, name="forget_sender"),
+]

@@ -1,0 +1,49 @@
+"""The reader's own settings: reading preferences and trusted senders."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from webmail.reading.models import Preferences, TrustedSender
+from webmail.sendas.forms import SignatureForm
+from webmail.sendas.selectors import external_accounts_to_offer, identities_for
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = Preferences
+        fields = ["mark_read_on_open", "prefer_html"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences_view(request: HttpRequest) -> HttpResponse:
+    prefs = Preferences.for_user(request.user)
+    form = PreferencesForm(request.POST or None, instance=prefs)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your preferences were saved."))
+        return redirect("preferences:index")
+    senders = TrustedSender.objects.filter(user=request.user).order_by("email")
+    context = {
+        "form": form,
+        "senders": senders,
+        "identities": identities_for(request.user),
+        "identity_form": SignatureForm(),
+        "send_as_offers": external_accounts_to_offer(request.user),
+    }
+    return render(request, "preferences/preferences.html", context)
+
+
+@login_required
+@require_POST
+def forget_sender_view(request: HttpRequest, pk: int) -> HttpResponse:
+    # Scoped to the signed-in user: another user's id is a 404, never a deletion.
+    get_object_or_404(TrustedSender, pk=pk, user=request.user).delete()
+    return redirect("preferences:index")

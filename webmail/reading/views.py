@@ -1,0 +1,282 @@
+"""Reading a message: the reading pane, the sandboxed HTML body, parts and raw source."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from webmail.compose.addresses import learn_sender
+from webmail.http.decorators import mailbox_required
+from webmail.http.errors import NotFoundPage
+from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
+from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
+from webmail.mailaccess.selection import select
+from webmail.mailaccess.session import UserMailbox
+from webmail.messages.choose import attachment_name
+from webmail.reading.models import Preferences, TrustedSender
+from webmail.reading.reader import OpenedMessage, RenderedMessage, open_message
+
+BODY_CACHE_SECONDS = 120
+# Served inline only when the browser cannot turn them into a page of our origin.
+INLINE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf"}
+)
+
+
+def _not_for_htmx(request: HttpRequest) -> None:
+    """Mail content (parts, raw source, bodies) must never be swapped into our pages as HTML."""
+    if getattr(request, "htmx", False):
+        raise Http404
+
+
+_UID = re.compile(r"[0-9]{1,10}")
+# No folder name holds a control character, and none is this long.
+_IMPOSSIBLE_FOLDER = re.compile(r"[\x00-\x1f\x7f]|.{1001}", re.S)
+
+
+def _target(request: HttpRequest) -> tuple[str, int]:
+    """The message a URL points at; a 404 that says so when it points at none."""
+    folder = request.GET.get("folder") or request.POST.get("folder") or ""
+    raw_uid = request.GET.get("uid") or request.POST.get("uid") or ""
+    uid = int(raw_uid) if _UID.fullmatch(raw_uid) else 0
+    if not folder or not 0 < uid < 2**32:
+        raise NotFoundPage(
+            _("There is no message at this address"),
+            _(
+                "The link lacks the message's folder or number, or they are not valid. "
+                "Open the message from its folder."
+            ),
+        )
+    if _IMPOSSIBLE_FOLDER.search(folder):
+        raise NotFoundPage(_("Folder not found"), str(FolderNotFound.default_message))
+    return folder, uid
+
+
+def _body_cache_key(request: HttpRequest, folder: str, uid: int, section: str, remote: bool) -> str:
+    # Bound to this session: a cached body is never served to anyone else.
+    raw = f"{request.session.session_key}\0{request.user.pk}\0{folder}\0{uid}\0{section}\0{int(remote)}"
+    return "mailbody:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+@require_GET
+@mailbox_required
+def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """Opening marks the message read (unless the user turned that off): the one GET that writes."""
+    folder, uid = _target(request)
+    prefs = Preferences.for_user(request.user)
+    wants_remote = request.GET.get("remote") == "1"
+
+    def trusted(sender: str) -> bool:
+        return TrustedSender.objects.filter(user=request.user, email=sender).exists()
+
+    def load(client: object) -> OpenedMessage:
+        return open_message(
+            client,  # type: ignore[arg-type]
+            folder,
+            uid,
+            prefer_html=prefs.prefer_html,
+            allow_remote=wants_remote,
+            mark_read=prefs.mark_read_on_open,
+            trusts_sender=trusted,
+            cache_scope=f"{mailbox.username}@{mailbox.endpoint.label}",
+        )
+
+    opened = mailbox.read(load)
+    learn_sender(request.user, opened.head.envelope, opened.head.flags)  # suggested when writing
+    sender, remote = opened.sender, opened.remote
+    _cache_bodies(request, folder, uid, opened.rendered, remote)
+    context = {
+        "folder": folder,
+        "uid": uid,
+        "opened": opened,
+        "message": opened.rendered,
+        "sender_email": sender,
+        "remote": remote,
+        "trusted": remote and not wants_remote,
+        "previewable": INLINE_TYPES,
+        "is_draft": "\\draft" in opened.head.flags,
+    }
+    template = "reading/partials/message.html" if request.htmx else "reading/message_page.html"
+    return render(request, template, context)
+
+
+def _cache_bodies(
+    request: HttpRequest, folder: str, uid: int, rendered: RenderedMessage, remote: bool
+) -> None:
+    for item in rendered.html_items():
+        if len(item.html) < 1_000_000:
+            cache.set(
+                _body_cache_key(request, folder, uid, item.part.section, remote),
+                item.html,
+                BODY_CACHE_SECONDS,
+            )
+
+
+def _body_csp(remote: bool) -> str:
+    images = "'self' data: https: http:" if remote else "'self' data:"
+    fonts = "https: data:" if remote else "data:"
+    return (
+        f"default-src 'none'; img-src {images}; style-src 'unsafe-inline'; font-src {fonts}; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
+        "sandbox allow-popups allow-popups-to-escape-sandbox"
+    )
+
+
+@require_GET
+@mailbox_required
+def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """One sanitized HTML part as its own document, for the sandboxed iframe."""
+    _not_for_htmx(request)
+    remote = request.GET.get("remote") == "1"
+    try:
+        html, status = _body_html(request, mailbox, remote), 200
+    except (MailError, Http404) as error:
+        if isinstance(error, AuthenticationFailed):
+            raise
+        # Said inside the frame: a page of the app's own may not be framed.
+        status = 503 if isinstance(error, ServerUnavailable) else 404
+        message = (
+            error.user_message if isinstance(error, MailError) else _("This part of the message is not here.")
+        )
+        html = f'<p class="notice">{escape(message)}</p>'
+    response = render(request, "reading/mail_body.html", {"body": html}, status=status)
+    response["Content-Security-Policy"] = _body_csp(remote)
+    response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    return response  # django-csp leaves a response's own CSP header alone
+
+
+def _body_html(request: HttpRequest, mailbox: UserMailbox, remote: bool) -> str:
+    folder, uid = _target(request)
+    section = request.GET.get("section", "")
+    html = cache.get(_body_cache_key(request, folder, uid, section, remote))
+    if html is None:
+        prefs = Preferences.for_user(request.user)
+
+        def load(client: object) -> OpenedMessage:
+            return open_message(
+                client,
+                folder,
+                uid,
+                prefer_html=prefs.prefer_html,  # type: ignore[arg-type]
+                allow_remote=remote,
+                mark_read=False,
+            )
+
+        opened = mailbox.read(load)
+        found = [i for i in opened.rendered.html_items() if i.part.section == section]
+        if not found:
+            raise Http404
+        html = found[0].html
+    return html
+
+
+@require_GET
+@mailbox_required
+def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
+    """Stream one part (attachment, inline image) with partial fetches; memory stays flat."""
+    _not_for_htmx(request)
+    folder, uid = _target(request)
+    section = request.GET.get("section", "")
+    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    part = head.tree.find(section) if section else None
+    if part is None or part.is_multipart:
+        raise NotFoundPage(
+            _("Attachment not found"),
+            _("This message has no such part. Open the message again to see its attachments."),
+        )
+    name = attachment_name(part)
+    inline = request.GET.get("inline") == "1" and part.content_type in INLINE_TYPES
+    content_type = part.content_type if inline else _download_type(part.content_type)
+
+    def stream() -> Iterator[bytes]:
+        with mailbox.connection() as client:
+            select(client, folder)
+            yield from decode_stream(iter_section(client, uid, section), part.encoding)
+
+    response = StreamingHttpResponse(stream(), content_type=content_type)
+    return _download_headers(response, name, inline=inline)
+
+
+def _download_type(content_type: str) -> str:
+    """A download keeps its type unless that type could render as a page of our origin."""
+    risky = ("html", "xml", "svg", "javascript", "ecmascript")
+    if content_type.startswith("text/") and content_type != "text/plain":
+        return "application/octet-stream"
+    if any(word in content_type for word in risky):
+        return "application/octet-stream"
+    return content_type
+
+
+def _download_headers(response: StreamingHttpResponse, name: str, *, inline: bool) -> StreamingHttpResponse:
+    response["Content-Disposition"] = content_disposition_header(not inline, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    if response["Content-Type"].startswith("application/pdf"):
+        # Chromium's PDF viewer does not run under a sandbox CSP; PDF scripts run in
+        # the viewer's own context, not in our origin.
+        response._csp_exempt = True  # type: ignore[attr-defined]
+    else:
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+@require_GET
+@mailbox_required
+def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
+    """The whole message: ``?download=1`` as a .eml file, otherwise its source as plain text."""
+    _not_for_htmx(request)
+    folder, uid = _target(request)
+    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    download = request.GET.get("download") == "1"
+
+    def stream() -> Iterator[bytes]:
+        with mailbox.connection() as client:
+            select(client, folder)
+            yield from iter_section(client, uid, "")
+
+    subject = head.envelope.subject or "message"
+    name = "".join(c if c.isalnum() or c in " -_." else "_" for c in subject).strip()[:80] or "message"
+    response = StreamingHttpResponse(
+        stream(), content_type="message/rfc822" if download else "text/plain; charset=utf-8"
+    )
+    return _download_headers(response, f"{name}.eml", inline=not download)
+
+
+@require_POST
+@mailbox_required
+def seen_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    folder, uid = _target(request)
+    seen = request.POST.get("seen") == "1"
+    with mailbox.connection() as client:
+        set_seen(client, folder, uid, seen)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "mail-flags-changed"
+        return response
+    return redirect(f"{reverse('mailbox:list')}?{urlencode({'folder': folder})}")
+
+
+@require_POST
+@mailbox_required
+def trust_sender_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+    """ "Always show remote content from this sender"."""
+    folder, uid = _target(request)
+    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    senders = head.envelope.from_
+    if senders and senders[0].email:
+        TrustedSender.objects.get_or_create(user=request.user, email=senders[0].email.lower())
+    return redirect(f"{reverse('reading:message')}?{urlencode({'folder': folder, 'uid': uid})}")
