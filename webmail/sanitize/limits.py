@@ -34,17 +34,17 @@ class HtmlTooComplex(ValueError):
     """
 
 
-# Tokens as the HTML tokenizer sees them in the data state. A tag ends at its first
-# `>` here (the tokenizer skips those inside quoted values), so the model sees at
-# least every tag the parser sees. `<!-->` and `<!--->` are complete comments.
-_TOKEN_RE = re.compile(
+# Markup as the HTML tokenizer sees it in the data state; whatever lies between is
+# text. A tag ends at its first `>` here (the tokenizer skips those inside quoted
+# values), so the model sees at least every tag the parser sees. `<!-->` and `<!--->`
+# are complete comments.
+_MARKUP_RE = re.compile(
     r"<!--(?:-?>|.*?(?:--!?>|\Z))"  # comment
     r"|<(?:[!?]|/(?![A-Za-z]))[^>]*>?"  # bogus comment, doctype, `</>`
-    r"|<(/?)([A-Za-z][^\t\n\f\r />]*)([^>]*)>?"  # start or end tag
-    r"|[^<]*[^<\t\n\f\r ][^<]*"  # text with something else than white space
-    r"|[^<]+|<",
+    r"|<(/?)([A-Za-z][^\t\n\f\r />]*)([^>]*)>?",  # start or end tag
     re.S,
 )
+_NOT_WHITE_SPACE_RE = re.compile(r"[^\t\n\f\r ]")
 
 _FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())
 _SPECIAL = frozenset(
@@ -208,7 +208,9 @@ class _Model:
             self.elements += 1  # merged into the existing ones, or a new <head>
             return
         if tag not in _NO_RECONSTRUCT:
-            self.reconstruct()
+            last = self.formatting[-1] if self.formatting else _MARKER
+            if last is not _MARKER and not last.open:
+                self.reconstruct()
         if tag in _CLOSES_P and self.counts.get("p"):
             self.close({"p"}, _BUTTON_SCOPE)
         if tag == "li":
@@ -251,6 +253,10 @@ class _Model:
                 return
 
     def end(self, tag: str) -> None:
+        stack = self.stack
+        if stack and stack[-1].tag == tag and tag not in _FORMATTING:
+            self.pop_to(len(stack) - 1)  # the common case: it closes the current node
+            return
         if tag in _FORMATTING:
             self._end_formatting(tag)
             return
@@ -306,17 +312,21 @@ class _Model:
 def check_parse_cost(markup: str) -> None:
     """Raise `HtmlTooComplex` if parsing `markup` would nest or multiply too much."""
     model = _Model()
-    position, length = 0, len(markup)
-    while position < length:
-        match = _TOKEN_RE.match(markup, position)
-        assert match is not None  # the last alternatives match any character
+    search, position = _MARKUP_RE.search, 0
+    while True:
+        match = search(markup, position)
+        start = match.start() if match is not None else len(markup)
+        if start > position and model.formatting:
+            last = model.formatting[-1]
+            # Text reopens closed formatting elements: look at it only if some are.
+            if last is not _MARKER and not last.open and _NOT_WHITE_SPACE_RE.search(markup, position, start):
+                model.reconstruct()
+        if match is None:
+            return
         position = match.end()
         slash, name, attrs = match.group(1, 2, 3)
         if name is None:
-            text = match.group()
-            if (not text.startswith("<") or text == "<") and text.strip(" \t\n\f\r"):
-                model.reconstruct()
-            continue
+            continue  # a comment or doctype
         tag = name.lower()
         if slash:
             model.end(tag)

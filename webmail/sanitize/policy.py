@@ -137,9 +137,12 @@ NAME_PREFIX = "msg-"
 CONTAINER_CLASS = "mail-body"
 
 
+_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | TAG_ATTRIBUTES.get(tag, frozenset()) for tag in ALLOWED_TAGS}
+
+
 def allowed_attributes(tag: str) -> frozenset[str]:
     """Every attribute name `tag` may carry (excluding `FORCED_ATTRIBUTES`)."""
-    return GLOBAL_ATTRIBUTES | TAG_ATTRIBUTES.get(tag, frozenset())
+    return _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
 
 
 # ----------------------------------------------------------------------------- URLs
