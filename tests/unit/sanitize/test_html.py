@@ -400,3 +400,10 @@ def test_pass_two_rejects_what_only_pass_one_may_write(pass1_output: str, expect
     from webmail.sanitize.html import _verifier
 
     assert _verifier().clean(pass1_output) == expected
+
+
+def test_a_repeated_remote_image_is_blocked_and_counted_every_time() -> None:
+    # Identical start tags are rebuilt once per message: the count must not be.
+    result = clean('<img src="https://t.example/p.gif" width="1">' * 3)
+    assert result.remote_blocked == 3
+    assert body(result) == '<img data-remote-blocked="" width="1">' * 3
