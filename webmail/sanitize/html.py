@@ -1,52 +1,46 @@
 """Sanitize the HTML body of a mail for display.
 
-Two passes, each enough on its own for the basics:
+Two passes, each enough on its own for the basics, after a guard:
 
-1. The mail is parsed as a whole document by html5lib (the spec-following parser
-   bleach vendors), and the tree is written back out by `_Rewriter`: elements of
-   `policy.DROP_WITH_CONTENT` vanish with their content (bleach would keep the text of
-   a `<script>` or `<style>`), other unknown elements are unwrapped, attributes are
-   filtered, URLs are checked *after* the parser has decoded entities, `cid:` URLs
-   become part URLs, remote images are blocked, and CSS is rebuilt by `css.py`.
-2. `bleach.Cleaner` (strip=True, with a `CSSSanitizer`) cleans that output again with
-   the same allowlists, so a bug in pass 1 still meets bleach. Its CSS sanitizer only
-   verifies `style` values here: see `_VerifyingCssSanitizer` for the bleach
-   re-serialization bug this avoids.
+0. `limits.check_parse_cost` refuses markup whose parse would nest or multiply out of
+   bounds (fast HTML5 parsers have no hook to stop half-way).
+1. The mail is parsed as a whole document by lexbor (through selectolax), a C parser
+   that follows the HTML5 spec, so it builds the tree a browser would. `_Rewriter`
+   writes the tree back out: elements of `policy.DROP_WITH_CONTENT` vanish with their
+   content, other unknown elements are unwrapped, attributes are filtered, URLs are
+   checked *after* the parser has decoded entities, `cid:` URLs become part URLs,
+   remote images are blocked, and CSS is rebuilt by `css.py`.
+2. nh3 (the Rust sanitizer ammonia, on the html5ever parser) cleans that output again
+   with the same allowlists, and `_verify_attribute` checks the values only pass 1
+   may set (forced link attributes, prefixed classes and ids, CSS property names). A
+   bug in pass 1 therefore still meets another parser and another sanitizer.
 
 The mail's `<style>` elements are rebuilt by `css.sanitize_stylesheet`, scoped under
-the container `<div>`, and put in front of the cleaned markup (bleach cannot clean
-CSS text: it only knows `style` attributes).
+the container `<div>`, and put in front of the cleaned markup (a sanitizer of HTML
+cannot clean CSS text). README "Dependency notes" says why these libraries.
 """
 
 from __future__ import annotations
 
-import html as html_lib
+import functools
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import SupportsIndex
 from urllib.parse import unquote
-from xml.etree.ElementTree import Element
 
-import bleach
+import nh3
 import tinycss2
-from bleach._vendor import html5lib  # the parser bleach itself uses
-from bleach.css_sanitizer import CSSSanitizer
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from . import css, policy
+from .limits import HtmlTooComplex, check_parse_cost
 
 #: Maps a Content-ID (without `cid:` and angle brackets) to the URL of that part of
 #: the message, or None if the message has no such part.
 CidResolver = Callable[[str], str | None]
 
 
-class HtmlTooComplex(ValueError):
-    """The HTML nests too deep or makes the parser create too many elements.
-
-    Parsing it would take minutes (see `policy.MAX_NESTING_DEPTH`). Show the text
-    alternative of the message instead, or offer the part for download.
-    """
+__all__ = ["CidResolver", "HtmlTooComplex", "SanitizedHtml", "normalize_url", "sanitize_html"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,31 +162,66 @@ class _Resources:
 
 
 def _escape_attribute(value: str) -> str:
-    # Not `'`: rebuilt CSS quotes its strings with it, and bleach reads attribute
-    # values without decoding entities, so `&#x27;` would reach its CSS parser as is.
+    # Not `'`: rebuilt CSS quotes its strings with it, and nothing needs it escaped
+    # inside a double-quoted value. (Chained replace beats translate and regexes here.)
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _is_html_element(node: Element) -> bool:
-    # Comments have a function as tag; SVG/MathML tags are "{namespace}name".
-    return isinstance(node.tag, str) and not node.tag.startswith("{")
+def _escape_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _children(node: LexborNode) -> list[LexborNode]:
+    children = []
+    child = node.child
+    while child is not None:
+        children.append(child)
+        child = child.next
+    return children
 
 
 class _Rewriter:
-    """Writes the allowed part of an html5lib tree back out as HTML (pass 1)."""
+    """Writes the allowed part of a lexbor tree back out as HTML (pass 1)."""
 
     def __init__(self, resources: _Resources) -> None:
         self.resources = resources
+        self.elements = 0
+        # Newsletters repeat the same few `style` values hundreds of times (CSS
+        # inliners), and whole start tags too (three in four of the bench
+        # newsletter's): each is rebuilt once per message. The count of blocked URLs
+        # is replayed on every use, so `remote_blocked` stays a count of occurrences;
+        # `cid_refs` is a set, filled the first time.
+        self._styles: dict[str, tuple[str, int]] = {}
+        self._start_tags: dict[tuple[object, ...], tuple[str, int]] = {}
 
     def _style(self, value: str) -> str:
-        return css.sanitize_declarations(value, resolve_url=self.resources.css_url)
+        known = self._styles.get(value)
+        if known is not None:
+            self.resources.remote_blocked += known[1]
+            return known[0]
+        before = self.resources.remote_blocked
+        result = css.sanitize_declarations(value, resolve_url=self.resources.css_url)
+        self._styles[value] = (result, self.resources.remote_blocked - before)
+        return result
 
-    def attributes(self, tag: str, attrib: dict[str, str]) -> dict[str, str]:
+    def start_tag(self, tag: str, attrib: dict[str, str | None]) -> str:
+        key = (tag, *attrib.items())
+        known = self._start_tags.get(key)
+        if known is not None:
+            self.resources.remote_blocked += known[1]
+            return known[0]
+        before = self.resources.remote_blocked
+        result = _start_tag(tag, self.attributes(tag, attrib))
+        self._start_tags[key] = (result, self.resources.remote_blocked - before)
+        return result
+
+    def attributes(self, tag: str, attrib: dict[str, str | None]) -> dict[str, str]:
         allowed = policy.allowed_attributes(tag)
         kept: dict[str, str] = {}
-        for name, value in attrib.items():
-            if name not in allowed:  # also every namespaced "{ns}name" and "on*"
+        for name, raw in attrib.items():
+            if name not in allowed:  # also every "on*", "xlink:href", ...
                 continue
+            value = raw or ""
             if name == "class":
                 value = " ".join(policy.NAME_PREFIX + c for c in value.split())
             elif name == "id":
@@ -212,9 +241,9 @@ class _Rewriter:
             kept.update(policy.FORCED_ATTRIBUTES["a"])
         return kept
 
-    def container(self, body: Element | None) -> dict[str, str]:
+    def container(self, body: LexborNode | None) -> dict[str, str]:
         """Attributes of the wrapping `<div>`: the mail's `<body>` class and colors."""
-        attrib = body.attrib if body is not None else {}
+        attrib = {k: v or "" for k, v in body.attributes.items()} if body is not None else {}
         classes = [policy.CONTAINER_CLASS]
         classes += [policy.NAME_PREFIX + c for c in attrib.get("class", "").split()]
         styles = []
@@ -230,55 +259,58 @@ class _Rewriter:
             result["style"] = style
         return result
 
-    def render(self, body: Element | None) -> str:
+    def render(self, body: LexborNode | None) -> str:
         out: list[str] = [_start_tag("div", self.container(body))]
-        depth = 1
-        # An explicit stack instead of recursion: mail can nest deep.
-        stack: list[Element | str] = [_EndTag("</div>")]
-        if body is not None:
-            stack.extend(reversed(list(body)))
-            stack.append(body.text or "")
-        while stack:
-            item = stack.pop()
-            if isinstance(item, _EndTag):
-                out.append(item)
-                depth -= 1
-            elif isinstance(item, str):
-                out.append(html_lib.escape(item, quote=False))
-            elif self._visit(item, out, stack, unwrap=depth >= policy.MAX_NESTING_DEPTH):
-                depth += 1
+        # Iterative: mail can nest deep. `ends` holds, for each element we are inside
+        # (below <body>), its end tag, or "" where it was unwrapped.
+        ends: list[str] = []
+        node = body.child if body is not None else None
+        while node is not None:
+            child = self._open(node, out, ends)
+            if child is not None:
+                node = child
+                continue
+            following = node.next
+            while following is None and ends:
+                out.append(ends.pop())
+                node = node.parent  # type: ignore[assignment]
+                following = node.next
+            node = following
+        out.append("</div>")
         return "".join(out)
 
-    def _visit(self, node: Element, out: list[str], stack: list[Element | str], *, unwrap: bool) -> bool:
-        """Emit `node`, queue its content; return whether it opened a nesting level."""
-        stack.append(node.tail or "")
-        if not _is_html_element(node):
-            return False
-        tag = node.tag.lower()
+    def _open(self, node: LexborNode, out: list[str], ends: list[str]) -> LexborNode | None:
+        """Emit `node`'s start (or its text); return its first child to descend into."""
+        tag = node.tag
+        if tag == "-text":
+            out.append(_escape_text(node.text_content or ""))
+            return None
+        if tag is None or tag.startswith("-"):  # comments, doctype
+            return None
+        self.elements += 1
+        if self.elements > policy.MAX_ELEMENTS:
+            raise HtmlTooComplex(f"more than {policy.MAX_ELEMENTS} elements")
+        if len(ends) + 2 >= policy.MAX_NESTING_DEPTH:  # + <html> and <body>
+            raise HtmlTooComplex(f"nested deeper than {policy.MAX_NESTING_DEPTH} elements")
         if tag in policy.DROP_WITH_CONTENT:
-            return False
-        text = node.text or ""
-        opened = False
-        if tag in policy.ALLOWED_TAGS and not (unwrap and tag not in policy.VOID_TAGS):
-            out.append(_start_tag(tag, self.attributes(tag, dict(node.attrib))))
-            if tag in policy.VOID_TAGS:
-                return False
-            stack.append(_EndTag(f"</{tag}>"))
-            opened = True
-            if tag == "pre" and text.startswith("\n"):
-                # A parser drops the newline right after `<pre>`: bleach's will, then
-                # the browser's. One more for each keeps the mail's leading blank line.
-                text = "\n\n" + text
-        # Allowed or unwrapped, the children follow.
-        stack.extend(reversed(list(node)))
-        stack.append(text)
-        return opened
-
-
-class _EndTag(str):
-    """An end tag produced by the rewriter itself, emitted without escaping."""
-
-    __slots__ = ()
+            return None  # so are <svg> and <math>, the only roots of foreign content
+        child = node.child
+        if tag not in policy.ALLOWED_TAGS:
+            if child is not None:
+                ends.append("")  # unwrapped: the content stays
+            return child
+        out.append(self.start_tag(tag, node.attributes))
+        if tag in policy.VOID_TAGS:
+            return None
+        if child is None:
+            out.append(f"</{tag}>")
+            return None
+        if tag == "pre" and child.tag == "-text" and (child.text_content or "").startswith("\n"):
+            # A parser drops the newline right after `<pre>`: pass 2's will, then the
+            # browser's. One more for each keeps the mail's leading blank line.
+            out.append("\n\n")
+        ends.append(f"</{tag}>")
+        return child
 
 
 def _start_tag(tag: str, attributes: dict[str, str]) -> str:
@@ -286,124 +318,90 @@ def _start_tag(tag: str, attributes: dict[str, str]) -> str:
     return f"<{tag}{attrs}>"
 
 
-def _stylesheets(root: Element) -> list[str]:
+def _stylesheets(document: LexborHTMLParser) -> list[str]:
     """Texts of the `<style>` elements that a browser would apply, in order."""
     texts: list[str] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if not _is_html_element(node):
-            continue
-        tag = node.tag.lower()
-        if tag == "style":
-            texts.append(node.text or "")
-            continue
-        if tag in policy.DROP_WITH_CONTENT and tag != "head":
-            continue
-        stack.extend(reversed(list(node)))
+    for node in document.css("style"):
+        parent = node.parent
+        dropped = False
+        while parent is not None and parent.tag not in ("html", "-document"):
+            if parent.tag in policy.DROP_WITH_CONTENT and parent.tag != "head":
+                dropped = True  # inside <svg>, <noscript>, <template>, ...
+                break
+            parent = parent.parent
+        if not dropped:
+            texts.append("".join(c.text_content or "" for c in _children(node) if c.tag == "-text"))
     return texts
 
 
-class _BoundedStack(list[object]):
-    """The parser's stack of open elements, refusing pathological documents.
+def _parse_document(markup: str) -> LexborHTMLParser:
+    check_parse_cost(markup)
+    return LexborHTMLParser(markup)
 
-    html5lib only grows this stack with `append` and `insert`, and pushes every element
-    it creates (void ones are popped right away), so the pushes count the elements.
+
+# ------------------------------------------------------------------------ pass 2: nh3
+
+
+# css.py escapes every one of these (`\\26 `, `\\3c `, ...); nh3 hands the filter the
+# entity-decoded value, so one here means something else wrote the style.
+_NEVER_IN_REBUILT_CSS = re.compile(r'[&<>"]')
+
+
+@functools.lru_cache(maxsize=4096)
+def _style_verified(style: str) -> bool:
+    """Whether a `style` value looks like css.py's work: allowed properties only.
+
+    Pure, hence cached across messages (mail repeats the same few values).
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pushes = 0
-
-    def _check(self) -> None:
-        self.pushes += 1
-        if len(self) >= policy.MAX_NESTING_DEPTH:
-            raise HtmlTooComplex(f"nested deeper than {policy.MAX_NESTING_DEPTH} elements")
-        if self.pushes > policy.MAX_ELEMENTS:
-            raise HtmlTooComplex(f"more than {policy.MAX_ELEMENTS} elements")
-
-    def append(self, item: object) -> None:
-        self._check()
-        super().append(item)
-
-    def insert(self, index: SupportsIndex, item: object) -> None:
-        self._check()
-        super().insert(index, item)
+    if _NEVER_IN_REBUILT_CSS.search(style):
+        return False
+    declarations = tinycss2.parse_declaration_list(style, skip_comments=True, skip_whitespace=True)
+    return all(
+        isinstance(d, tinycss2.ast.Declaration) and d.lower_name in policy.ALLOWED_CSS_PROPERTIES
+        for d in declarations
+    )
 
 
-_EtreeTreeBuilder = html5lib.getTreeBuilder("etree")
+_FORCED_NAMES = frozenset(name for forced in policy.FORCED_ATTRIBUTES.values() for name in forced)
+_CHECKED_NAMES = _FORCED_NAMES | {"class", "id", "style"}
 
 
-class _BoundedTreeBuilder(_EtreeTreeBuilder):
-    def reset(self) -> None:
-        super().reset()
-        self.openElements = _BoundedStack()
-
-
-def _parse_document(markup: str) -> Element:
-    parser = html5lib.HTMLParser(tree=_BoundedTreeBuilder, namespaceHTMLElements=False)
-    return parser.parse(markup)
-
-
-# ------------------------------------------------------------------------ pass 2: bleach
-
-
-def _bleach_attribute(tag: str, name: str, value: str) -> bool:
+def _verify_attribute(tag: str, name: str, value: str) -> str | None:
+    """Pass 2's check of each attribute nh3's allowlist kept: only pass 1's own values."""
+    if name not in _CHECKED_NAMES:
+        return value  # nh3's allowlist and URL schemes did the rest
     forced = policy.FORCED_ATTRIBUTES.get(tag, {})
     if name in forced:
-        return value == forced[name]
-    if name not in policy.allowed_attributes(tag):
-        return False
+        return value if value == forced[name] else None
+    if name in _FORCED_NAMES:
+        return None  # forced elsewhere, never here
     if name == "class":
-        return all(c.startswith(policy.NAME_PREFIX) or c == policy.CONTAINER_CLASS for c in value.split())
+        ok = all(c.startswith(policy.NAME_PREFIX) or c == policy.CONTAINER_CLASS for c in value.split())
+        return value if ok else None
     if name == "id":
-        return value.startswith(policy.NAME_PREFIX)
-    return True
+        return value if value.startswith(policy.NAME_PREFIX) else None
+    if name == "style":
+        # Long values are checked uncached: the cache is for the short ones mail repeats.
+        check = _style_verified if len(value) <= 2048 else _style_verified.__wrapped__
+        return value if check(value) else None
+    return value
 
 
-class _VerifyingCssSanitizer(CSSSanitizer):
-    """bleach's property filter, without bleach's re-serialization of the value.
-
-    `CSSSanitizer` re-serializes the declarations it keeps with tinycss2, which
-    decodes our CSS escapes (`\\26 quot;` becomes `&quot;` inside a CSS string). bleach's
-    HTML serializer then leaves `&quot;` as an entity, the browser decodes it to `"`,
-    which closes the CSS string, and whatever follows becomes a live declaration
-    (`position: fixed`, a remote `url()`). So the value `css.py` built is kept as is,
-    provided bleach's filter would keep every declaration of it; otherwise it goes.
-    """
-
-    def sanitize_css(self, style: str) -> str:
-        if "&" in style:  # css.py never writes one (it writes `\26 `)
-            return ""
-        declarations = tinycss2.parse_declaration_list(style, skip_comments=True, skip_whitespace=True)
-        kept = super().sanitize_css(style)
-        every_declaration_allowed = all(
-            isinstance(d, tinycss2.ast.Declaration) and d.lower_name in self.allowed_css_properties
-            for d in declarations
-        )
-        return style if kept and every_declaration_allowed else ""
-
-
-_local = threading.local()
-
-
-def _cleaner() -> bleach.Cleaner:
-    # bleach.Cleaner keeps parser state: one per thread.
-    cleaner: bleach.Cleaner | None = getattr(_local, "cleaner", None)
-    if cleaner is None:
-        cleaner = bleach.Cleaner(
-            tags=policy.ALLOWED_TAGS,
-            attributes=_bleach_attribute,
-            protocols=policy.BLEACH_PROTOCOLS,
-            strip=True,
-            strip_comments=True,
-            css_sanitizer=_VerifyingCssSanitizer(
-                allowed_css_properties=policy.ALLOWED_CSS_PROPERTIES,
-                allowed_svg_properties=frozenset(),
-            ),
-        )
-        _local.cleaner = cleaner
-    return cleaner
+@functools.cache
+def _verifier() -> nh3.Cleaner:
+    attributes = {
+        tag: set(policy.allowed_attributes(tag)) | set(policy.FORCED_ATTRIBUTES.get(tag, {}))
+        for tag in policy.ALLOWED_TAGS
+    }
+    return nh3.Cleaner(
+        tags=set(policy.ALLOWED_TAGS),
+        clean_content_tags=set(policy.DROP_WITH_CONTENT),
+        attributes=attributes,
+        attribute_filter=_verify_attribute,
+        strip_comments=True,
+        link_rel=None,  # pass 1 forced it; `_verify_attribute` checks its value
+        url_schemes=set(policy.VERIFY_PROTOCOLS),
+    )
 
 
 # ---------------------------------------------------------------------------- public
@@ -415,18 +413,17 @@ def sanitize_html(html: str, *, cid_url: CidResolver, allow_remote: bool) -> San
     `cid_url` maps a Content-ID to this message's part URL (None: no such part).
     With `allow_remote` False, remote images and CSS `url()`s are removed and counted
     in `remote_blocked`; with True they are kept if they are http(s). Everything else
-    follows `policy`.
+    follows `policy`. Raises `HtmlTooComplex` for markup too deep or too repetitive
+    to parse safely.
     """
     resources = _Resources(cid_url=cid_url, allow_remote=allow_remote)
     document = _parse_document(html)
-    body = document.find("body")
-
     sheet = "\n".join(
         rules
         for text in _stylesheets(document)
         if (rules := css.sanitize_stylesheet(text, resolve_url=resources.css_url))
     )
-    markup = _cleaner().clean(_Rewriter(resources).render(body))
+    markup = _verifier().clean(_Rewriter(resources).render(document.body))
     style = f"<style>{sheet}</style>" if sheet else ""
     return SanitizedHtml(
         html=style + markup,

@@ -1,9 +1,9 @@
 """The HTML mail policy: the one reviewed place that says what a message may contain.
 
 Everything here is an allowlist. Anything not named is removed. `html.py` applies the
-policy twice: once while it walks a real HTML5 parse tree (where it also rewrites
-URLs and CSS), and again through `bleach.Cleaner`, so one layer's bug is not enough
-for a hole.
+policy twice: once while it walks a real HTML5 parse tree (lexbor's, where it also
+rewrites URLs and CSS), and again through nh3 (ammonia, with html5ever's parser), so
+one layer's bug is not enough for a hole.
 
 The sanitized body is shown in a sandboxed iframe (no scripts, no same origin) under a
 CSP of its own (DESIGN.md, "HTML mail"). The policy does not rely on that: it is meant
@@ -116,7 +116,7 @@ TAG_ATTRIBUTES: MappingProxyType[str, frozenset[str]] = MappingProxyType(
 )  # fmt: skip
 
 #: Attributes the sanitizer itself sets, with the only value it sets them to. A mail
-#: cannot choose these values; the final bleach pass rejects any other value.
+#: cannot choose these values; the final nh3 pass rejects any other value.
 #: `data-remote-blocked` is an inert marker on an `<img>` whose remote `src` was
 #: removed, so the UI can style the placeholder.
 FORCED_ATTRIBUTES: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
@@ -137,9 +137,12 @@ NAME_PREFIX = "msg-"
 CONTAINER_CLASS = "mail-body"
 
 
+_ALLOWED_ATTRIBUTES = {tag: GLOBAL_ATTRIBUTES | TAG_ATTRIBUTES.get(tag, frozenset()) for tag in ALLOWED_TAGS}
+
+
 def allowed_attributes(tag: str) -> frozenset[str]:
     """Every attribute name `tag` may carry (excluding `FORCED_ATTRIBUTES`)."""
-    return GLOBAL_ATTRIBUTES | TAG_ATTRIBUTES.get(tag, frozenset())
+    return _ALLOWED_ATTRIBUTES.get(tag, GLOBAL_ATTRIBUTES)
 
 
 # ----------------------------------------------------------------------------- URLs
@@ -161,11 +164,11 @@ CID_SCHEME = "cid"
 #: with a request for a part URL.) Never accepted from the mail itself, never SVG.
 INLINE_IMAGE_DATA_RE = re.compile(r"data:image/(?:png|jpeg|gif|webp|bmp);base64,[A-Za-z0-9+/]*={0,2}\Z")
 
-#: What `bleach` is told: the final pass must never see anything else. Scheme-less
-#: values still pass bleach (it treats them as relative http): those are our own
-#: part URLs returned by `cid_url`, every other relative URL was dropped earlier.
-#: `data` is there only for `INLINE_IMAGE_DATA_RE` URIs: pass 1 drops every other.
-BLEACH_PROTOCOLS: frozenset[str] = LINK_SCHEMES | {"data"}
+#: What the final (nh3) pass is told: it must never see anything else. Scheme-less
+#: values still pass it (relative URLs): those are our own part URLs returned by
+#: `cid_url`, every other relative URL was dropped earlier. `data` is there only for
+#: `INLINE_IMAGE_DATA_RE` URIs: pass 1 drops every other.
+VERIFY_PROTOCOLS: frozenset[str] = LINK_SCHEMES | {"data"}
 
 # ------------------------------------------------------------------------------ CSS
 
@@ -254,10 +257,16 @@ CSS_MEDIA_FEATURE_RE = re.compile(
 # ------------------------------------------------------------------------------ limits
 
 #: The HTML5 tree builder rescans its stack of open elements on most tags, so its cost
-#: grows with the square of the nesting depth (16,000 nested `<div>`, 180 kB, take a
-#: minute). A mail nesting deeper than this is refused (`HtmlTooComplex`); real mail,
-#: long reply chains of newsletters included, stays far below.
+#: grows with the square of the nesting depth (60,000 nested `<div>`, 300 kB, take
+#: lexbor 7 s). A mail whose parsed tree nests deeper than this is refused
+#: (`HtmlTooComplex`); real mail, long reply chains of newsletters included, stays far
+#: below.
 MAX_NESTING_DEPTH = 256
+
+#: The same limit for the linear pre-check that runs before the parser
+#: (`limits.check_parse_cost`). Its model of the tree builder errs on the deep side, so
+#: it gets room to spare; at this depth a parse still costs milliseconds.
+MAX_PARSE_DEPTH = 4 * MAX_NESTING_DEPTH
 
 #: Misnested formatting tags make the parser clone elements again and again (18 kB can
 #: become 400,000 elements). A mail whose parse creates more elements than this is

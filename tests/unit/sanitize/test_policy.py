@@ -105,9 +105,9 @@ def test_container_class_cannot_be_produced_by_prefixing() -> None:
 def test_link_schemes() -> None:
     assert policy.LINK_SCHEMES == {"http", "https", "mailto"}
     assert policy.REMOTE_SCHEMES == {"http", "https"}
-    # "data" reaches bleach only for our own inline cid images (INLINE_IMAGE_DATA_RE).
-    assert policy.BLEACH_PROTOCOLS == policy.LINK_SCHEMES | {"data"}
-    assert not ({"javascript", "vbscript", "file"} & policy.BLEACH_PROTOCOLS)
+    # "data" reaches the final pass only for our own inline cid images (INLINE_IMAGE_DATA_RE).
+    assert policy.VERIFY_PROTOCOLS == policy.LINK_SCHEMES | {"data"}
+    assert not ({"javascript", "vbscript", "file"} & policy.VERIFY_PROTOCOLS)
 
 
 @pytest.mark.parametrize(
