@@ -114,8 +114,7 @@ def open_message(
     """``trusts_sender(address)`` lets remote content in for senders the user trusts.
 
     With a ``cache_scope`` (one per mailbox), sanitized HTML is cached per
-    UIDVALIDITY/UID/section: a message never changes under its UID, and
-    html5lib, being pure Python, takes seconds on a big newsletter.
+    UIDVALIDITY/UID/section: a message never changes under its UID.
     """
     head = fetch_head(client, folder, uid)
     sender = sender_address(head.envelope)

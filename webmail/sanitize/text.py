@@ -1,7 +1,7 @@
 """Render a text/plain body as safe HTML.
 
-The text is escaped, URLs and addresses become links (Django's maintained `Urlizer`,
-which only links http(s), `www.` and plain addresses), quoted lines become nested
+The text is escaped, URLs and addresses become links (bleach's linkifier, which links
+http(s), `www.`-style host names and plain addresses, nothing else), quoted lines become nested
 `<blockquote class="quote">`, and RFC 3676 format=flowed is unwrapped. Whitespace is
 kept as is: the `plain` class is styled with `white-space: pre-wrap`.
 """
@@ -10,51 +10,42 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from django.utils.html import Urlizer, escape
+from bleach.linkifier import TLDS, Linker
+from django.utils.html import escape
 
 _SIGNATURE_SEPARATOR = "-- "
 # Quotes deeper than this are drawn at this depth: each level indents, and a
 # line starting with 100,000 ">" would push its text far off the page.
 MAX_QUOTE_DEPTH = 12
-_MAILTO = "mailto:"
+_LINK_SCHEMES = ("http:", "https:", "mailto:")
 # A non-flowed quote prefix: ">", "> >", ">>" ... and the one space after it.
 _QUOTE_RE = re.compile(r"(?:> ?)+")
 
 
-class _MailUrlizer(Urlizer):
-    # Urlizer escapes the text around links and the link text itself (autoescape),
-    # and quotes the href; only this template's fixed attributes are added.
-    url_template = '<a href="{href}" target="_blank" rel="noopener noreferrer"{attrs}>{url}</a>'
-
-    def handle_word(
-        self,
-        word: str,
-        *,
-        safe_input: bool,
-        trim_url_limit: int | None = None,
-        nofollow: bool = False,
-        autoescape: bool = False,
-    ) -> str:
-        # Urlizer links bare addresses but not "mailto:address"; link those too.
-        lead, middle, trail = self.trim_punctuation(word)
-        address = middle[len(_MAILTO) :]
-        if middle[: len(_MAILTO)].lower() == _MAILTO and self.is_email_simple(address):
-            local, domain = address.rsplit("@", 1)
-            href = self.mailto_template.format(local=quote(local, safe=""), domain=quote(domain, safe=""))
-            link = self.url_template.format(href=escape(href), attrs="", url=escape(middle))
-            return f"{escape(lead)}{link}{escape(trail)}"
-        return super().handle_word(
-            word,
-            safe_input=safe_input,
-            trim_url_limit=trim_url_limit,
-            nofollow=nofollow,
-            autoescape=autoescape,
-        )
+def _link_attributes(attrs: dict[tuple[str | None, str], str], new: bool = False) -> dict | None:
+    """Only web and mail links, opened in a new tab that cannot reach back to us."""
+    href = attrs.get((None, "href"), "")
+    if not href.lower().startswith(_LINK_SCHEMES):
+        return None  # left as text
+    attrs[(None, "target")] = "_blank"
+    attrs[(None, "rel")] = "noopener noreferrer"
+    return attrs
 
 
-_urlize = _MailUrlizer()
+# bleach's URL pattern, except that the path stops at an escaped character other than
+# "&amp;": the text is escaped before linking, so "<https://x.example/>" arrives as
+# "&lt;https://x.example/&gt;" and the "&gt;" must not become part of the link.
+_URL_RE = re.compile(
+    r"""\(*
+    \b(?<![@.])(?:(?:{protocols}):/{{0,3}}(?:(?:\w+:)?\w+@)?)?
+    ([\w-]+\.)+(?:{tlds})(?:\:[0-9]+)?(?!\.\w)\b
+    (?:[/?](?:&amp;|[^\s\{{\}}\|\\\^`<>"&])*)?
+    """.format(protocols="http|https", tlds="|".join(sorted(TLDS, key=len, reverse=True))),
+    re.IGNORECASE | re.VERBOSE | re.UNICODE,
+)
+# bleach links bare addresses only; "mailto:" in front of one stays text before the link.
+_linker = Linker(url_re=_URL_RE, callbacks=[_link_attributes], parse_email=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +93,6 @@ def _flowed_lines(lines: list[str], *, delsp: bool) -> list[_Line]:
     return lines_out
 
 
-def _render_line(text: str) -> str:
-    return _urlize(text, nofollow=False, autoescape=True)
-
-
 def render_plain_text(text: str, *, flowed: bool = False, delsp: bool = False) -> str:
     """Return `text` as HTML safe to display, inside `<div class="plain">`.
 
@@ -132,8 +119,9 @@ def render_plain_text(text: str, *, flowed: bool = False, delsp: bool = False) -
             first_in_block = True
         if not first_in_block:
             out.append("\n")
-        out.append(_render_line(line.text))
+        out.append(escape(line.text))
         first_in_block = False
     out.append("</blockquote>" * depth)
     out.append("</div>")
-    return "".join(out)
+    # One linking pass over the whole escaped body (bleach parses it once).
+    return _linker.linkify("".join(out))

@@ -90,8 +90,17 @@ def test_bare_www_and_addresses_become_links() -> None:
 
 
 def test_mailto_urls_become_links() -> None:
+    # bleach links the address; the "mailto:" in front of it stays text.
     html = inner(render_plain_text("write to mailto:me@example.com."))
-    assert html == f'write to <a href="mailto:me@example.com" {LINK}>mailto:me@example.com</a>.'
+    assert html == f'write to mailto:<a href="mailto:me@example.com" {LINK}>me@example.com</a>.'
+
+
+def test_a_link_stops_at_an_escaped_character() -> None:
+    html = inner(render_plain_text('<https://example.com/a?b=1&c=2> "https://example.com/q"'))
+    assert html == (
+        f'&lt;<a href="https://example.com/a?b=1&amp;c=2" {LINK}>https://example.com/a?b=1&amp;c=2</a>&gt; '
+        f'&quot;<a href="https://example.com/q" {LINK}>https://example.com/q</a>&quot;'
+    )
 
 
 def test_url_in_angle_brackets() -> None:
