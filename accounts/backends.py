@@ -15,7 +15,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from webmail.http.clientip import client_ip
 from webmail.mailaccess.errors import AuthenticationFailed
-from webmail.mailaccess.imap import authenticate, close_quietly, open_connection
 from webmail.mailaccess.session import UserMailbox
 
 from .models import MailAccount
@@ -65,27 +64,23 @@ class ImapBackend(BaseBackend):
         email = normalise_address(username)
         resolved = server_for_address(email)
         ip = client_ip(request)
-        client = open_connection(resolved.imap)
+        mailbox = UserMailbox(resolved.imap, email, password, ip)
         try:
-            authenticate(client, email, password, client_ip=ip)
+            connection = mailbox.sign_in()
         except AuthenticationFailed:
-            close_quietly(client)
             logger.info("IMAP sign-in refused for %s", email)
             return None
-        except BaseException:
-            close_quietly(client)
-            raise
         try:
             user = self._user_for(email, resolved.server)
         except BaseException:
-            close_quietly(client)
+            mailbox.close(connection)
             raise
         if user is None:
             # Inactive, or not a mailbox user: the mail server's "yes" is not enough.
-            close_quietly(client)
+            mailbox.close(connection)
             return None
         # Keep this logged-in connection: the inbox is the next page anyway.
-        UserMailbox(resolved.imap, email, password, ip).adopt(client)
+        mailbox.adopt(connection)
         return user
 
     @transaction.atomic

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
-from .clientip import check_trusted_proxies
+from webmail.http.clientip import check_trusted_proxies
 
 
 @register()

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Protocol
 
-from imapclient import IMAPClient
+from webmail.mailaccess.connection import ImapConnection
 
 
 def make_message(
@@ -38,8 +38,9 @@ def make_message(
     return bytes(msg)
 
 
-def imap_login(port: int, email: str, password: str) -> IMAPClient:
-    client = IMAPClient("127.0.0.1", port=port, ssl=False, timeout=10)
+def imap_login(port: int, email: str, password: str) -> ImapConnection:
+    """A plain IMAP login to the test Dovecot (an ImapConnection: mailaccess functions take it too)."""
+    client = ImapConnection("127.0.0.1", port=port, ssl=False, timeout=10)
     client.login(email, password)
     return client
 

@@ -17,6 +17,7 @@ class StubClient:
     def __init__(self, alive: bool = True) -> None:
         self.alive = alive
         self.closed = False
+        self.unusable = False  # ImapConnection.unusable
         self.noops = 0
 
     def noop(self) -> None:

@@ -8,7 +8,8 @@ import quopri
 import random
 import tracemalloc
 
-from webmail.mailaccess.message import CHUNK, QpStreamDecoder, decode_stream
+from webmail.mailaccess.message import CHUNK
+from webmail.messages.transfer import QpStreamDecoder, decode_stream
 
 
 def stream(data: bytes, sizes: list[int]) -> bytes:

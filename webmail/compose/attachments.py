@@ -20,9 +20,9 @@ from webmail.compose import staging
 from webmail.compose.build import Attachment, InvalidMessage
 from webmail.compose.staging import MAX_ATTACHMENTS, QuotaExceeded, Staged
 from webmail.compose.upload_limit import AttachmentBudget
-from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.message import decode_stream, fetch_head, iter_section
+from webmail.mailaccess.session import MailSession
 from webmail.messages.choose import attachment_name
+from webmail.messages.transfer import decode_stream
 
 
 @dataclass
@@ -121,9 +121,9 @@ def load(user_id: int, staged: list[Staged]) -> list[Attachment]:
     return out
 
 
-def stage_from_message(client: IMAPClient, user_id: int, folder: str, uid: int) -> Collected:
+def stage_from_message(mail: MailSession, user_id: int, folder: str, uid: int) -> Collected:
     """A draft's attachments (the parts after its body in multipart/mixed), staged for the form."""
-    head = fetch_head(client, folder, uid)
+    head = mail.head(folder, uid)
     out = Collected()
     tree = head.tree
     parts = tree.children[1:] if tree.content_type == "multipart/mixed" else ()
@@ -144,7 +144,7 @@ def stage_from_message(client: IMAPClient, user_id: int, folder: str, uid: int) 
                     user_id,
                     name=name,
                     content_type=part.content_type,
-                    chunks=decode_stream(iter_section(client, uid, part.section), part.encoding),
+                    chunks=decode_stream(mail.stream(folder, uid, part.section), part.encoding),
                     token=token,
                 )
             )

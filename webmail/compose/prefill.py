@@ -13,16 +13,8 @@ from django.utils.translation import gettext as _
 
 from webmail.compose.addresses import display
 from webmail.compose.build import MAX_SUBJECT_CHARS, Attachment, header_safe, message_ids
-from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.message import (
-    MessageTooLarge,
-    decode_stream,
-    fetch_head,
-    fetch_header_fields,
-    fetch_raw,
-    fetch_sections,
-    iter_section,
-)
+from webmail.mailaccess.errors import MessageTooLarge
+from webmail.mailaccess.session import MailSession
 from webmail.messages.choose import choose_display
 from webmail.messages.decode import (
     decode_address_list,
@@ -30,6 +22,7 @@ from webmail.messages.decode import (
     decode_part_body,
 )
 from webmail.messages.parts import Envelope
+from webmail.messages.transfer import decode_stream
 
 MAX_QUOTED_CHARS = 200_000
 MAX_DRAFT_BYTES = 10 * 1024 * 1024
@@ -71,13 +64,15 @@ def _addresses(addresses: tuple[object, ...]) -> list[str]:
     return [str(a) for a in addresses if getattr(a, "email", "")]
 
 
-def _quoted_body(client: IMAPClient, uid: int, tree: object, *, limit: int = MAX_QUOTED_CHARS) -> str:
+def _quoted_body(
+    mail: MailSession, folder: str, uid: int, tree: object, *, limit: int = MAX_QUOTED_CHARS
+) -> str:
     plan = choose_display(tree, prefer_html=False)  # type: ignore[arg-type]
     items = [i for i in plan.body if i.kind in ("text", "html")]
     if not items:
         return ""
     part = items[0].part
-    data = fetch_sections(client, uid, [part.section]).get(part.section, b"")
+    data = mail.sections(folder, uid, [part.section]).get(part.section, b"")
     text = decode_part_body(data, encoding=part.encoding, charset=part.charset)
     if items[0].kind == "html":
         text = strip_tags(text)
@@ -94,10 +89,10 @@ def _subject(prefix: str, subject: str) -> str:
 
 
 def reply(
-    client: IMAPClient, folder: str, uid: int, *, me: str, to_all: bool, also_me: Iterable[str] = ()
+    mail: MailSession, folder: str, uid: int, *, me: str, to_all: bool, also_me: Iterable[str] = ()
 ) -> Prefill:
     """``also_me``: the other addresses the user sends as, never copied on a reply-all either."""
-    head = fetch_head(client, folder, uid)
+    head = mail.head(folder, uid)
     env: Envelope = head.envelope
     targets = env.reply_to or env.from_
     to = _addresses(targets)
@@ -111,13 +106,13 @@ def reply(
                 seen.add(email)
                 cc.append(str(address))
         to = [a for a in to if mine not in a.lower()] or to
-    references, delivered = _reply_headers(client, uid)
+    references, delivered = _reply_headers(mail, folder, uid)
     if env.message_id:
         references.append(env.message_id)
     when = env.date.strftime("%Y-%m-%d %H:%M") if env.date else ""
     who = str(env.from_[0]) if env.from_ else _("someone")
     header = _("On %(date)s, %(sender)s wrote:") % {"date": when, "sender": who}
-    body = _quoted_body(client, uid, head.tree)
+    body = _quoted_body(mail, folder, uid, head.tree)
     quoted = "\n".join("> " + line if line else ">" for line in body.splitlines())
     return _safe(
         Prefill(
@@ -132,8 +127,8 @@ def reply(
     )
 
 
-def forward(client: IMAPClient, folder: str, uid: int) -> Prefill:
-    head = fetch_head(client, folder, uid)
+def forward(mail: MailSession, folder: str, uid: int) -> Prefill:
+    head = mail.head(folder, uid)
     env = head.envelope
     lines = [
         _("---------- Forwarded message ----------"),
@@ -142,14 +137,14 @@ def forward(client: IMAPClient, folder: str, uid: int) -> Prefill:
         _("Subject: %(v)s") % {"v": _one_line(env.subject)},
         _("To: %(v)s") % {"v": ", ".join(_addresses(env.to))},
         "",
-        _quoted_body(client, uid, head.tree),
+        _quoted_body(mail, folder, uid, head.tree),
     ]
     return _safe(Prefill(subject=_subject("Fwd:", env.subject), text="\n\n" + "\n".join(lines)))
 
 
-def _reply_headers(client: IMAPClient, uid: int) -> tuple[list[str], list[str]]:
+def _reply_headers(mail: MailSession, folder: str, uid: int) -> tuple[list[str], list[str]]:
     """References, and the Delivered-To / X-Original-To addresses (mail imported from elsewhere)."""
-    raw = fetch_header_fields(client, uid, ["References", "Delivered-To", "X-Original-To"])
+    raw = mail.header_fields(folder, uid, ["References", "Delivered-To", "X-Original-To"])
     parsed = BytesParser(policy=policy.compat32).parsebytes(raw + b"\r\n", headersonly=True)
     references = message_ids(decode_header_value(parsed.get("References")))
     fields = [*(parsed.get_all("Delivered-To") or []), *(parsed.get_all("X-Original-To") or [])]
@@ -162,16 +157,14 @@ def _draft_addresses(headers: Message, name: str) -> str:
     return ", ".join(display(a.name, a.email) for a in found if a.email)
 
 
-def resume_draft(client: IMAPClient, folder: str, uid: int) -> Prefill:
+def resume_draft(mail: MailSession, folder: str, uid: int) -> Prefill:
     """A draft's fields and text; its attachments are staged by ``attachments.stage_from_message``.
 
     Only the headers and the text part are fetched: a draft with 20 MB of attachments opens
     as fast as any.
     """
-    head = fetch_head(client, folder, uid)
-    raw = fetch_header_fields(
-        client, uid, ["From", "To", "Cc", "Bcc", "Subject", "In-Reply-To", "References"]
-    )
+    head = mail.head(folder, uid)
+    raw = mail.header_fields(folder, uid, ["From", "To", "Cc", "Bcc", "Subject", "In-Reply-To", "References"])
     # compat32 header parsing never raises; values are decoded by our own lenient decoders.
     headers = BytesParser(policy=policy.compat32).parsebytes(raw + b"\r\n", headersonly=True)
 
@@ -184,7 +177,7 @@ def resume_draft(client: IMAPClient, folder: str, uid: int) -> Prefill:
             cc=_draft_addresses(headers, "Cc"),
             bcc=_draft_addresses(headers, "Bcc"),
             subject=text("Subject"),
-            text=_quoted_body(client, uid, head.tree, limit=MAX_DRAFT_TEXT_CHARS),
+            text=_quoted_body(mail, folder, uid, head.tree, limit=MAX_DRAFT_TEXT_CHARS),
             in_reply_to=text("In-Reply-To"),
             references=text("References").split(),
             addressed_to=[a.email for a in decode_address_list(text("From")) if a.email],
@@ -192,14 +185,14 @@ def resume_draft(client: IMAPClient, folder: str, uid: int) -> Prefill:
     )
 
 
-def original_attachments(client: IMAPClient, folder: str, uid: int, *, limit: int) -> list[Attachment]:
+def original_attachments(mail: MailSession, folder: str, uid: int, *, limit: int) -> list[Attachment]:
     """The original's attachments, fetched server-side for an inline forward."""
-    head = fetch_head(client, folder, uid)
+    head = mail.head(folder, uid)
     plan = choose_display(head.tree)
     out: list[Attachment] = []
     total = 0
     for info in plan.all_attachments():
-        data = b"".join(decode_stream(iter_section(client, uid, info.section), info.part.encoding))
+        data = b"".join(decode_stream(mail.stream(folder, uid, info.section), info.part.encoding))
         total += len(data)
         if total > limit:
             raise MessageTooLarge()
@@ -207,14 +200,14 @@ def original_attachments(client: IMAPClient, folder: str, uid: int, *, limit: in
     return out
 
 
-def forward_as_attachment(client: IMAPClient, folder: str, uid: int) -> Prefill:
-    head = fetch_head(client, folder, uid)
+def forward_as_attachment(mail: MailSession, folder: str, uid: int) -> Prefill:
+    head = mail.head(folder, uid)
     return _safe(Prefill(subject=_subject("Fwd:", head.envelope.subject)))
 
 
-def forwarded_original(client: IMAPClient, folder: str, uid: int, *, limit: int) -> Attachment:
+def forwarded_original(mail: MailSession, folder: str, uid: int, *, limit: int) -> Attachment:
     """The whole original as a message/rfc822 attachment, named after its subject."""
-    raw = fetch_raw(client, folder, uid, limit=limit)
+    raw = mail.raw(folder, uid, limit=limit)
     headers = BytesParser(policy=policy.compat32).parsebytes(raw[:MAX_DRAFT_BYTES], headersonly=True)
     name = _one_line(decode_header_value(headers.get("Subject")))[:115] or "message"
     return Attachment(f"{name}.eml", "message/rfc822", raw)

@@ -11,7 +11,6 @@ from django.utils import timezone
 from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 from webmail.mailaccess.smtp import SendResult, resolve_user_host, send
-from webmail.mailaccess.store import add_flag, append, remove_message, role_folder
 from webmail.mailaccess.types import Endpoint, FolderRole
 
 from .build import Draft, build_message, recipients, without_bcc
@@ -47,11 +46,11 @@ def _domain(address: str) -> str:
 def save_draft(mailbox: UserMailbox, draft: Draft, *, replaces: int | None) -> int | None:
     """APPEND to Drafts (\\Draft \\Seen), then remove the copy it replaces."""
     msg = build_message(draft, message_id_domain=_domain(mailbox.username))
-    with mailbox.connection() as client:
-        folder = role_folder(client, FolderRole.DRAFTS, "Drafts")
-        uid = append(client, folder, bytes(msg), flags=(b"\\Draft", b"\\Seen"), when=timezone.now())
+    with mailbox.session() as mail:
+        folder = mail.role_folder(FolderRole.DRAFTS, "Drafts")
+        uid = mail.append(folder, bytes(msg), flags=(b"\\Draft", b"\\Seen"), when=timezone.now())
         if replaces:
-            remove_message(client, folder, replaces)
+            mail.remove(folder, replaces)
     return uid
 
 
@@ -98,16 +97,16 @@ def send_draft(
     except MailError as exc:
         kept = _keep_as_draft(mailbox, draft, draft_uid)
         return Outcome(sent=False, draft_uid=kept, error=exc.user_message)
-    with mailbox.connection() as client:
-        sent_folder = role_folder(client, FolderRole.SENT, "Sent")
-        append(client, sent_folder, raw, flags=(b"\\Seen",), when=timezone.now())
+    with mailbox.session() as mail:
+        sent_folder = mail.role_folder(FolderRole.SENT, "Sent")
+        mail.append(sent_folder, raw, flags=(b"\\Seen",), when=timezone.now())
         if origin is not None:
             try:
-                add_flag(client, origin.folder, origin.uid, origin.flag)
+                mail.add_flag(origin.folder, origin.uid, origin.flag)
             except MailError:
                 logger.info("could not flag the original message; it may have moved")
         if draft_uid:
-            remove_message(client, role_folder(client, FolderRole.DRAFTS, "Drafts"), draft_uid)
+            mail.remove(mail.role_folder(FolderRole.DRAFTS, "Drafts"), draft_uid)
     return Outcome(sent=True, refused=result.refused or None)
 
 

@@ -142,17 +142,17 @@ def _initial(request: HttpRequest, mailbox: UserMailbox) -> tuple[dict[str, obje
             "text": _with_signature("", chosen),
             "identity": chosen.pk if chosen else 0,
         }, kept
-    with mailbox.connection() as client:
+    with mailbox.session() as mail:
         if mode == "forward":
-            start = prefill.forward(client, folder, uid)
+            start = prefill.forward(mail, folder, uid)
         elif mode == "forward-attached":
-            start = prefill.forward_as_attachment(client, folder, uid)
+            start = prefill.forward_as_attachment(mail, folder, uid)
         elif mode == "draft":
-            start = prefill.resume_draft(client, folder, uid)
-            kept = attachments.stage_from_message(client, request.user.pk, folder, uid)
+            start = prefill.resume_draft(mail, folder, uid)
+            kept = attachments.stage_from_message(mail, request.user.pk, folder, uid)
         else:
             start = prefill.reply(
-                client,
+                mail,
                 folder,
                 uid,
                 me=mailbox.username,
@@ -197,12 +197,12 @@ def _attachments(
     # Forwarded content travels server-side: nothing is downloaded and re-uploaded.
     if origin and origin[0] == "forward":
         _mode, uid, folder = origin
-        with mailbox.connection() as client:
-            out += prefill.original_attachments(client, folder, uid, limit=room)
+        with mailbox.session() as mail:
+            out += prefill.original_attachments(mail, folder, uid, limit=room)
     elif origin and origin[0] == "forward-attached":
         _mode, uid, folder = origin
-        with mailbox.connection() as client:
-            out.append(prefill.forwarded_original(client, folder, uid, limit=room))
+        with mailbox.session() as mail:
+            out.append(prefill.forwarded_original(mail, folder, uid, limit=room))
     return out
 
 

@@ -12,15 +12,12 @@ EXPUNGE would also remove mail another client had only marked \\Deleted.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext_lazy as _
-from imapclient import IMAPClient
 from imapclient.response_parser import parse_response
 
-from .errors import MailError, MessageGone
+from .connection import ImapConnection
+from .errors import CannotMoveSafely, MessageGone, NoSuchRoleFolder
 from .extensions import _expand_sequence_set
 from .folders import find_role, list_folders
 from .imap import translate_errors
@@ -32,14 +29,6 @@ FLAGGED = b"\\Flagged"
 DELETED = b"\\Deleted"
 JUNK_KEYWORD = b"$Junk"
 NOT_JUNK_KEYWORD = b"$NotJunk"
-
-
-class NoSuchRoleFolder(MailError):
-    default_message = _("There is no folder for this action on your mail server.")
-
-
-class CannotMoveSafely(MailError):
-    default_message = _("The mail server cannot move messages safely (it lacks MOVE and UIDPLUS).")
 
 
 @dataclass(frozen=True)
@@ -59,7 +48,7 @@ class ActionResult:
         return len(self.done)
 
 
-def present_uids(client: IMAPClient, folder: str, uids: list[int] | None) -> tuple[list[int], list[int]]:
+def present_uids(client: ImapConnection, folder: str, uids: list[int] | None) -> tuple[list[int], list[int]]:
     """Split ``uids`` (None: the whole folder) into (still here, gone)."""
     select(client, folder)
     with translate_errors(folder):
@@ -70,56 +59,6 @@ def present_uids(client: IMAPClient, folder: str, uids: list[int] | None) -> tup
             return [], []
         here = set(client.search([b"UID", uid_set(wanted)]))
     return [u for u in wanted if u in here], [u for u in wanted if u not in here]
-
-
-MAX_UID = 2**32 - 1  # RFC 3501: nz-number, 32 bits
-_DIGITS = re.compile(r"[0-9]{1,10}")
-
-
-def parse_uid(text: str) -> int | None:
-    """A UID from untrusted text: ASCII digits only ("²".isdigit() is true), 1..2**32-1."""
-    if not _DIGITS.fullmatch(text):
-        return None
-    value = int(text)
-    return value if 0 < value <= MAX_UID else None
-
-
-MAX_UID_PIECES = 10_000  # ranges and single UIDs in one request, across all its fields
-
-
-def parse_uid_sets(values: Iterable[str], limit: int) -> tuple[list[int], bool]:
-    """The lowest ``limit`` UIDs of compact sets ("3:7,12"), ascending; True when some were left out.
-
-    Work is bounded before it starts: at most MAX_UID_PIECES pieces are read,
-    overlapping or repeated ranges are merged first, and no more than
-    ``limit`` numbers are ever produced.
-    """
-    ranges: list[tuple[int, int]] = []
-    cut = False
-    for value in values:
-        room = MAX_UID_PIECES - len(ranges)
-        pieces = value.split(",", room)  # at most room + 1 pieces, the last one unsplit
-        if len(pieces) > room:
-            pieces, cut = pieces[:room], True
-        for piece in pieces:
-            first, sep, last = piece.partition(":")
-            lo, hi = parse_uid(first), (parse_uid(last) if sep else parse_uid(first))
-            if lo is not None and hi is not None:
-                ranges.append((min(lo, hi), max(lo, hi)))
-        if cut:
-            break
-    found: list[int] = []
-    end = 0  # every wanted UID up to here is in ``found``
-    for lo, hi in sorted(ranges):
-        lo = max(lo, end + 1)
-        if lo > hi:
-            continue
-        if len(found) == limit:
-            return found, True  # a range starts past the limit
-        end = min(hi, lo + limit - len(found) - 1)
-        found.extend(range(lo, end + 1))
-        cut = cut or end < hi
-    return found, cut
 
 
 def uid_set(uids: list[int]) -> bytes:
@@ -136,18 +75,13 @@ def uid_set(uids: list[int]) -> bytes:
     return ",".join(parts).encode()
 
 
-def expand_uid_set(text: str) -> list[int]:
-    """The UIDs of a compact set we wrote ourselves (the undo record), however many."""
-    return _expand_sequence_set(text.encode("ascii")) if text else []
-
-
 def _require_some(folder: str, done: list[int], missing: list[int]) -> None:
     if not done and missing:
         raise MessageGone(detail=f"{folder}: {len(missing)} stale UID(s)")
 
 
 def set_flags(
-    client: IMAPClient, folder: str, uids: list[int] | None, flags: list[bytes], *, add: bool
+    client: ImapConnection, folder: str, uids: list[int] | None, flags: list[bytes], *, add: bool
 ) -> ActionResult:
     """Add or remove flags/keywords (\\Seen, \\Flagged, $Label...) on the given UIDs."""
     done, missing = present_uids(client, folder, uids)
@@ -161,10 +95,10 @@ def set_flags(
     return ActionResult(folder, done, missing)
 
 
-def _take_copyuid(client: IMAPClient) -> dict[int, int]:
+def _take_copyuid(client: ImapConnection) -> dict[int, int]:
     """Parse the COPYUID response code(s) of the last COPY/MOVE (RFC 4315 §3)."""
     mapping: dict[int, int] = {}
-    for raw in client._imap.untagged_responses.pop("COPYUID", []) or []:
+    for raw in client.take_untagged("COPYUID"):
         if not isinstance(raw, bytes):
             continue
         parsed = parse_response([raw])
@@ -176,19 +110,19 @@ def _take_copyuid(client: IMAPClient) -> dict[int, int]:
     return mapping
 
 
-def copy(client: IMAPClient, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+def copy(client: ImapConnection, folder: str, uids: list[int] | None, target: str) -> ActionResult:
     done, missing = present_uids(client, folder, uids)
     _require_some(folder, done, missing)
     mapping: dict[int, int] = {}
     if done:
-        client._imap.untagged_responses.pop("COPYUID", None)
+        client.drop_untagged("COPYUID")
         with translate_errors(target):
             client.copy(uid_set(done), target)
         mapping = _take_copyuid(client)
     return ActionResult(folder, done, missing, target=target, uid_map=mapping)
 
 
-def move(client: IMAPClient, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+def move(client: ImapConnection, folder: str, uids: list[int] | None, target: str) -> ActionResult:
     """Move to ``target``; the result maps old UIDs to new ones so the move can be undone."""
     if target == folder:
         return ActionResult(folder, [], [], target=target)
@@ -197,7 +131,7 @@ def move(client: IMAPClient, folder: str, uids: list[int] | None, target: str) -
     if not done:
         return ActionResult(folder, done, missing, target=target)
     ids = uid_set(done)
-    client._imap.untagged_responses.pop("COPYUID", None)
+    client.drop_untagged("COPYUID")
     with translate_errors(target):
         if client.has_capability("MOVE"):
             client.move(ids, target)
@@ -214,7 +148,7 @@ def move(client: IMAPClient, folder: str, uids: list[int] | None, target: str) -
     return ActionResult(folder, done, missing, target=target, uid_map=mapping)
 
 
-def expunge_uids(client: IMAPClient, folder: str, uids: list[int] | None) -> ActionResult:
+def expunge_uids(client: ImapConnection, folder: str, uids: list[int] | None) -> ActionResult:
     """Delete for good: STORE \\Deleted, then UID EXPUNGE of exactly these UIDs."""
     done, missing = present_uids(client, folder, uids)
     _require_some(folder, done, missing)
@@ -229,7 +163,7 @@ def expunge_uids(client: IMAPClient, folder: str, uids: list[int] | None) -> Act
     return ActionResult(folder, done, missing, expunged=True)
 
 
-def role_folder(client: IMAPClient, role: FolderRole) -> str:
+def role_folder(client: ImapConnection, role: FolderRole) -> str:
     if role == FolderRole.INBOX:
         return "INBOX"
     found = find_role(list_folders(client), role)
@@ -238,7 +172,7 @@ def role_folder(client: IMAPClient, role: FolderRole) -> str:
     return found.name
 
 
-def delete(client: IMAPClient, folder: str, uids: list[int] | None) -> ActionResult:
+def delete(client: ImapConnection, folder: str, uids: list[int] | None) -> ActionResult:
     """To Trash; for good when already in Trash (or when there is no Trash)."""
     folders = list_folders(client)
     trash = find_role(folders, FolderRole.TRASH)
@@ -247,7 +181,9 @@ def delete(client: IMAPClient, folder: str, uids: list[int] | None) -> ActionRes
     return move(client, folder, uids, trash.name)
 
 
-def move_to_role(client: IMAPClient, folder: str, uids: list[int] | None, role: FolderRole) -> ActionResult:
+def move_to_role(
+    client: ImapConnection, folder: str, uids: list[int] | None, role: FolderRole
+) -> ActionResult:
     """Archive (ARCHIVE), spam (JUNK) or not spam (INBOX), tagging junk keywords for filters."""
     target = role_folder(client, role)
     if role in (FolderRole.JUNK, FolderRole.INBOX) and folder != target:
@@ -262,7 +198,7 @@ def move_to_role(client: IMAPClient, folder: str, uids: list[int] | None, role: 
     return move(client, folder, uids, target)
 
 
-def empty_folder(client: IMAPClient, folder: str) -> ActionResult:
+def empty_folder(client: ImapConnection, folder: str) -> ActionResult:
     """Expunge every message now in ``folder`` (mail arriving meanwhile is kept)."""
     done, _ = present_uids(client, folder, None)
     if not done:
@@ -270,6 +206,8 @@ def empty_folder(client: IMAPClient, folder: str) -> ActionResult:
     return expunge_uids(client, folder, done)
 
 
-def undo_move(client: IMAPClient, result_target: str, target_uids: list[int], back_to: str) -> ActionResult:
+def undo_move(
+    client: ImapConnection, result_target: str, target_uids: list[int], back_to: str
+) -> ActionResult:
     """Move messages back, by the UIDs COPYUID gave them in the target folder."""
     return move(client, result_target, target_uids, back_to)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from imapclient import exceptions as imap_exc
 
 from .errors import MailError, ProtocolError
-from .imap import IMAPClient, authenticate, close_quietly, open_connection, translate_errors
+from .imap import ImapConnection, authenticate, close_quietly, open_connection, translate_errors
 from .types import Endpoint
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def _same_header(a: bytes, b: bytes) -> bool:
 class MailboxWriter:
     """An authenticated IMAP session used to store imported mail. Not thread-safe."""
 
-    def __init__(self, client: IMAPClient) -> None:
+    def __init__(self, client: ImapConnection) -> None:
         self.client = client
         self._delimiter: str | None = None
         self._known: set[str] = set()

@@ -46,3 +46,31 @@ class MessageGone(MailError):
 
 class ProtocolError(MailError):
     default_message = _("The mail server sent a response we could not understand.")
+
+
+class ProtectedFolder(MailError):
+    default_message = _("This is a special folder; it cannot be renamed or deleted.")
+
+
+class FolderExists(MailError):
+    default_message = _("A folder with this name already exists.")
+
+
+class FolderNotEmpty(MailError):
+    default_message = _("This folder is not empty; confirm to delete it with its messages.")
+
+
+class InvalidFolderName(MailError):
+    default_message = _("This folder name is not allowed.")
+
+
+class NoSuchRoleFolder(MailError):
+    default_message = _("There is no folder for this action on your mail server.")
+
+
+class CannotMoveSafely(MailError):
+    default_message = _("The mail server cannot move messages safely (it lacks MOVE and UIDPLUS).")
+
+
+class MessageTooLarge(MailError):
+    default_message = _("This message is too large to forward or edit here.")

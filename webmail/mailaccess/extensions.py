@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imapclient import IMAPClient
 from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.imapclient import _normalise_search_criteria
 from imapclient.response_parser import parse_response
+
+from .connection import ImapConnection
 
 
 @dataclass(frozen=True)
@@ -38,24 +39,18 @@ def _folder_name(value: bytes | str | int) -> str:
     return str(value)
 
 
-def _take_untagged(client: IMAPClient, name: str) -> list[bytes | tuple[bytes, bytes]]:
-    return [item for item in client._imap.untagged_responses.pop(name, []) if item]
+def _raw(client: ImapConnection, command: bytes, args: list[bytes], *, uid: bool = False) -> None:
+    """Send a command and raise on NO/BAD; its answers are taken with ``take_untagged``."""
+    client.raw_command(command, args, uid=uid)
 
 
-def _raw(client: IMAPClient, command: bytes, args: list[bytes], *, uid: bool = False) -> None:
-    """Send a command through imapclient and raise on NO/BAD."""
-    typ, data = client._raw_command(command, args, uid=uid)
-    client._checkok(command.decode(), typ, data)
-
-
-def list_with_status(client: IMAPClient) -> list[ListEntry]:
+def list_with_status(client: ImapConnection) -> list[ListEntry]:
     """One round trip: LIST "" "*" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN))."""
-    client._imap.untagged_responses.pop("LIST", None)
-    client._imap.untagged_responses.pop("STATUS", None)
+    client.drop_untagged("LIST", "STATUS")
     _raw(client, b"LIST", [b'""', b'"*"', b"RETURN", b"(SPECIAL-USE STATUS (MESSAGES UNSEEN))"])
-    listed = client._proc_folder_list(_take_untagged(client, "LIST"))
+    listed = client.parse_folder_list(client.take_untagged("LIST"))
     counts: dict[str, tuple[int | None, int | None]] = {}
-    for raw in _take_untagged(client, "STATUS"):
+    for raw in client.take_untagged("STATUS"):
         parsed = parse_response([raw])
         if len(parsed) < 2:
             continue
@@ -107,10 +102,10 @@ def _search_keys(search: list[object] | None, charset: bytes) -> list[bytes]:
     return keys
 
 
-def _esearch_items(client: IMAPClient) -> dict[bytes, object]:
+def _esearch_items(client: ImapConnection) -> dict[bytes, object]:
     """The items of the ESEARCH answer(s) just received, by name."""
     found: dict[bytes, object] = {}
-    for raw in _take_untagged(client, "ESEARCH"):
+    for raw in client.take_untagged("ESEARCH"):
         items = list(parse_response([raw]))
         # Skip the correlator "(TAG "A1")" and the "UID" atom.
         if items and isinstance(items[0], tuple):
@@ -122,29 +117,29 @@ def _esearch_items(client: IMAPClient) -> dict[bytes, object]:
 
 
 def _esort(
-    client: IMAPClient, returns: bytes, criteria: bytes, charset: bytes, search: list[object] | None
+    client: ImapConnection, returns: bytes, criteria: bytes, charset: bytes, search: list[object] | None
 ) -> dict[bytes, object]:
     """``UID SORT RETURN (<returns>) (<criteria>) <charset> <search>``: the ESEARCH items by name."""
     keys = _search_keys(search, charset)
-    client._imap.untagged_responses.pop("ESEARCH", None)
+    client.drop_untagged("ESEARCH")
     args = [b"RETURN", b"(" + returns + b")", b"(" + criteria + b")", charset, *keys]
     _raw(client, b"SORT", args, uid=True)
     return _esearch_items(client)
 
 
-def search_count(client: IMAPClient, search: list[object], charset: bytes = b"UTF-8") -> int:
+def search_count(client: ImapConnection, search: list[object], charset: bytes = b"UTF-8") -> int:
     """How many messages match: ``UID SEARCH RETURN (COUNT)`` (RFC 4731), not every UID."""
     if not client.has_capability("ESEARCH"):
         return len(client.search(search, charset=charset.decode()))
     keys = _search_keys(search, charset)
-    client._imap.untagged_responses.pop("ESEARCH", None)
+    client.drop_untagged("ESEARCH")
     _raw(client, b"SEARCH", [b"RETURN", b"(COUNT)", b"CHARSET", charset, *keys], uid=True)
     count = _esearch_items(client).get(b"COUNT")
     return int(count) if isinstance(count, int | bytes) else 0
 
 
 def esort_partial(
-    client: IMAPClient,
+    client: ImapConnection,
     criteria: bytes,
     first: int,
     last: int,
@@ -154,7 +149,7 @@ def esort_partial(
     """UID SORT RETURN (PARTIAL first:last COUNT) — only one page of UIDs crosses the wire.
 
     RFC 5267 ESORT with the PARTIAL return option (RFC 5267 §4.4 / RFC 9394).
-    ``search`` holds SEARCH keys as for ``IMAPClient.search`` (default ALL);
+    ``search`` holds SEARCH keys as for ``ImapConnection.search`` (default ALL);
     non-ASCII strings go as UTF-8 literals.
     """
     found = _esort(client, b"PARTIAL %d:%d COUNT" % (first, last), criteria, charset, search)
@@ -167,7 +162,7 @@ def esort_partial(
 
 
 def esort_all(
-    client: IMAPClient, criteria: bytes, charset: bytes = b"UTF-8", search: list[object] | None = None
+    client: ImapConnection, criteria: bytes, charset: bytes = b"UTF-8", search: list[object] | None = None
 ) -> list[int]:
     """Every matching UID in sort order, ``RETURN (ALL)``: where the order follows the
     UIDs (ARRIVAL, usually), the server answers ranges ("1:100000"), not one number each."""
@@ -175,18 +170,18 @@ def esort_all(
     return _expand_sequence_set(value) if isinstance(value, int | bytes) else []
 
 
-def uid_thread(client: IMAPClient, algorithm: bytes = b"REFERENCES") -> bytes:
+def uid_thread(client: ImapConnection, algorithm: bytes = b"REFERENCES") -> bytes:
     """The text of ``UID THREAD <algorithm> UTF-8 ALL`` (RFC 5256), unparsed.
 
     imapclient parses nested lists recursively, which a deliberately branchy
     thread can push past Python's recursion limit; the caller reads it with
     an explicit stack instead (see webmail.messages.threading).
     """
-    data = client._raw_command_untagged(b"THREAD", [algorithm, b"UTF-8", b"ALL"], uid=True)
+    data = client.raw_command_untagged(b"THREAD", [algorithm, b"UTF-8", b"ALL"], uid=True)
     return b"".join(d for d in data if isinstance(d, bytes))
 
 
-def unseen_uids(client: IMAPClient, within: bytes | None = None) -> set[int]:
+def unseen_uids(client: ImapConnection, within: bytes | None = None) -> set[int]:
     """The unseen UIDs of the selected folder (of the UID set ``within``, when given),
     in one compact answer where ESEARCH is offered.
 
@@ -196,7 +191,7 @@ def unseen_uids(client: IMAPClient, within: bytes | None = None) -> set[int]:
     keys = [b"UNSEEN", b"UID", within] if within else [b"UNSEEN"]
     if not client.has_capability("ESEARCH"):
         return set(client.search(keys))
-    client._imap.untagged_responses.pop("ESEARCH", None)
+    client.drop_untagged("ESEARCH")
     _raw(client, b"SEARCH", [b"RETURN", b"(ALL)", *keys], uid=True)
     value = _esearch_items(client).get(b"ALL")
     return set(_expand_sequence_set(value)) if isinstance(value, int | bytes) else set()

@@ -8,33 +8,21 @@ renamed here: other clients and the server's own rules depend on them.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
-from imapclient import IMAPClient
-
-from .errors import FolderNotFound, MailError
+from .connection import ImapConnection
+from .errors import (
+    FolderExists,
+    FolderNotEmpty,
+    FolderNotFound,
+    InvalidFolderName,
+    ProtectedFolder,
+)
 from .folders import list_folders
 from .imap import translate_errors
 from .selection import forget_selection
 from .types import Folder, FolderRole
 
 
-class ProtectedFolder(MailError):
-    default_message = _("This is a special folder; it cannot be renamed or deleted.")
-
-
-class FolderExists(MailError):
-    default_message = _("A folder with this name already exists.")
-
-
-class FolderNotEmpty(MailError):
-    default_message = _("This folder is not empty; confirm to delete it with its messages.")
-
-
-class InvalidFolderName(MailError):
-    default_message = _("This folder name is not allowed.")
-
-
-def _find(client: IMAPClient, name: str) -> tuple[Folder, list[Folder]]:
+def _find(client: ImapConnection, name: str) -> tuple[Folder, list[Folder]]:
     folders = list_folders(client)
     found = next((f for f in folders if f.name == name), None)
     if found is None:
@@ -47,7 +35,7 @@ def _protect(folder: Folder) -> None:
         raise ProtectedFolder(detail=folder.name)
 
 
-def _delimiter(client: IMAPClient) -> str:
+def _delimiter(client: ImapConnection) -> str:
     with translate_errors():
         delim = client.namespace().personal[0][1] if client.has_capability("NAMESPACE") else None
     if isinstance(delim, bytes):
@@ -55,7 +43,7 @@ def _delimiter(client: IMAPClient) -> str:
     return delim or "/"
 
 
-def full_name(client: IMAPClient, leaf: str, parent: str | None) -> str:
+def full_name(client: ImapConnection, leaf: str, parent: str | None) -> str:
     """Join a parent and a leaf name with the server's hierarchy delimiter."""
     leaf = leaf.strip()
     delim = _delimiter(client)
@@ -64,7 +52,7 @@ def full_name(client: IMAPClient, leaf: str, parent: str | None) -> str:
     return f"{parent}{delim}{leaf}" if parent else leaf
 
 
-def create_folder(client: IMAPClient, name: str, *, subscribe: bool = True) -> str:
+def create_folder(client: ImapConnection, name: str, *, subscribe: bool = True) -> str:
     with translate_errors(name):
         if client.folder_exists(name):
             raise FolderExists(detail=name)
@@ -74,7 +62,7 @@ def create_folder(client: IMAPClient, name: str, *, subscribe: bool = True) -> s
     return name
 
 
-def rename_folder(client: IMAPClient, old: str, new: str) -> str:
+def rename_folder(client: ImapConnection, old: str, new: str) -> str:
     """Rename or move (a new parent in ``new``); subscriptions follow the folder."""
     if old == new:
         return new
@@ -94,7 +82,7 @@ def rename_folder(client: IMAPClient, old: str, new: str) -> str:
     return new
 
 
-def delete_folder(client: IMAPClient, name: str, *, confirmed: bool = False) -> None:
+def delete_folder(client: ImapConnection, name: str, *, confirmed: bool = False) -> None:
     """Delete a folder and its children; a non-empty one only once the user confirmed."""
     folder, folders = _find(client, name)
     _protect(folder)
@@ -116,16 +104,16 @@ def delete_folder(client: IMAPClient, name: str, *, confirmed: bool = False) -> 
                 client.unsubscribe_folder(f.name)
 
 
-def _subscribed(client: IMAPClient) -> list[str]:
+def _subscribed(client: ImapConnection) -> list[str]:
     with translate_errors():
         return [str(name) for _flags, _delim, name in client.list_sub_folders()]
 
 
-def subscribed_names(client: IMAPClient) -> set[str]:
+def subscribed_names(client: ImapConnection) -> set[str]:
     return set(_subscribed(client))
 
 
-def set_subscribed(client: IMAPClient, name: str, subscribed: bool) -> None:
+def set_subscribed(client: ImapConnection, name: str, subscribed: bool) -> None:
     with translate_errors(name):
         if subscribed:
             client.subscribe_folder(name)

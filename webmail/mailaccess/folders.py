@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
+from .connection import ImapConnection
 from .extensions import ListEntry, list_with_status
 from .imap import translate_errors
 from .types import Folder, FolderRole
@@ -39,7 +39,7 @@ def _role(entry: ListEntry) -> FolderRole:
     return FolderRole.NONE
 
 
-def _fallback_listing(client: IMAPClient) -> list[ListEntry]:
+def _fallback_listing(client: ImapConnection) -> list[ListEntry]:
     """Servers without LIST-STATUS: LIST, then STATUS per selectable folder."""
     entries = []
     for flags, delimiter, name in client.list_folders():
@@ -56,7 +56,7 @@ def _fallback_listing(client: IMAPClient) -> list[ListEntry]:
     return entries
 
 
-def list_folders(client: IMAPClient) -> list[Folder]:
+def list_folders(client: ImapConnection) -> list[Folder]:
     """All folders, ordered as a tree: INBOX, special folders, then the rest by name."""
     with translate_errors():
         if client.has_capability("LIST-STATUS") and client.has_capability("SPECIAL-USE"):

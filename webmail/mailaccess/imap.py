@@ -10,9 +10,9 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import imapclient
 from imapclient import exceptions as imap_exc
 
+from .connection import ImapConnection
 from .diagnose import connection_error
 from .errors import (
     AuthenticationFailed,
@@ -27,7 +27,6 @@ from .types import Endpoint, Security
 
 logger = logging.getLogger(__name__)
 
-IMAPClient = imapclient.IMAPClient
 
 # Errors that mean the connection itself is unusable.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -41,10 +40,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 _BUSY_CODES = re.compile(r"\[(LIMIT|UNAVAILABLE|INUSE)\]", re.IGNORECASE)
 
 
-def open_connection(endpoint: Endpoint) -> IMAPClient:
+def open_connection(endpoint: Endpoint) -> ImapConnection:
     """Connect (and STARTTLS when asked); raise ServerUnavailable/TlsError in plain words."""
     try:
-        client = IMAPClient(
+        client = ImapConnection(
             endpoint.host,
             port=endpoint.port,
             ssl=endpoint.security == Security.TLS,
@@ -71,7 +70,7 @@ def _is_ip(value: str) -> bool:
     return True
 
 
-def authenticate(client: IMAPClient, username: str, password: str, *, client_ip: str = "") -> None:
+def authenticate(client: ImapConnection, username: str, password: str, *, client_ip: str = "") -> None:
     """LOGIN, after telling the server the browser's address when it supports ID.
 
     Dovecot penalizes failed logins per source IP; with the webmail in the
@@ -104,19 +103,16 @@ def authenticate(client: IMAPClient, username: str, password: str, *, client_ip:
         raise ServerUnavailable(detail=f"{exc.__class__.__name__}") from exc
 
 
-_UNUSABLE_ATTR = "webmail_unusable"
-
-
-def mark_unusable(client: IMAPClient) -> None:
+def mark_unusable(client: ImapConnection) -> None:
     """This connection is out of step with its server (a half-read answer): never reuse it."""
-    setattr(client, _UNUSABLE_ATTR, True)
+    client.unusable = True
 
 
-def is_unusable(client: IMAPClient) -> bool:
-    return bool(getattr(client, _UNUSABLE_ATTR, False))
+def is_unusable(client: ImapConnection) -> bool:
+    return client.unusable
 
 
-def close_quietly(client: IMAPClient) -> None:
+def close_quietly(client: ImapConnection) -> None:
     try:
         client.logout()
     except Exception:

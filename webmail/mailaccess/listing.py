@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 
-from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
 from .actions import uid_set
+from .connection import ImapConnection
 from .extensions import esort_all, esort_partial
 from .imap import translate_errors
 from .rows import fetch_summaries
@@ -40,7 +40,7 @@ _SORT_CRITERIA = {
 }
 
 
-def sort_criteria(client: IMAPClient, sort: SortKey, reverse: bool) -> bytes:
+def sort_criteria(client: ImapConnection, sort: SortKey, reverse: bool) -> bytes:
     key = _SORT_CRITERIA[sort]
     if sort == SortKey.FROM and client.has_capability("SORT=DISPLAY"):
         key = b"DISPLAYFROM"  # RFC 5957: sort by the name people see
@@ -48,7 +48,7 @@ def sort_criteria(client: IMAPClient, sort: SortKey, reverse: bool) -> bytes:
 
 
 def list_page(
-    client: IMAPClient,
+    client: ImapConnection,
     folder: str,
     *,
     page: int = 1,
@@ -71,7 +71,7 @@ def list_page(
 
 
 def _page_by_sequence(
-    client: IMAPClient, total: int, page: int, page_size: int, reverse: bool
+    client: ImapConnection, total: int, page: int, page_size: int, reverse: bool
 ) -> list[MessageSummary]:
     """Servers without SORT: sequence order, the order mail reached the folder."""
     if reverse:
@@ -95,7 +95,7 @@ NEWEST_FIRST = b"REVERSE ARRIVAL"
 
 
 def _page_by_sort(
-    client: IMAPClient, state: Selected, page: int, page_size: int, sort: SortKey, reverse: bool
+    client: ImapConnection, state: Selected, page: int, page_size: int, sort: SortKey, reverse: bool
 ) -> tuple[list[MessageSummary], int]:
     criteria = sort_criteria(client, sort, reverse)
     first = (page - 1) * page_size + 1
@@ -123,7 +123,7 @@ def _page_by_sort(
     return [rows[uid] for uid in uids if uid in rows], total
 
 
-def _newest_first_window(client: IMAPClient, total: int, first: int, last: int) -> tuple[list[int], int]:
+def _newest_first_window(client: ImapConnection, total: int, first: int, last: int) -> tuple[list[int], int]:
     """Positions first..last of the arrival order read backwards.
 
     SORT (REVERSE ARRIVAL) keeps mail that arrived in the same second in
@@ -147,7 +147,7 @@ def _newest_first_window(client: IMAPClient, total: int, first: int, last: int) 
     return ascending[::-1][first - 1 : last], len(ascending)
 
 
-def _top_after_arrivals(client: IMAPClient, criteria: bytes, earlier: list[int], last: int) -> list[int]:
+def _top_after_arrivals(client: ImapConnection, criteria: bytes, earlier: list[int], last: int) -> list[int]:
     """The first window, re-sorted from the earlier one plus every UID above it."""
     # One UID set (not an OR of two, which makes the server test every message).
     keys: list[object] = [b"UID", uid_set(sorted(earlier)) + b",%d:*" % (max(earlier) + 1)]
@@ -162,7 +162,7 @@ def _top_after_arrivals(client: IMAPClient, criteria: bytes, earlier: list[int],
     return list(client.sort(criteria.decode().split(), keys))[:last]
 
 
-def _sort_window(client: IMAPClient, criteria: bytes, first: int, last: int) -> tuple[list[int], int]:
+def _sort_window(client: ImapConnection, criteria: bytes, first: int, last: int) -> tuple[list[int], int]:
     if client.has_capability("ESORT"):
         try:
             result = esort_partial(client, criteria, first, last)

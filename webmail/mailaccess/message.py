@@ -8,22 +8,18 @@ base64 overhead, but imapclient cannot parse its ``~{n}`` literal8 answers.)
 
 from __future__ import annotations
 
-import binascii
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from django.utils.translation import gettext_lazy
-from imapclient import IMAPClient
 
 from webmail.messages.choose import choose_display
 from webmail.messages.decode import decode_header_value, decode_part_body
 from webmail.messages.parts import Envelope, MimePart, build_part_tree, envelope_from_imap
 from webmail.messages.preview import preview_text, server_preview_is_wrong
 
-from .errors import MailError, MessageGone
+from .connection import ImapConnection
+from .errors import MessageGone, MessageTooLarge
 from .imap import translate_errors
 from .selection import select
 
@@ -60,7 +56,7 @@ _HEAD_ITEMS = [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"INTERNALDATE"]
 _UNREADABLE_TREE = MimePart(section="TEXT", content_type="multipart/mixed")
 
 
-def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
+def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
     """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
     selected = select(client, folder)
     unreadable = False
@@ -90,7 +86,7 @@ def fetch_head(client: IMAPClient, folder: str, uid: int) -> MessageHead:
 
 
 def fetch_sections(
-    client: IMAPClient, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
+    client: ImapConnection, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
 ) -> dict[str, bytes]:
     """The encoded bytes of the given sections (at most ``limit`` each), in one FETCH."""
     if not sections:
@@ -113,7 +109,7 @@ def fetch_sections(
 PREVIEW_BYTES = 2048  # enough encoded text for a 200-character line
 
 
-def repair_previews(client: IMAPClient, data: dict[int, dict[bytes, Any]]) -> None:
+def repair_previews(client: ImapConnection, data: dict[int, dict[bytes, Any]]) -> None:
     """In a list FETCH answer (``UID``, ``BODYSTRUCTURE``, ``PREVIEW``), replace
     the previews the server decoded in the wrong charset with ones decoded the
     way the reading pane decodes: one partial FETCH per section number, for
@@ -150,7 +146,7 @@ def repair_previews(client: IMAPClient, data: dict[int, dict[bytes, Any]]) -> No
             item[b"PREVIEW"] = preview_text(text, html=html).encode()
 
 
-def set_seen(client: IMAPClient, folder: str, uid: int, seen: bool) -> None:
+def set_seen(client: ImapConnection, folder: str, uid: int, seen: bool) -> None:
     """Set or clear \\Seen; MessageGone if this folder has no such UID."""
     select(client, folder)
     with translate_errors(folder):
@@ -164,7 +160,7 @@ def set_seen(client: IMAPClient, folder: str, uid: int, seen: bool) -> None:
             raise MessageGone(detail=f"{folder}/{uid}")
 
 
-def _fetch_range(client: IMAPClient, uid: int, section: str, offset: int, length: int) -> bytes:
+def _fetch_range(client: ImapConnection, uid: int, section: str, offset: int, length: int) -> bytes:
     key = f"BODY.PEEK[{section}]<{offset}.{length}>".encode()
     with translate_errors():
         data = client.fetch([uid], [key])
@@ -177,7 +173,7 @@ def _fetch_range(client: IMAPClient, uid: int, section: str, offset: int, length
     return value or b""
 
 
-def iter_section(client: IMAPClient, uid: int, section: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
+def iter_section(client: ImapConnection, uid: int, section: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
     """Encoded bytes of a section (``""`` is the whole message), chunk by chunk."""
     offset = 0
     while True:
@@ -189,121 +185,7 @@ def iter_section(client: IMAPClient, uid: int, section: str, *, chunk: int = CHU
         offset += len(data)
 
 
-def decode_stream(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
-    """Undo the Content-Transfer-Encoding incrementally, keeping memory flat."""
-    encoding = (encoding or "").lower()
-    if encoding == "base64":
-        yield from _decode_base64_stream(chunks)
-    elif encoding == "quoted-printable":
-        yield from _decode_qp_stream(chunks)
-    else:
-        yield from chunks
-
-
-def _decode_base64_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    carry = b""
-    for chunk in chunks:
-        data = carry + b"".join(chunk.split())
-        usable = len(data) - len(data) % 4
-        carry = data[usable:]
-        if usable:
-            yield _b64(data[:usable])
-    if carry.strip(b"="):
-        # Truncated base64: decode what can be, as mail readers do.
-        yield _b64(carry + b"=" * (-len(carry) % 4))
-
-
-def _b64(data: bytes) -> bytes:
-    try:
-        return binascii.a2b_base64(data)
-    except binascii.Error:
-        # Garbage inside: keep only valid characters and try again.
-        valid = bytes(
-            c for c in data if c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-        )
-        valid = valid[: len(valid) - len(valid) % 4]
-        try:
-            return binascii.a2b_base64(valid)
-        except binascii.Error:
-            return b""
-
-
-def _decode_qp_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    decoder = QpStreamDecoder()
-    for chunk in chunks:
-        out = decoder.feed(chunk)
-        if out:
-            yield out
-    out = decoder.finish()
-    if out:
-        yield out
-
-
-_HEX = frozenset(b"0123456789ABCDEFabcdef")
-# Whole "=" runs before a CR: with an odd run the last "=" starts a "=\r...\n" soft break.
-# The lookbehind anchors each match at a run's start, keeping a long run of "=" linear.
-_EQ_RUN_CR = re.compile(rb"(?<!=)=+\r")
-
-
-class QpStreamDecoder:
-    """Quoted-printable, decoded chunk by chunk with exactly ``binascii.a2b_qp``'s result.
-
-    Everything is decoded as it arrives except a possibly incomplete escape at
-    the very end (``=`` or ``=X``, at most 2 bytes held back), so a part
-    without line breaks (a 50 MB single line) costs no more memory than a
-    chunk. ``a2b_qp`` reads "=" then CR as a soft break that swallows up to the
-    next LF; that state is kept as a flag, not as carried bytes.
-    """
-
-    def __init__(self) -> None:
-        self.pending = b""  # undecoded tail; always a token boundary before it
-        self._skipping = False  # inside a "=\r...\n" soft break
-
-    def feed(self, chunk: bytes) -> bytes:
-        data = self.pending + chunk
-        self.pending = b""
-        if self._skipping:
-            newline = data.find(b"\n")
-            if newline < 0:
-                return b""
-            data = data[newline + 1 :]
-            self._skipping = False
-        # After an LF a new token always starts, so complete lines decode as they are;
-        # only the last, unfinished line needs a look at its end.
-        line_start = data.rfind(b"\n") + 1
-        line = data[line_start:]
-        for match in _EQ_RUN_CR.finditer(line):
-            if (match.end() - 1 - match.start()) % 2:  # an odd run: its last "=" is a token start
-                self._skipping = True
-                return binascii.a2b_qp(data[: line_start + match.end() - 2])
-        keep = _incomplete_tail(line)
-        if keep:
-            self.pending = data[-keep:]
-            data = data[:-keep]
-        return binascii.a2b_qp(data) if data else b""
-
-    def finish(self) -> bytes:
-        data, self.pending = self.pending, b""
-        return b"" if self._skipping or not data else binascii.a2b_qp(data)
-
-
-def _incomplete_tail(line: bytes) -> int:
-    """How many bytes at the end of ``line`` may be an escape still missing its rest (0-2)."""
-
-    def starts_token(end: int) -> bool:
-        # The "=" just before ``end`` starts a token if the run of "=" ending there is odd
-        # ("==" is a token of its own: a literal "=").
-        head = line[:end]
-        return (len(head) - len(head.rstrip(b"="))) % 2 == 1
-
-    if line.endswith(b"=") and starts_token(len(line)):
-        return 1
-    if len(line) >= 2 and line[-2] == ord("=") and line[-1] in _HEX and starts_token(len(line) - 1):
-        return 2
-    return 0
-
-
-def fetch_header_fields(client: IMAPClient, uid: int, names: list[str]) -> bytes:
+def fetch_header_fields(client: ImapConnection, uid: int, names: list[str]) -> bytes:
     """Raw header lines for ``names`` (e.g. References, which ENVELOPE lacks)."""
     spec = f"BODY.PEEK[HEADER.FIELDS ({' '.join(n.upper() for n in names)})]".encode()
     with translate_errors():
@@ -314,7 +196,7 @@ def fetch_header_fields(client: IMAPClient, uid: int, names: list[str]) -> bytes
     return next((v for k, v in item.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b""
 
 
-def fetch_raw(client: IMAPClient, folder: str, uid: int, *, limit: int) -> bytes:
+def fetch_raw(client: ImapConnection, folder: str, uid: int, *, limit: int) -> bytes:
     """The whole message, for forwarding as an attachment or resuming a draft."""
     select(client, folder)
     data = b"".join(iter_section(client, uid, ""))
@@ -323,7 +205,3 @@ def fetch_raw(client: IMAPClient, folder: str, uid: int, *, limit: int) -> bytes
     if len(data) > limit:
         raise MessageTooLarge(detail=f"{len(data)} bytes")
     return data
-
-
-class MessageTooLarge(MailError):
-    default_message = gettext_lazy("This message is too large to forward or edit here.")

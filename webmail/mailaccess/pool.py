@@ -1,6 +1,6 @@
 """A per-process pool of authenticated IMAP connections.
 
-An ``IMAPClient`` is not thread-safe, so a connection is checked out by one
+An ``ImapConnection`` is not thread-safe, so a connection is checked out by one
 request at a time. Idle connections are reused (Roundcube logs in on every
 request; we do not), probed with NOOP when they have been idle a while,
 evicted after ``idle_seconds``, and capped per mailbox so that the webmail
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from .errors import MailError, ProtocolError, ServerBusy, ServerUnavailable
-from .imap import CONNECTION_ERRORS, IMAPClient, close_quietly, is_unusable
+from .imap import CONNECTION_ERRORS, ImapConnection, close_quietly, is_unusable
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class PoolKey:
 
 @dataclass
 class _Idle:
-    client: IMAPClient
+    client: ImapConnection
     since: float
 
 
@@ -77,7 +77,7 @@ class ImapPool:
         self.reused = 0
 
     @contextmanager
-    def connection(self, key: PoolKey, opener: Callable[[], IMAPClient]) -> Iterator[IMAPClient]:
+    def connection(self, key: PoolKey, opener: Callable[[], ImapConnection]) -> Iterator[ImapConnection]:
         """Check out a live connection for ``key``; ``opener`` makes a new logged-in one."""
         client = self._checkout(key, opener)
         healthy = False
@@ -95,7 +95,7 @@ class ImapPool:
             # Anything else (a socket error, imaplib's own errors, a bug) closes it too.
             self._checkin(key, client, healthy and not is_unusable(client))
 
-    def run(self, key: PoolKey, opener: Callable[[], IMAPClient], op: Callable[[IMAPClient], T]) -> T:
+    def run(self, key: PoolKey, opener: Callable[[], ImapConnection], op: Callable[[ImapConnection], T]) -> T:
         """Run a read-only operation; if a reused connection turns out dead, retry once fresh.
 
         Only a stale pooled connection is worth a retry. When the pool or the
@@ -104,7 +104,7 @@ class ImapPool:
         """
         fresh = False
 
-        def tracking_opener() -> IMAPClient:
+        def tracking_opener() -> ImapConnection:
             nonlocal fresh
             fresh = True
             return opener()
@@ -122,7 +122,7 @@ class ImapPool:
             with self.connection(key, opener) as client:
                 return op(client)
 
-    def adopt(self, key: PoolKey, client: IMAPClient) -> None:
+    def adopt(self, key: PoolKey, client: ImapConnection) -> None:
         """Keep a connection opened elsewhere (the sign-in check) if there is room."""
         with self._cond:
             slot = self._slots.setdefault(key, _Slot())
@@ -171,10 +171,10 @@ class ImapPool:
             }
 
     # -- internals ---------------------------------------------------------
-    def _checkout(self, key: PoolKey, opener: Callable[[], IMAPClient]) -> IMAPClient:
+    def _checkout(self, key: PoolKey, opener: Callable[[], ImapConnection]) -> ImapConnection:
         deadline = time.monotonic() + self.wait_seconds
         while True:
-            stale: list[IMAPClient] = []
+            stale: list[ImapConnection] = []
             candidate: _Idle | None = None
             with self._cond:
                 self._evict_expired(stale)
@@ -216,7 +216,7 @@ class ImapPool:
         except Exception:
             return False
 
-    def _checkin(self, key: PoolKey, client: IMAPClient, healthy: bool) -> None:
+    def _checkin(self, key: PoolKey, client: ImapConnection, healthy: bool) -> None:
         if not healthy:
             self._forget(key, client)
             return
@@ -224,7 +224,7 @@ class ImapPool:
             self._slots.setdefault(key, _Slot()).idle.append(_Idle(client, time.monotonic()))
             self._cond.notify_all()
 
-    def _forget(self, key: PoolKey, client: IMAPClient) -> None:
+    def _forget(self, key: PoolKey, client: ImapConnection) -> None:
         with self._cond:
             slot = self._slots.get(key)
             if slot:
@@ -232,7 +232,7 @@ class ImapPool:
             self._cond.notify_all()
         close_quietly(client)
 
-    def _evict_expired(self, out: list[IMAPClient]) -> None:
+    def _evict_expired(self, out: list[ImapConnection]) -> None:
         now = time.monotonic()
         for slot in self._slots.values():
             keep = [i for i in slot.idle if now - i.since < self.idle_seconds]

@@ -25,13 +25,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
 from webmail.messages.choose import choose_display
 from webmail.messages.decode import Address, decode_address_list, decode_date, decode_header_value
 from webmail.messages.parts import build_part_tree
 
+from .connection import ImapConnection
 from .imap import mark_unusable
 from .message import repair_previews
 from .types import MessageSummary
@@ -45,7 +45,7 @@ _RECIPIENTS = b"HEADER.FIELDS (TO CC BCC)"
 PREVIEW_CHARS = 200
 
 
-def row_items(client: IMAPClient) -> list[bytes]:
+def row_items(client: ImapConnection) -> list[bytes]:
     items = [
         b"FLAGS",
         b"RFC822.SIZE",
@@ -58,7 +58,7 @@ def row_items(client: IMAPClient) -> list[bytes]:
     return items
 
 
-def fetch_summaries(client: IMAPClient, uids: Iterable[int]) -> dict[int, MessageSummary]:
+def fetch_summaries(client: ImapConnection, uids: Iterable[int]) -> dict[int, MessageSummary]:
     """Summaries of the given UIDs that still exist (UID FETCH; the caller keeps its order)."""
     wanted = list(uids)
     if not wanted:
@@ -73,7 +73,7 @@ def fetch_summaries(client: IMAPClient, uids: Iterable[int]) -> dict[int, Messag
 
 
 def _repair_previews(
-    client: IMAPClient, data: dict[int, dict[bytes, Any]], structures: dict[int, Any]
+    client: ImapConnection, data: dict[int, dict[bytes, Any]], structures: dict[int, Any]
 ) -> None:
     """Previews the server decoded in the wrong charset, decoded again as the reading pane does."""
     answers = {
@@ -86,7 +86,7 @@ def _repair_previews(
         data[uid][b"PREVIEW"] = answer[b"PREVIEW"]
 
 
-def _structures(client: IMAPClient, uids: list[int]) -> dict[int, Any]:
+def _structures(client: ImapConnection, uids: list[int]) -> dict[int, Any]:
     if not uids:
         return {}
     try:

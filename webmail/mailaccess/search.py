@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
+from .connection import ImapConnection
 from .extensions import PartialSort, esort_partial, search_count
 from .folders import list_folders
 from .imap import is_unusable, translate_errors
@@ -90,7 +90,7 @@ def _printable(value: str) -> str:
 
 
 def _matching_page(
-    client: IMAPClient, query: SearchQuery, sort: SortKey, reverse: bool, page: int, page_size: int
+    client: ImapConnection, query: SearchQuery, sort: SortKey, reverse: bool, page: int, page_size: int
 ) -> tuple[list[int], int, int]:
     """(the page's UIDs, total matches, page actually shown), with ESORT PARTIAL where offered.
 
@@ -114,7 +114,7 @@ def _matching_page(
 
 
 def _esort_page(
-    client: IMAPClient, query: SearchQuery, sort: SortKey, reverse: bool, page: int, page_size: int
+    client: ImapConnection, query: SearchQuery, sort: SortKey, reverse: bool, page: int, page_size: int
 ) -> PartialSort:
     first, last = (page - 1) * page_size + 1, page * page_size
     if sort == SortKey.ARRIVAL and reverse:
@@ -129,7 +129,7 @@ def _esort_page(
     return esort_partial(client, sort_criteria(client, sort, reverse), first, last, search=query.criteria())
 
 
-def _matching_uids(client: IMAPClient, query: SearchQuery, sort: SortKey, reverse: bool) -> list[int]:
+def _matching_uids(client: ImapConnection, query: SearchQuery, sort: SortKey, reverse: bool) -> list[int]:
     criteria = query.criteria()
     if sort == SortKey.ARRIVAL and reverse and client.has_capability("SORT"):
         return list(client.sort([b"ARRIVAL"], criteria, "UTF-8"))[::-1]  # see _esort_page
@@ -140,7 +140,7 @@ def _matching_uids(client: IMAPClient, query: SearchQuery, sort: SortKey, revers
 
 
 def search_folder(
-    client: IMAPClient,
+    client: ImapConnection,
     folder: str,
     query: SearchQuery,
     *,
@@ -168,7 +168,7 @@ MAX_FOLDERS_SEARCHED = 200  # one request searches at most this many folders
 
 
 def search_all_folders(
-    client: IMAPClient,
+    client: ImapConnection,
     query: SearchQuery,
     *,
     folders: list[Folder] | None = None,

@@ -12,11 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from imapclient import IMAPClient
-
+from .connection import ImapConnection
 from .imap import translate_errors
-
-_STATE_ATTR = "webmail_selected"
 
 
 @dataclass
@@ -33,19 +30,19 @@ class Selected:
     threads: Any = None
 
 
-def _remember(client: IMAPClient, folder: str, info: dict[bytes, Any]) -> Selected:
+def _remember(client: ImapConnection, folder: str, info: dict[bytes, Any]) -> Selected:
     state = Selected(folder, int(info.get(b"EXISTS", 0)), info.get(b"UIDVALIDITY"))
-    setattr(client, _STATE_ATTR, state)
+    client.selected = state
     return state
 
 
-def forget_selection(client: IMAPClient) -> None:
-    setattr(client, _STATE_ATTR, None)
+def forget_selection(client: ImapConnection) -> None:
+    client.selected = None
 
 
-def select(client: IMAPClient, folder: str) -> Selected:
+def select(client: ImapConnection, folder: str) -> Selected:
     """SELECT (read-write: the same selection serves listing, reading and flagging)."""
-    state: Selected | None = getattr(client, _STATE_ATTR, None)
+    state = client.selected
     if state is not None and state.folder == folder:
         refreshed = _refresh(client, state)
         if refreshed is not None:
@@ -56,15 +53,14 @@ def select(client: IMAPClient, folder: str) -> Selected:
     return _remember(client, folder, info)
 
 
-def _refresh(client: IMAPClient, state: Selected) -> Selected | None:
+def _refresh(client: ImapConnection, state: Selected) -> Selected | None:
     """NOOP; None when the answers do not tell the new count for sure (then re-SELECT)."""
     with translate_errors(state.folder):
         _text, responses = client.noop()
-    stale = client._imap.untagged_responses
-    if stale.pop("EXPUNGE", None) or stale.pop("VANISHED", None):
+    if client.take_untagged("EXPUNGE") or client.take_untagged("VANISHED"):
         return None
     exists = state.exists
-    for value in stale.pop("EXISTS", []) or []:
+    for value in client.take_untagged("EXISTS"):
         exists = int(value)
     for response in responses:
         if len(response) >= 2 and response[1] == b"EXISTS":

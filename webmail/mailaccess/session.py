@@ -1,20 +1,228 @@
-"""The signed-in user's mailbox for one request: endpoint, credentials, pooled connection."""
+"""The signed-in user's mailbox, as features see it: a typed mail session over a pooled connection.
+
+``UserMailbox`` holds one request's endpoint and credentials. Features reach
+the mail through it in one of two ways, and the difference is the pool's
+retry rule, kept explicit:
+
+- ``mailbox.read(lambda mail: mail.page(...))`` for work that only reads: if
+  the pooled connection turns out dead, the pool opens a fresh one and runs
+  the operation again;
+- ``with mailbox.session() as mail: mail.move(...)`` for work that changes
+  the mailbox, which must never run twice blindly.
+
+Either way the feature holds a ``MailSession``: typed methods, typed results
+(``types.py``), domain errors (``errors.py``). No feature touches imapclient;
+the session owns its connection and, through it, the selected folder.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import TypeVar
 
 from django.conf import settings
 
-from webmail.mailaccess.imap import IMAPClient, authenticate, close_quietly, open_connection
-from webmail.mailaccess.pool import ImapPool, PoolKey
-from webmail.mailaccess.types import Endpoint
+from . import actions, folder_admin, store
+from .actions import FLAGGED, SEEN, ActionResult
+from .connection import ImapConnection
+from .folders import list_folders
+from .imap import authenticate, close_quietly, open_connection
+from .listing import list_page
+from .message import (
+    CHUNK,
+    MAX_DISPLAY_BYTES,
+    MessageHead,
+    fetch_head,
+    fetch_header_fields,
+    fetch_raw,
+    fetch_sections,
+    iter_section,
+    set_seen,
+)
+from .pool import ImapPool, PoolKey
+from .search import FolderHits, SearchQuery, search_all_folders, search_folder
+from .selection import select
+from .sync import folder_snapshot
+from .threads import (
+    MAX_DEPTH_SHOWN,
+    MAX_SHOWN_PER_THREAD,
+    ThreadEntry,
+    ThreadPage,
+    conversation_rows,
+    thread_page,
+)
+from .types import Endpoint, Folder, FolderRole, MessagePage, SortKey
 
 T = TypeVar("T")
+
+# What features may take from mailaccess besides the session: typed results and constants.
+__all__ = [
+    "FLAGGED",
+    "MAX_DEPTH_SHOWN",
+    "MAX_DISPLAY_BYTES",
+    "MAX_SHOWN_PER_THREAD",
+    "SEEN",
+    "ActionResult",
+    "FolderHits",
+    "MailSession",
+    "MessageHead",
+    "SearchQuery",
+    "ThreadEntry",
+    "ThreadPage",
+    "UserMailbox",
+    "get_pool",
+]
+
+
+class MailSession:
+    """One signed-in IMAP session: what a feature may ask of the user's mailbox."""
+
+    def __init__(self, connection: ImapConnection) -> None:
+        self._imap = connection
+
+    # -- folders -----------------------------------------------------------------
+    def folders(self) -> list[Folder]:
+        return list_folders(self._imap)
+
+    def snapshot(self, folder: str) -> tuple[str, list[Folder]]:
+        """A change token for ``folder`` (any arrival, expunge or flag change alters it) and the tree."""
+        return folder_snapshot(self._imap, folder)
+
+    def role_folder(self, role: FolderRole, fallback: str = "") -> str:
+        """The folder with a special use (Sent, Drafts...), or ``fallback``; without one, NoSuchRoleFolder."""
+        if fallback:
+            return store.role_folder(self._imap, role, fallback)
+        return actions.role_folder(self._imap, role)
+
+    def full_folder_name(self, leaf: str, parent: str | None) -> str:
+        return folder_admin.full_name(self._imap, leaf, parent)
+
+    def create_folder(self, name: str, *, subscribe: bool = True) -> str:
+        return folder_admin.create_folder(self._imap, name, subscribe=subscribe)
+
+    def rename_folder(self, old: str, new: str) -> str:
+        return folder_admin.rename_folder(self._imap, old, new)
+
+    def delete_folder(self, name: str, *, confirmed: bool = False) -> None:
+        folder_admin.delete_folder(self._imap, name, confirmed=confirmed)
+
+    def subscribed_folders(self) -> set[str]:
+        return folder_admin.subscribed_names(self._imap)
+
+    def set_subscribed(self, name: str, subscribed: bool) -> None:
+        folder_admin.set_subscribed(self._imap, name, subscribed)
+
+    # -- lists -------------------------------------------------------------------
+    def page(
+        self,
+        folder: str,
+        *,
+        page: int = 1,
+        page_size: int = 50,
+        sort: SortKey = SortKey.ARRIVAL,
+        reverse: bool = True,
+    ) -> MessagePage:
+        return list_page(self._imap, folder, page=page, page_size=page_size, sort=sort, reverse=reverse)
+
+    def threads(self, folder: str, *, page: int = 1, page_size: int = 50) -> ThreadPage:
+        return thread_page(self._imap, folder, page=page, page_size=page_size)
+
+    def conversation(self, folder: str, shown: list[tuple[int, int]]) -> list[ThreadEntry]:
+        """The rows of one opened conversation: (UID, depth) in reading order, those still there."""
+        return conversation_rows(self._imap, folder, shown)
+
+    def search(
+        self,
+        folder: str,
+        query: SearchQuery,
+        *,
+        page: int = 1,
+        page_size: int = 50,
+        sort: SortKey = SortKey.ARRIVAL,
+        reverse: bool = True,
+    ) -> MessagePage:
+        return search_folder(
+            self._imap, folder, query, page=page, page_size=page_size, sort=sort, reverse=reverse
+        )
+
+    def search_everywhere(
+        self, query: SearchQuery, *, folders: list[Folder] | None = None, per_folder: int = 20
+    ) -> list[FolderHits]:
+        return search_all_folders(self._imap, query, folders=folders, per_folder=per_folder)
+
+    # -- one message -------------------------------------------------------------
+    def head(self, folder: str, uid: int) -> MessageHead:
+        """Envelope, flags and part tree: what opening a message starts from."""
+        return fetch_head(self._imap, folder, uid)
+
+    def sections(
+        self, folder: str, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
+    ) -> dict[str, bytes]:
+        """The raw bytes of the displayed sections (each up to ``limit``)."""
+        select(self._imap, folder)
+        return fetch_sections(self._imap, uid, sections, limit=limit)
+
+    def header_fields(self, folder: str, uid: int, names: list[str]) -> bytes:
+        select(self._imap, folder)
+        return fetch_header_fields(self._imap, uid, names)
+
+    def stream(self, folder: str, uid: int, section: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
+        """A part (or the whole message: section "") in encoded chunks, never whole in memory."""
+        select(self._imap, folder)
+        return iter_section(self._imap, uid, section, chunk=chunk)
+
+    def raw(self, folder: str, uid: int, *, limit: int) -> bytes:
+        return fetch_raw(self._imap, folder, uid, limit=limit)
+
+    def set_seen(self, folder: str, uid: int, seen: bool) -> None:
+        set_seen(self._imap, folder, uid, seen)
+
+    # -- changing messages ---------------------------------------------------------
+    def present(self, folder: str, uids: list[int] | None) -> tuple[list[int], list[int]]:
+        """``uids`` (None: all) split into (still here, gone)."""
+        return actions.present_uids(self._imap, folder, uids)
+
+    def set_flags(
+        self, folder: str, uids: list[int] | None, flags: list[bytes], *, add: bool
+    ) -> ActionResult:
+        return actions.set_flags(self._imap, folder, uids, flags, add=add)
+
+    def add_flag(self, folder: str, uid: int, flag: bytes) -> None:
+        store.add_flag(self._imap, folder, uid, flag)
+
+    def copy(self, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+        return actions.copy(self._imap, folder, uids, target)
+
+    def move(self, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+        return actions.move(self._imap, folder, uids, target)
+
+    def move_to_role(self, folder: str, uids: list[int] | None, role: FolderRole) -> ActionResult:
+        """Archive, Junk, or back to the Inbox ("not spam")."""
+        return actions.move_to_role(self._imap, folder, uids, role)
+
+    def delete(self, folder: str, uids: list[int] | None) -> ActionResult:
+        """To Trash; for good when already in Trash."""
+        return actions.delete(self._imap, folder, uids)
+
+    def undo_move(self, moved_to: str, uids_there: list[int], back_to: str) -> ActionResult:
+        return actions.undo_move(self._imap, moved_to, uids_there, back_to)
+
+    def empty_folder(self, folder: str) -> ActionResult:
+        return actions.empty_folder(self._imap, folder)
+
+    def append(
+        self, folder: str, raw: bytes, *, flags: tuple[bytes, ...] = (), when: datetime | None = None
+    ) -> int | None:
+        """Store a message; its new UID when the server says (UIDPLUS)."""
+        return store.append(self._imap, folder, raw, flags=flags, when=when)
+
+    def remove(self, folder: str, uid: int) -> None:
+        """Expunge exactly this message (a replaced draft)."""
+        store.remove_message(self._imap, folder, uid)
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +239,8 @@ def pool_key(endpoint: Endpoint, username: str, password: str) -> PoolKey:
 
 @dataclass(frozen=True)
 class UserMailbox:
+    """The signed-in user's mailbox for one request: endpoint, credentials, pooled sessions."""
+
     endpoint: Endpoint
     username: str
     password: str = field(repr=False)
@@ -40,27 +250,35 @@ class UserMailbox:
     def key(self) -> PoolKey:
         return pool_key(self.endpoint, self.username, self.password)
 
-    def _open(self) -> IMAPClient:
-        client = open_connection(self.endpoint)
-        try:
-            authenticate(client, self.username, self.password, client_ip=self.client_ip)
-        except BaseException:
-            close_quietly(client)
-            raise
-        return client
+    def sign_in(self) -> ImapConnection:
+        """A new connection, logged in now (never a pooled one: the server must say yes today).
 
-    def read(self, op: Callable[[IMAPClient], T]) -> T:
-        """Run a read-only operation; a dead pooled connection is replaced transparently."""
-        return get_pool().run(self.key, self._open, op)
+        The caller passes it to ``adopt`` to keep it for the next request, or closes it."""
+        connection = open_connection(self.endpoint)
+        try:
+            authenticate(connection, self.username, self.password, client_ip=self.client_ip)
+        except BaseException:
+            close_quietly(connection)
+            raise
+        return connection
+
+    def read(self, op: Callable[[MailSession], T]) -> T:
+        """Run a read-only operation; a dead pooled connection is replaced and ``op`` run again."""
+        return get_pool().run(self.key, self.sign_in, lambda connection: op(MailSession(connection)))
 
     @contextmanager
-    def connection(self) -> Iterator[IMAPClient]:
-        """Check out a connection for operations that must not be retried blindly."""
-        with get_pool().connection(self.key, self._open) as client:
-            yield client
+    def session(self) -> Iterator[MailSession]:
+        """A session for work that changes the mailbox: never retried behind the caller's back."""
+        with get_pool().connection(self.key, self.sign_in) as connection:
+            yield MailSession(connection)
 
-    def adopt(self, client: IMAPClient) -> None:
-        get_pool().adopt(self.key, client)
+    def adopt(self, connection: ImapConnection) -> None:
+        """Keep a connection from ``sign_in`` in the pool (or close it if the pool is full)."""
+        get_pool().adopt(self.key, connection)
+
+    @staticmethod
+    def close(connection: ImapConnection) -> None:
+        close_quietly(connection)
 
     def forget(self) -> None:
         get_pool().discard(self.key)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from imapclient import IMAPClient
-
+from .connection import ImapConnection
 from .folders import find_role, list_folders
 from .imap import translate_errors
 from .selection import forget_selection, select
@@ -17,7 +16,7 @@ from .types import FolderRole
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 
 
-def role_folder(client: IMAPClient, role: FolderRole, fallback: str) -> str:
+def role_folder(client: ImapConnection, role: FolderRole, fallback: str) -> str:
     """The folder with a special-use role, else ``fallback`` (created if missing)."""
     found = find_role(list_folders(client), role)
     if found is not None:
@@ -29,7 +28,7 @@ def role_folder(client: IMAPClient, role: FolderRole, fallback: str) -> str:
 
 
 def append(
-    client: IMAPClient,
+    client: ImapConnection,
     folder: str,
     raw: bytes,
     *,
@@ -43,13 +42,13 @@ def append(
     return int(match.group(2)) if match else None
 
 
-def add_flag(client: IMAPClient, folder: str, uid: int, flag: bytes) -> None:
+def add_flag(client: ImapConnection, folder: str, uid: int, flag: bytes) -> None:
     select(client, folder)
     with translate_errors(folder):
         client.add_flags([uid], [flag], silent=True)
 
 
-def remove_message(client: IMAPClient, folder: str, uid: int) -> None:
+def remove_message(client: ImapConnection, folder: str, uid: int) -> None:
     """Expunge exactly this UID (UID EXPUNGE, RFC 4315): other \\Deleted mail stays."""
     select(client, folder)
     with translate_errors(folder):

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 
-from imapclient import IMAPClient
-
+from .connection import ImapConnection
 from .folders import list_folders
 from .imap import translate_errors
 from .selection import select
 from .types import Folder
 
 
-def folder_snapshot(client: IMAPClient, folder: str) -> tuple[str, list[Folder]]:
+def folder_snapshot(client: ImapConnection, folder: str) -> tuple[str, list[Folder]]:
     """The change token, and the folder tree it was computed from (for the page that needs both)."""
     items = [b"MESSAGES", b"UNSEEN", b"UIDNEXT", b"UIDVALIDITY"]
     if client.has_capability("CONDSTORE"):

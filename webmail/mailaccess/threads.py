@@ -24,12 +24,12 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
 from webmail.messages.threading import Conversation, ThreadHeaders, build_threads, parse_thread_answer
 
-from .actions import parse_uid, uid_set
+from .actions import uid_set
+from .connection import ImapConnection
 from .extensions import esort_all, uid_thread, unseen_uids
 from .imap import translate_errors
 from .rows import fetch_summaries
@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 MAX_SHOWN_PER_THREAD = 100  # opening a 400-message thread lists its newest 100
 MAX_DEPTH_SHOWN = 6
-# The longest tree a row can carry: MAX_SHOWN_PER_THREAD of "4294967295:6,".
-MAX_TREE_TEXT = MAX_SHOWN_PER_THREAD * 13
 _HEADER_SPEC = b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)]"
 
 
@@ -93,8 +91,8 @@ class ConversationRow:
     key: int  # the thread's first message: stays the same when replies arrive
     count: int  # messages of the thread in this folder
     unread: int
-    uids: str  # all of them, as a compact UID set, for actions on the whole conversation
-    tree: str  # "uid:depth,..." of the newest MAX_SHOWN_PER_THREAD, in reading order
+    uids: tuple[int, ...]  # all of them, for actions on the whole conversation
+    shown: tuple[tuple[int, int], ...]  # (UID, depth) of the newest MAX_SHOWN_PER_THREAD, in reading order
 
     @property
     def hidden_count(self) -> int:
@@ -106,7 +104,7 @@ class ThreadPage(MessagePage):
     conversations: list[ConversationRow] = field(default_factory=list)
 
 
-def server_threads(client: IMAPClient) -> list[Conversation]:
+def server_threads(client: ImapConnection) -> list[Conversation]:
     for algorithm in ("REFERENCES", "REFS"):
         if client.has_capability(f"THREAD={algorithm}"):
             try:
@@ -116,7 +114,7 @@ def server_threads(client: IMAPClient) -> list[Conversation]:
     return _threads_from_headers(client)
 
 
-def _threads_from_headers(client: IMAPClient) -> list[Conversation]:
+def _threads_from_headers(client: ImapConnection) -> list[Conversation]:
     uids = client.search(["ALL"])
     if not uids:
         return []
@@ -134,7 +132,7 @@ def _threads_from_headers(client: IMAPClient) -> list[Conversation]:
     return build_threads(headers)
 
 
-def arrival_order(client: IMAPClient) -> list[int] | None:
+def arrival_order(client: ImapConnection) -> list[int] | None:
     """Every UID of the selected folder, earliest arrival first (None: the server cannot sort)."""
     if client.has_capability("ESORT"):
         return esort_all(client, b"ARRIVAL")  # in the usual case a few ranges, not 100,000 numbers
@@ -143,14 +141,14 @@ def arrival_order(client: IMAPClient) -> list[int] | None:
     return None
 
 
-def _index(client: IMAPClient, state: Selected) -> ThreadIndex:
+def _index(client: ImapConnection, state: Selected) -> ThreadIndex:
     if not isinstance(state.threads, ThreadIndex):
         arrival = arrival_order(client)
         state.threads = ThreadIndex(server_threads(client), arrival)
     return state.threads
 
 
-def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: int = 50) -> ThreadPage:
+def thread_page(client: ImapConnection, folder: str, *, page: int = 1, page_size: int = 50) -> ThreadPage:
     state = select(client, folder)
     if state.exists == 0:
         return ThreadPage(folder, 0, 1, page_size, SortKey.ARRIVAL, True, [])
@@ -179,8 +177,8 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
                 key=conv[0][0],
                 count=len(conv),
                 unread=unread,
-                uids=uid_set(sorted(uid for uid, _d in conv)).decode(),
-                tree=_tree(conv, arrived),
+                uids=tuple(sorted(uid for uid, _d in conv)),
+                shown=_shown(conv, arrived),
             )
         )
     return ThreadPage(
@@ -191,31 +189,20 @@ def thread_page(client: IMAPClient, folder: str, *, page: int = 1, page_size: in
 UNSEEN_SET_LIMIT = 4000  # bytes of a UID set we send; past it the folder's whole answer
 
 
-def _unseen_of(client: IMAPClient, convs: list[Conversation]) -> set[int]:
+def _unseen_of(client: ImapConnection, convs: list[Conversation]) -> set[int]:
     """Unseen UIDs among the page's conversations: only theirs when their UID set is short
     (the folder's answer can be tens of KB when seen and unseen mail interleave)."""
     wanted = uid_set(sorted(uid for conv in convs for uid, _depth in conv))
     return unseen_uids(client, wanted if len(wanted) <= UNSEEN_SET_LIMIT else None)
 
 
-def _tree(conv: Conversation, latest_first: list[int] | None = None) -> str:
+def _shown(conv: Conversation, latest_first: list[int] | None = None) -> tuple[tuple[int, int], ...]:
     """The newest MAX_SHOWN_PER_THREAD (by arrival; by UID without it), in reading order."""
     if len(conv) > MAX_SHOWN_PER_THREAD:
         newest = latest_first or sorted((uid for uid, _depth in conv), reverse=True)
         keep = set(newest[:MAX_SHOWN_PER_THREAD])
         conv = [(uid, depth) for uid, depth in conv if uid in keep]
-    return ",".join(f"{uid}:{min(depth, MAX_DEPTH_SHOWN)}" for uid, depth in conv)
-
-
-def parse_tree(value: str) -> list[tuple[int, int]]:
-    """The ``tree`` of a ConversationRow back into (uid, depth), bounded and tolerant."""
-    out: list[tuple[int, int]] = []
-    for item in value.split(",")[:MAX_SHOWN_PER_THREAD]:
-        text_uid, _sep, text_depth = item.partition(":")
-        uid = parse_uid(text_uid)
-        if uid is not None and text_depth.isascii() and text_depth.isdecimal():
-            out.append((uid, min(int(text_depth[:3]), MAX_DEPTH_SHOWN)))
-    return out
+    return tuple((uid, min(depth, MAX_DEPTH_SHOWN)) for uid, depth in conv)
 
 
 @dataclass(frozen=True)
@@ -224,7 +211,7 @@ class ThreadEntry:
     depth: int
 
 
-def conversation_rows(client: IMAPClient, folder: str, tree: list[tuple[int, int]]) -> list[ThreadEntry]:
+def conversation_rows(client: ImapConnection, folder: str, tree: list[tuple[int, int]]) -> list[ThreadEntry]:
     """The messages of one opened conversation, in reading order (those still there)."""
     select(client, folder)
     if not tree:

@@ -20,22 +20,19 @@ from django.views.decorators.http import require_POST
 
 from webmail.http.bounds import MAX_FOLDER_NAME
 from webmail.http.decorators import mailbox_required
-from webmail.mailaccess import actions
-from webmail.mailaccess.actions import ActionResult
-from webmail.mailaccess.errors import FolderNotFound, MessageGone
-from webmail.mailaccess.folders import list_folders
-from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.session import UserMailbox
+from webmail.mailaccess.errors import CannotMoveSafely, FolderNotFound, MessageGone, NoSuchRoleFolder
+from webmail.mailaccess.session import FLAGGED, SEEN, ActionResult, MailSession, UserMailbox
 from webmail.mailaccess.types import FolderRole
+from webmail.mailbox.uidsets import expand_uid_set, format_uid_set, parse_uid_sets
 
 UNDO_KEY = "webmail_undo"
 MAX_UIDS = 5000  # one request; "all in folder" has no such limit
 
 FLAG_ACTIONS: dict[str, tuple[bytes, bool]] = {
-    "read": (actions.SEEN, True),
-    "unread": (actions.SEEN, False),
-    "flag": (actions.FLAGGED, True),
-    "unflag": (actions.FLAGGED, False),
+    "read": (SEEN, True),
+    "unread": (SEEN, False),
+    "flag": (FLAGGED, True),
+    "unflag": (FLAGGED, False),
 }
 ROLE_ACTIONS = {"archive": FolderRole.ARCHIVE, "junk": FolderRole.JUNK, "notjunk": FolderRole.INBOX}
 
@@ -63,7 +60,7 @@ def _uids(request: HttpRequest) -> list[int] | None:
     if request.POST.get("scope") == "all":
         return None
     # A conversation's box carries all its UIDs as a compact set ("3:7,12").
-    uids, cut = actions.parse_uid_sets(request.POST.getlist("uid"), MAX_UIDS)
+    uids, cut = parse_uid_sets(request.POST.getlist("uid"), MAX_UIDS)
     if cut:
         messages.warning(
             request,
@@ -95,17 +92,17 @@ def _done_message(action: str, result: ActionResult) -> str:
     return texts[action] % {"n": n}
 
 
-def _run(client: IMAPClient, action: str, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+def _run(mail: MailSession, action: str, folder: str, uids: list[int] | None, target: str) -> ActionResult:
     if action in FLAG_ACTIONS:
         flag, add = FLAG_ACTIONS[action]
-        return actions.set_flags(client, folder, uids, [flag], add=add)
+        return mail.set_flags(folder, uids, [flag], add=add)
     if action == "move":
-        return actions.move(client, folder, uids, target)
+        return mail.move(folder, uids, target)
     if action == "copy":
-        return actions.copy(client, folder, uids, target)
+        return mail.copy(folder, uids, target)
     if action == "delete":
-        return actions.delete(client, folder, uids)
-    return actions.move_to_role(client, folder, uids, ROLE_ACTIONS[action])
+        return mail.delete(folder, uids)
+    return mail.move_to_role(folder, uids, ROLE_ACTIONS[action])
 
 
 VALID_ACTIONS = frozenset({*FLAG_ACTIONS, "move", "copy", "delete", *ROLE_ACTIONS})
@@ -125,8 +122,8 @@ def bulk_action_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse
         messages.info(request, _("Select one or more messages first."))
         return redirect(_back(request, folder))
     try:
-        with mailbox.connection() as client:
-            result = _run(client, action, folder, uids, target)
+        with mailbox.session() as mail:
+            result = _run(mail, action, folder, uids, target)
     except MessageGone:
         messages.warning(
             request,
@@ -136,7 +133,7 @@ def bulk_action_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse
     except FolderNotFound:
         messages.error(request, _("That folder no longer exists; it may have been renamed or deleted."))
         return redirect(_back(request, folder))
-    except (actions.NoSuchRoleFolder, actions.CannotMoveSafely) as exc:
+    except (NoSuchRoleFolder, CannotMoveSafely) as exc:
         messages.error(request, exc.user_message)
         return redirect(_back(request, folder))
     if result.count:
@@ -162,7 +159,7 @@ def _remember_undo(request: HttpRequest, action: str, result: ActionResult) -> N
             "from": result.target,
             "to": result.folder,
             # Compact ("1:40000"): moving a whole folder must not bloat the session.
-            "uids": actions.uid_set(sorted(result.uid_map.values())).decode(),
+            "uids": format_uid_set(result.uid_map.values()),
         }
     elif action not in FLAG_ACTIONS and action != "copy":
         request.session.pop(UNDO_KEY, None)
@@ -177,10 +174,10 @@ def undo_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         return redirect(_back(request, "INBOX"))
     uids = undo["uids"]
     if isinstance(uids, str):  # our own compact set; every UID the move gave, however many
-        uids = actions.expand_uid_set(uids)
+        uids = expand_uid_set(uids)
     try:
-        with mailbox.connection() as client:
-            result = actions.undo_move(client, undo["from"], uids, undo["to"])
+        with mailbox.session() as mail:
+            result = mail.undo_move(undo["from"], uids, undo["to"])
     except (MessageGone, FolderNotFound):
         messages.warning(request, _("The messages could not be moved back; they have been moved since."))
         return redirect(_back(request, undo["to"]))
@@ -199,14 +196,14 @@ def empty_folder_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
     folder = posted_folder(request, "folder")
     if folder is None:
         return redirect(_back(request, "INBOX"))
-    with mailbox.connection() as client:
-        current = next((f for f in list_folders(client) if f.name == folder), None)
+    with mailbox.session() as mail:
+        current = next((f for f in mail.folders() if f.name == folder), None)
         if current is None or current.role not in (FolderRole.TRASH, FolderRole.JUNK):
             return HttpResponseBadRequest(_("Only Trash and Junk can be emptied."))
         if request.POST.get("confirm") != "1":
             messages.warning(request, _("Please confirm to empty this folder."))
             return redirect(_back(request, folder))
-        result = actions.empty_folder(client, folder)
+        result = mail.empty_folder(folder)
     messages.success(
         request,
         ngettext("%(n)d message deleted for good.", "%(n)d messages deleted for good.", result.count)

@@ -10,11 +10,15 @@ from django.views.decorators.http import require_http_methods
 
 from webmail.http.bounds import MAX_FOLDER_NAME
 from webmail.http.decorators import mailbox_required
-from webmail.mailaccess import folder_admin
-from webmail.mailaccess.errors import FolderNotFound, ProtocolError
-from webmail.mailaccess.folders import list_folders
-from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.session import UserMailbox
+from webmail.mailaccess.errors import (
+    FolderExists,
+    FolderNotEmpty,
+    FolderNotFound,
+    InvalidFolderName,
+    ProtectedFolder,
+    ProtocolError,
+)
+from webmail.mailaccess.session import MailSession, UserMailbox
 
 from .actions import posted_folder
 
@@ -25,8 +29,8 @@ def folders_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     if request.method == "POST":
         return _folder_post(request, mailbox)
 
-    def load(client: IMAPClient) -> tuple[list[object], set[str]]:
-        return list_folders(client), folder_admin.subscribed_names(client)  # type: ignore[return-value]
+    def load(mail: MailSession) -> tuple[list[object], set[str]]:
+        return mail.folders(), mail.subscribed_folders()  # type: ignore[return-value]
 
     folders, subscribed = mailbox.read(load)
     return render(request, "mailbox/folders.html", {"folders": folders, "subscribed": subscribed})
@@ -40,35 +44,35 @@ def _folder_post(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         return redirect("mailbox:folders")
     leaf = request.POST.get("name", "")
     if len(leaf) > MAX_FOLDER_NAME:
-        messages.error(request, folder_admin.InvalidFolderName().user_message)
+        messages.error(request, InvalidFolderName().user_message)
         return redirect("mailbox:folders")
     try:
-        with mailbox.connection() as client:
+        with mailbox.session() as mail:
             if op == "create":
-                new = folder_admin.full_name(client, leaf, parent or None)
-                folder_admin.create_folder(client, new)
+                new = mail.full_folder_name(leaf, parent or None)
+                mail.create_folder(new)
                 messages.success(request, _("Folder “%(name)s” created.") % {"name": new})
             elif op == "rename":
-                new = folder_admin.full_name(client, leaf, parent or None)
-                folder_admin.rename_folder(client, name, new)
+                new = mail.full_folder_name(leaf, parent or None)
+                mail.rename_folder(name, new)
                 messages.success(request, _("Folder renamed to “%(name)s”.") % {"name": new})
             elif op == "delete":
-                folder_admin.delete_folder(client, name, confirmed=request.POST.get("confirm") == "1")
+                mail.delete_folder(name, confirmed=request.POST.get("confirm") == "1")
                 messages.success(request, _("Folder “%(name)s” deleted.") % {"name": name})
             elif op in ("subscribe", "unsubscribe"):
-                folder_admin.set_subscribed(client, name, op == "subscribe")
+                mail.set_subscribed(name, op == "subscribe")
                 messages.success(request, _("Subscription updated."))
             else:
                 return HttpResponseBadRequest(_("This action is not possible."))
-    except folder_admin.FolderNotEmpty:
+    except FolderNotEmpty:
         messages.warning(
             request,
             _("“%(name)s” is not empty. Tick “Also delete its messages” to delete it.") % {"name": name},
         )
     except (
-        folder_admin.ProtectedFolder,
-        folder_admin.FolderExists,
-        folder_admin.InvalidFolderName,
+        ProtectedFolder,
+        FolderExists,
+        InvalidFolderName,
         FolderNotFound,
     ) as exc:
         messages.error(request, exc.user_message)

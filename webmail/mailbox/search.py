@@ -11,10 +11,7 @@ from django.views.decorators.http import require_GET
 
 from webmail.http.bounds import BadInput, bounded
 from webmail.http.decorators import mailbox_required
-from webmail.mailaccess.folders import list_folders
-from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.search import SearchQuery, search_all_folders, search_folder
-from webmail.mailaccess.session import UserMailbox
+from webmail.mailaccess.session import MailSession, SearchQuery, UserMailbox
 from webmail.mailaccess.types import MessagePage
 from webmail.mailbox.views import _context, list_params, message_url
 
@@ -80,14 +77,13 @@ def search_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     query = parse_query(request)
     everywhere = request.GET.get("scope") == "all"
 
-    def load(client: IMAPClient) -> dict[str, object]:
-        folders = list_folders(client)
+    def load(mail: MailSession) -> dict[str, object]:
+        folders = mail.folders()
         if everywhere:
             # The groups are the answer; the current folder is one of them.
             listing = MessagePage(params.folder, 0, 1, params.size, params.sort, params.reverse)
         else:
-            listing = search_folder(
-                client,
+            listing = mail.search(
                 params.folder,
                 query,
                 page=params.page,
@@ -97,7 +93,7 @@ def search_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             )
         context = _context(folders, listing)
         if everywhere:
-            found = search_all_folders(client, query, folders=folders)
+            found = mail.search_everywhere(query, folders=folders)
             context["search_groups"] = [
                 {
                     "folder": hits.folder.name,

@@ -15,13 +15,9 @@ from django.views.decorators.http import require_GET
 
 from webmail.http.bounds import MAX_TOKEN, BadInput, bounded, folder_param, page_param
 from webmail.http.decorators import mailbox_required
-from webmail.mailaccess.actions import parse_uid
-from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.listing import list_page
-from webmail.mailaccess.session import UserMailbox
-from webmail.mailaccess.sync import folder_snapshot
-from webmail.mailaccess.threads import MAX_TREE_TEXT, conversation_rows, parse_tree, thread_page
+from webmail.mailaccess.session import MailSession, UserMailbox
 from webmail.mailaccess.types import Folder, MessagePage, SortKey
+from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree, parse_uid
 
 SORT_CHOICES = [s.value for s in SortKey]
 SORT_LABELS = [
@@ -72,11 +68,10 @@ def view_mode(request: HttpRequest, *, remember: bool = False) -> str:
     return request.session.get(VIEW_SESSION_KEY, FLAT)
 
 
-def load_listing(client: IMAPClient, params: ListParams, mode: str) -> MessagePage:
+def load_listing(mail: MailSession, params: ListParams, mode: str) -> MessagePage:
     if mode == THREADS:
-        return thread_page(client, params.folder, page=params.page, page_size=params.size)
-    return list_page(
-        client,
+        return mail.threads(params.folder, page=params.page, page_size=params.size)
+    return mail.page(
         params.folder,
         page=params.page,
         page_size=params.size,
@@ -85,10 +80,10 @@ def load_listing(client: IMAPClient, params: ListParams, mode: str) -> MessagePa
     )
 
 
-def listing_context(client: IMAPClient, params: ListParams, mode: str) -> dict[str, object]:
+def listing_context(mail: MailSession, params: ListParams, mode: str) -> dict[str, object]:
     """Folder tree, one page of the list, and the change token the page's poller starts from."""
-    token, folders = folder_snapshot(client, params.folder)
-    context = _context(folders, load_listing(client, params, mode))
+    token, folders = mail.snapshot(params.folder)
+    context = _context(folders, load_listing(mail, params, mode))
     context["sync_state"] = token
     context["list_view"] = mode
     return context
@@ -100,7 +95,7 @@ def listing_context(client: IMAPClient, params: ListParams, mode: str) -> dict[s
 def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     mode = view_mode(request, remember=True)
     params = list_params(request)
-    context = mailbox.read(lambda client: listing_context(client, params, mode))
+    context = mailbox.read(lambda mail: listing_context(mail, params, mode))
     return render(request, "mailbox/mailbox.html", context)
 
 
@@ -115,7 +110,7 @@ def conversation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
         raise BadInput(_("This conversation cannot be opened: its link is too long."))
     tree = parse_tree(tree_text)
     role = request.GET.get("role", "")
-    entries = mailbox.read(lambda client: conversation_rows(client, folder, tree))
+    entries = mailbox.read(lambda mail: mail.conversation(folder, tree))
     context = {
         "entries": entries,
         # Only the role matters to the rows (Sent and Drafts show recipients): no folder listing.
@@ -145,16 +140,16 @@ def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
 @bounded
 @mailbox_required
 def poll_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
-    """Polled every ~45 s: 204 when nothing changed, else the page (the client picks its parts)."""
+    """Polled every ~45 s: 204 when nothing changed, else the page (the mail picks its parts)."""
     params = list_params(request)
     mode = view_mode(request)
     known = request.GET.get("state", "")[:MAX_TOKEN]
 
-    def load(client: IMAPClient) -> dict[str, object] | None:
-        token, folders = folder_snapshot(client, params.folder)
+    def load(mail: MailSession) -> dict[str, object] | None:
+        token, folders = mail.snapshot(params.folder)
         if known and token == known:
             return None
-        context = _context(folders, load_listing(client, params, mode))
+        context = _context(folders, load_listing(mail, params, mode))
         context.update(sync_state=token, list_view=mode)
         return context
 

@@ -19,8 +19,7 @@ from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from webmail.mailaccess.imap import IMAPClient
-from webmail.mailaccess.message import MAX_DISPLAY_BYTES, MessageHead, fetch_head, fetch_sections, set_seen
+from webmail.mailaccess.session import MAX_DISPLAY_BYTES, MailSession, MessageHead
 from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, choose_display, inlinable
 from webmail.messages.decode import decode_part_body, decode_part_bytes, parse_format_flowed_params
 from webmail.messages.parts import Envelope, MimePart
@@ -101,7 +100,7 @@ class OpenedMessage:
 
 
 def open_message(
-    client: IMAPClient,
+    mail: MailSession,
     folder: str,
     uid: int,
     *,
@@ -116,17 +115,17 @@ def open_message(
     With a ``cache_scope`` (one per mailbox), sanitized HTML is cached per
     UIDVALIDITY/UID/section: a message never changes under its UID.
     """
-    head = fetch_head(client, folder, uid)
+    head = mail.head(folder, uid)
     sender = sender_address(head.envelope)
     remote = allow_remote or bool(sender and trusts_sender and trusts_sender(sender))
     plan = choose_display(head.tree, prefer_html=prefer_html)
     wanted = _sections_to_fetch(plan)
-    fetched = fetch_sections(client, uid, wanted)
+    fetched = mail.sections(folder, uid, wanted)
     scope = f"{cache_scope}\0{folder}\0{head.uidvalidity}\0{uid}" if cache_scope and head.uidvalidity else ""
     rendered = _render(plan, head.envelope, fetched, allow_remote=remote, scope=scope)
     was_unseen = not head.seen
     if mark_read and was_unseen:
-        set_seen(client, folder, uid, True)
+        mail.set_seen(folder, uid, True)
     return OpenedMessage(head=head, rendered=rendered, was_unseen=was_unseen, sender=sender, remote=remote)
 
 

@@ -20,10 +20,9 @@ from webmail.compose.addresses import learn_sender
 from webmail.http.decorators import mailbox_required
 from webmail.http.errors import NotFoundPage
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
-from webmail.mailaccess.message import decode_stream, fetch_head, iter_section, set_seen
-from webmail.mailaccess.selection import select
 from webmail.mailaccess.session import UserMailbox
 from webmail.messages.choose import attachment_name
+from webmail.messages.transfer import decode_stream
 from webmail.reading.models import Preferences, TrustedSender
 from webmail.reading.reader import OpenedMessage, RenderedMessage, open_message
 
@@ -80,9 +79,9 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     def trusted(sender: str) -> bool:
         return TrustedSender.objects.filter(user=request.user, email=sender).exists()
 
-    def load(client: object) -> OpenedMessage:
+    def load(mail: object) -> OpenedMessage:
         return open_message(
-            client,  # type: ignore[arg-type]
+            mail,
             folder,
             uid,
             prefer_html=prefs.prefer_html,
@@ -165,12 +164,12 @@ def _body_html(request: HttpRequest, mailbox: UserMailbox, remote: bool) -> str:
     if html is None:
         prefs = Preferences.for_user(request.user)
 
-        def load(client: object) -> OpenedMessage:
+        def load(mail: object) -> OpenedMessage:
             return open_message(
-                client,
+                mail,
                 folder,
                 uid,
-                prefer_html=prefs.prefer_html,  # type: ignore[arg-type]
+                prefer_html=prefs.prefer_html,
                 allow_remote=remote,
                 mark_read=False,
             )
@@ -190,7 +189,7 @@ def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespon
     _not_for_htmx(request)
     folder, uid = _target(request)
     section = request.GET.get("section", "")
-    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    head = mailbox.read(lambda mail: mail.head(folder, uid))
     part = head.tree.find(section) if section else None
     if part is None or part.is_multipart:
         raise NotFoundPage(
@@ -202,9 +201,8 @@ def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespon
     content_type = part.content_type if inline else _download_type(part.content_type)
 
     def stream() -> Iterator[bytes]:
-        with mailbox.connection() as client:
-            select(client, folder)
-            yield from decode_stream(iter_section(client, uid, section), part.encoding)
+        with mailbox.session() as mail:
+            yield from decode_stream(mail.stream(folder, uid, section), part.encoding)
 
     response = StreamingHttpResponse(stream(), content_type=content_type)
     return _download_headers(response, name, inline=inline)
@@ -240,13 +238,12 @@ def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespons
     """The whole message: ``?download=1`` as a .eml file, otherwise its source as plain text."""
     _not_for_htmx(request)
     folder, uid = _target(request)
-    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    head = mailbox.read(lambda mail: mail.head(folder, uid))
     download = request.GET.get("download") == "1"
 
     def stream() -> Iterator[bytes]:
-        with mailbox.connection() as client:
-            select(client, folder)
-            yield from iter_section(client, uid, "")
+        with mailbox.session() as mail:
+            yield from mail.stream(folder, uid, "")
 
     subject = head.envelope.subject or "message"
     name = "".join(c if c.isalnum() or c in " -_." else "_" for c in subject).strip()[:80] or "message"
@@ -261,8 +258,8 @@ def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespons
 def seen_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     folder, uid = _target(request)
     seen = request.POST.get("seen") == "1"
-    with mailbox.connection() as client:
-        set_seen(client, folder, uid, seen)
+    with mailbox.session() as mail:
+        mail.set_seen(folder, uid, seen)
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Trigger"] = "mail-flags-changed"
@@ -275,7 +272,7 @@ def seen_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 def trust_sender_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     """ "Always show remote content from this sender"."""
     folder, uid = _target(request)
-    head = mailbox.read(lambda client: fetch_head(client, folder, uid))  # type: ignore[arg-type]
+    head = mailbox.read(lambda mail: mail.head(folder, uid))
     senders = head.envelope.from_
     if senders and senders[0].email:
         TrustedSender.objects.get_or_create(user=request.user, email=senders[0].email.lower())

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
-from imapclient import IMAPClient
 from imapclient.response_parser import parse_fetch_response
 
+from webmail.mailaccess.connection import ImapConnection
 from webmail.mailaccess.message import fetch_head
+from webmail.mailaccess.session import MailSession
 from webmail.messages.choose import MAX_NESTED_MESSAGES, choose_display
 from webmail.messages.parts import Envelope, MimePart, build_part_tree
 from webmail.reading.reader import RenderedItem, RenderedMessage
@@ -191,7 +192,7 @@ def scripted() -> Iterator[ScriptedImap]:
 
 
 def test_fetch_head_survives_a_structure_too_deep_to_parse(scripted: ScriptedImap) -> None:
-    client = IMAPClient("127.0.0.1", port=scripted.port, ssl=False, timeout=5)
+    client = ImapConnection("127.0.0.1", port=scripted.port, ssl=False, timeout=5)
     head = fetch_head(client, "INBOX", 7)
     assert head.structure_unreadable
     assert head.envelope.subject == "deep" and head.size == 99 and head.uidvalidity == 42
@@ -204,8 +205,10 @@ def test_fetch_head_survives_a_structure_too_deep_to_parse(scripted: ScriptedIma
 def test_the_pane_says_when_the_structure_could_not_be_read(scripted: ScriptedImap) -> None:
     from webmail.reading.reader import open_message
 
-    client = IMAPClient("127.0.0.1", port=scripted.port, ssl=False, timeout=5)
-    opened = open_message(client, "INBOX", 7, prefer_html=True, allow_remote=False, mark_read=False)
+    client = ImapConnection("127.0.0.1", port=scripted.port, ssl=False, timeout=5)
+    opened = open_message(
+        MailSession(client), "INBOX", 7, prefer_html=True, allow_remote=False, mark_read=False
+    )
     client.logout()
     html = render_to_string(
         "reading/partials/message.html",

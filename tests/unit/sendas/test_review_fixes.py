@@ -13,10 +13,9 @@ from django.views.debug import ExceptionReporter
 
 from webmail.compose.addresses import display
 from webmail.mailaccess.errors import MailError
-from webmail.sendas.forms import SignatureForm
 from webmail.sendas import actions
 from webmail.sendas.actions import Verified
-from webmail.sendas.forms import SendAsForm
+from webmail.sendas.forms import SendAsForm, SignatureForm
 from webmail.sendas.models import Identity
 
 pytestmark = pytest.mark.django_db
