@@ -16,7 +16,7 @@ from imapclient import IMAPClient
 from tests.conftest import MailUser
 from tests.support.mail import append_all, imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
-from webmail.mailaccess import actions
+from webmail.mailaccess import changes
 from webmail.mailaccess.errors import MessageGone
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -261,7 +261,7 @@ def test_move_without_move_capability_expunges_only_those_uids(
         client.add_flags([uids[2]], [b"\\Deleted"])
         real = client.has_capability
         client.has_capability = lambda cap: cap.upper() != "MOVE" and real(cap)  # type: ignore[method-assign]
-        result = actions.move(client, "INBOX", [uids[0]], "Archive")
+        result = changes.move(client, "INBOX", [uids[0]], "Archive")
     finally:
         client.logout()
     assert result.done == [uids[0]] and len(result.uid_map) == 1
@@ -273,11 +273,11 @@ def test_move_reports_copyuid_and_refuses_all_stale(dovecot: DovecotInstance, ma
     uids = seed(dovecot, mail_user, 2)
     client = server(dovecot, mail_user)
     try:
-        result = actions.move(client, "INBOX", uids, "Archive")
+        result = changes.move(client, "INBOX", uids, "Archive")
         assert sorted(result.uid_map) == uids
         assert sorted(result.uid_map.values()) == server_uids(dovecot, mail_user, "Archive")
         with pytest.raises(MessageGone):
-            actions.set_flags(client, "INBOX", uids, [actions.SEEN], add=True)
+            changes.set_flags(client, "INBOX", uids, [changes.SEEN], add=True)
     finally:
         client.logout()
 

@@ -14,7 +14,7 @@ from webmail.mailaccess.smtp import SendResult, resolve_user_host, send
 from webmail.mailaccess.types import Endpoint, FolderRole
 
 from .build import Draft, build_message, recipients, without_bcc
-from .route import Route
+from .outbound import Route
 
 logger = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 from webmail.messages.decode import Address
 from webmail.sanitize import sanitize_html
-from webmail.sendas.choose import default_identity, pick_identity
 from webmail.sendas.models import Identity
-from webmail.sendas.routes import route_for
+from webmail.sendas.reply_from import default_identity, pick_identity
+from webmail.sendas.route_choice import route_for
 
 ORIGIN_MODES = ("reply", "reply-all", "forward", "forward-attached")
 MAX_FOLDER_CHARS = 1000  # a folder name, in the origin field or the address bar

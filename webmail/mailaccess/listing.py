@@ -21,7 +21,7 @@ import logging
 
 from imapclient import exceptions as imap_exc
 
-from .actions import uid_set
+from .changes import uid_set
 from .connection import ImapConnection
 from .extensions import esort_all, esort_partial
 from .imap import translate_errors

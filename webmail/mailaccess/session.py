@@ -26,8 +26,8 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from . import actions, folder_admin, store
-from .actions import FLAGGED, SEEN, ActionResult
+from . import changes, folder_admin, store
+from .changes import FLAGGED, SEEN, ActionResult
 from .connection import ImapConnection
 from .folders import list_folders
 from .imap import authenticate, close_quietly, open_connection
@@ -96,7 +96,7 @@ class MailSession:
         """The folder with a special use (Sent, Drafts...), or ``fallback``; without one, NoSuchRoleFolder."""
         if fallback:
             return store.role_folder(self._imap, role, fallback)
-        return actions.role_folder(self._imap, role)
+        return changes.role_folder(self._imap, role)
 
     def full_folder_name(self, leaf: str, parent: str | None) -> str:
         return folder_admin.full_name(self._imap, leaf, parent)
@@ -184,35 +184,35 @@ class MailSession:
     # -- changing messages ---------------------------------------------------------
     def present(self, folder: str, uids: list[int] | None) -> tuple[list[int], list[int]]:
         """``uids`` (None: all) split into (still here, gone)."""
-        return actions.present_uids(self._imap, folder, uids)
+        return changes.present_uids(self._imap, folder, uids)
 
     def set_flags(
         self, folder: str, uids: list[int] | None, flags: list[bytes], *, add: bool
     ) -> ActionResult:
-        return actions.set_flags(self._imap, folder, uids, flags, add=add)
+        return changes.set_flags(self._imap, folder, uids, flags, add=add)
 
     def add_flag(self, folder: str, uid: int, flag: bytes) -> None:
         store.add_flag(self._imap, folder, uid, flag)
 
     def copy(self, folder: str, uids: list[int] | None, target: str) -> ActionResult:
-        return actions.copy(self._imap, folder, uids, target)
+        return changes.copy(self._imap, folder, uids, target)
 
     def move(self, folder: str, uids: list[int] | None, target: str) -> ActionResult:
-        return actions.move(self._imap, folder, uids, target)
+        return changes.move(self._imap, folder, uids, target)
 
     def move_to_role(self, folder: str, uids: list[int] | None, role: FolderRole) -> ActionResult:
         """Archive, Junk, or back to the Inbox ("not spam")."""
-        return actions.move_to_role(self._imap, folder, uids, role)
+        return changes.move_to_role(self._imap, folder, uids, role)
 
     def delete(self, folder: str, uids: list[int] | None) -> ActionResult:
         """To Trash; for good when already in Trash."""
-        return actions.delete(self._imap, folder, uids)
+        return changes.delete(self._imap, folder, uids)
 
     def undo_move(self, moved_to: str, uids_there: list[int], back_to: str) -> ActionResult:
-        return actions.undo_move(self._imap, moved_to, uids_there, back_to)
+        return changes.undo_move(self._imap, moved_to, uids_there, back_to)
 
     def empty_folder(self, folder: str) -> ActionResult:
-        return actions.empty_folder(self._imap, folder)
+        return changes.empty_folder(self._imap, folder)
 
     def append(
         self, folder: str, raw: bytes, *, flags: tuple[bytes, ...] = (), when: datetime | None = None

@@ -28,7 +28,7 @@ from imapclient import exceptions as imap_exc
 
 from webmail.messages.threading import Conversation, ThreadHeaders, build_threads, parse_thread_answer
 
-from .actions import uid_set
+from .changes import uid_set
 from .connection import ImapConnection
 from .extensions import esort_all, uid_thread, unseen_uids
 from .imap import translate_errors

@@ -83,6 +83,13 @@ class Folder:
         label = _ROLE_LABELS.get(self.role) if self.depth == 0 else None
         return gettext(label) if label else self.leaf_name
 
+    @property
+    def path_label(self) -> str:
+        """The same, but the whole path for other folders ("Projects/2026"), where the tree is not shown."""
+        if self.role == FolderRole.INBOX or (self.depth == 0 and self.role in _ROLE_LABELS):
+            return self.display_name
+        return self.name
+
 
 # The same msgids as the templates use for these folders.
 _ROLE_LABELS = {

@@ -20,7 +20,7 @@ from webmail.mailaccess.errors import (
 )
 from webmail.mailaccess.session import MailSession, UserMailbox
 
-from .actions import posted_folder
+from .organise import posted_folder
 
 
 @require_http_methods(["GET", "POST"])

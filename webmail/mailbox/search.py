@@ -112,4 +112,4 @@ def search_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     context["search"] = {k: request.GET.get(k, "") for k in [*TEXT_FIELDS, *FLAG_FIELDS, "since", "before"]}
     context["search_scope"] = "all" if everywhere else "folder"
     context["searching"] = True
-    return render(request, "mailbox/mailbox.html", context)
+    return render(request, "mailbox/list_page.html", context)

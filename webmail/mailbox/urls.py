@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import actions, folders, search, views
+from . import folders, organise, search, views
 
 app_name = "mailbox"
 
@@ -9,8 +9,8 @@ urlpatterns = [
     path("mail/conversation/", views.conversation_view, name="conversation"),
     path("mail/poll/", views.poll_view, name="poll"),
     path("mail/search/", search.search_view, name="search"),
-    path("mail/actions/", actions.bulk_action_view, name="action"),
-    path("mail/actions/undo/", actions.undo_view, name="undo"),
-    path("mail/actions/empty/", actions.empty_folder_view, name="empty"),
+    path("mail/actions/", organise.bulk_action_view, name="action"),
+    path("mail/actions/undo/", organise.undo_view, name="undo"),
+    path("mail/actions/empty/", organise.empty_folder_view, name="empty"),
     path("settings/folders/", folders.folders_view, name="folders"),
 ]

@@ -96,7 +96,7 @@ def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     mode = view_mode(request, remember=True)
     params = list_params(request)
     context = mailbox.read(lambda mail: listing_context(mail, params, mode))
-    return render(request, "mailbox/mailbox.html", context)
+    return render(request, "mailbox/list_page.html", context)
 
 
 @require_GET
@@ -160,7 +160,7 @@ def poll_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     params = request.GET.copy()
     params.pop("state", None)
     context["back_url"] = f"{reverse('mailbox:list')}?{params.urlencode()}"
-    return render(request, "mailbox/mailbox.html", context)
+    return render(request, "mailbox/list_page.html", context)
 
 
 # --- Folder management -------------------------------------------------------

@@ -21,9 +21,9 @@ from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 
 from . import tokens
-from .message import verification_draft
+from .confirmation_mail import verification_draft
 from .models import Identity
-from .routes import IdentityDisabled
+from .route_choice import IdentityDisabled
 
 # The settings a user edits (the email only when adding: a new address needs a new proof).
 SETTINGS_FIELDS = [

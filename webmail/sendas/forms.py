@@ -16,7 +16,7 @@ from webmail.imports.models import ExternalAccount
 
 from .actions import SETTINGS_FIELDS
 from .models import Identity
-from .routes import own_server_allows, send_as_domains
+from .route_choice import own_server_allows, send_as_domains
 
 # Each address added sends a message to it: a cap keeps this from being a way to send mail to strangers.
 MAX_ADDRESSES_PER_USER = 20

@@ -27,7 +27,7 @@ from . import actions
 from .actions import Verified
 from .forms import SendAsForm, SignatureForm, initial_from_external
 from .models import Identity
-from .routes import IdentityDisabled
+from .route_choice import IdentityDisabled
 
 
 def _own(request: HttpRequest, pk: int) -> Identity:

@@ -199,7 +199,7 @@ def test_route_is_checked_again_at_send_time(
     web: Client, make_identity: Callable[..., Identity], other_smtp: SubmissionServer
 ) -> None:
     """Disabled by an admin between the page load and the click: the send is refused."""
-    from webmail.sendas.routes import IdentityUnusable, route_for
+    from webmail.sendas.route_choice import IdentityUnusable, route_for
 
     identity = make_identity()
     Identity.objects.filter(pk=identity.pk).update(enabled=False)

@@ -17,7 +17,7 @@ from webmail.sendas import actions, tokens
 from webmail.sendas.actions import Verified
 from webmail.sendas.forms import SendAsForm
 from webmail.sendas.models import Identity
-from webmail.sendas.routes import own_server_allows
+from webmail.sendas.route_choice import own_server_allows
 
 pytestmark = pytest.mark.django_db
 

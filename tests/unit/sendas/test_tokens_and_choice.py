@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from webmail.compose.route import Route
+from webmail.compose.outbound import Route
 from webmail.imports.models import ExternalAccount
 from webmail.mailaccess.types import Endpoint
 from webmail.sendas import tokens
-from webmail.sendas.choose import default_identity, pick_identity
 from webmail.sendas.forms import initial_from_external, smtp_host_guess
 from webmail.sendas.models import Identity
+from webmail.sendas.reply_from import default_identity, pick_identity
 
 
 def test_challenge_stores_only_keyed_hashes_and_matches_its_own_values() -> None:

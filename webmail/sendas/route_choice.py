@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.fields import secret_unreadable
 from accounts.models import MailAccount, MailServer
 from accounts.servers import resolve
-from webmail.compose.route import Route
+from webmail.compose.outbound import Route
 from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 

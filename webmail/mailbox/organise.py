@@ -1,4 +1,4 @@
-"""Organising mail: thin POST views over webmail.mailaccess.actions and folder_admin.
+"""Organising mail: thin POST views over the mail session (flags, move, delete, undo, empty).
 
 Every action redirects back to the list it came from (htmx's boost follows
 the redirect and swaps the page), with a notice. UIDs another device already

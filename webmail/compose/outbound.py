@@ -1,6 +1,6 @@
 """How one message leaves: which SMTP server, whose credentials, which envelope sender.
 
-Three routes exist (see ``webmail/sendas/routes.py`` for how one is chosen):
+Three routes exist (see ``webmail/sendas/route_choice.py`` for how one is chosen):
 
 - the account's own address through our submission server (the usual case);
 - a proved other address through our submission server: the envelope sender
