@@ -227,7 +227,28 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://webmail")}
+# Shared by every web process (sanitized bodies, throttles): Redis when there is one, else
+# files under var/ for the demo. A per-process cache would miss whenever gunicorn sends the
+# next request to another worker. Tests keep theirs in memory.
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+elif "pytest" in sys.modules:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "webmail"}}
+elif env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": "webmail",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- Mail servers -----------------------------------------------------------
 # The default server, used for any domain no MailServer row in the admin claims.

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 
+from webmail.http.bounds import MAX_UID, parse_uid
 from webmail.mailaccess.threads import MAX_DEPTH_SHOWN, MAX_SHOWN_PER_THREAD, _shown
 from webmail.mailbox.uidsets import (
-    MAX_UID,
     MAX_UID_PIECES,
     expand_uid_set,
     format_tree,
     format_uid_set,
     parse_tree,
-    parse_uid,
     parse_uid_sets,
 )
 

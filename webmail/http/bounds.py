@@ -8,6 +8,7 @@ silent cut.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,6 +21,8 @@ from webmail.http.errors import error_response, inbox
 MAX_FOLDER_NAME = 1000  # characters; Dovecot refuses longer mailbox names anyway
 MAX_PAGE_DIGITS = 9  # page 999,999,999 is far past the last page of any folder
 MAX_TOKEN = 64  # the poller's change token is 20 hex digits
+MAX_UID = 2**32 - 1  # RFC 3501: a UID (or UIDVALIDITY) is a 32-bit nz-number
+_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 class BadInput(Exception):
@@ -28,6 +31,14 @@ class BadInput(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def parse_uid(text: str) -> int | None:
+    """A UID (or UIDVALIDITY) from untrusted text: ASCII digits only ("²".isdigit() is true), 1..2**32-1."""
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_UID else None
 
 
 def folder_param(value: str | None, *, default: str = "") -> str:

@@ -8,24 +8,14 @@ mailaccess/ only ever sees lists of UIDs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from webmail.http.bounds import parse_uid
 from webmail.mailaccess.session import MAX_DEPTH_SHOWN, MAX_SHOWN_PER_THREAD
 
-MAX_UID = 2**32 - 1  # RFC 3501: nz-number, 32 bits
 MAX_UID_PIECES = 10_000  # ranges and single UIDs in one request, across all its fields
 # The longest tree a row can carry: MAX_SHOWN_PER_THREAD of "4294967295:6,".
 MAX_TREE_TEXT = MAX_SHOWN_PER_THREAD * 13
-_DIGITS = re.compile(r"[0-9]{1,10}")
-
-
-def parse_uid(text: str) -> int | None:
-    """A UID from untrusted text: ASCII digits only ("²".isdigit() is true), 1..2**32-1."""
-    if not _DIGITS.fullmatch(text):
-        return None
-    value = int(text)
-    return value if 0 < value <= MAX_UID else None
 
 
 def parse_uid_sets(values: Iterable[str], limit: int) -> tuple[list[int], bool]:

@@ -10,7 +10,6 @@ our SameSite session cookie with image requests it makes.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,14 +23,17 @@ from webmail.messages.choose import AttachmentInfo, DisplayItem, DisplayPlan, ch
 from webmail.messages.decode import decode_part_body, decode_part_bytes, parse_format_flowed_params
 from webmail.messages.parts import Envelope, MimePart
 from webmail.sanitize import HtmlTooComplex, render_plain_text, sanitize_html
+from webmail.sanitize.cachekey import sanitized_body_key
 
 HTML_CACHE_SECONDS = 24 * 3600
 HTML_CACHE_MAX_CHARS = 2_000_000
 
 
-def _html_cache_key(scope: str, section: str, allow_remote: bool) -> str:
-    raw = f"{scope}\0{section}\0{int(allow_remote)}"
-    return "mailhtml:" + hashlib.sha256(raw.encode()).hexdigest()
+def html_cache_key(mailbox: str, folder: str, uidvalidity: int, uid: int, section: str, remote: bool) -> str:
+    """The one key a sanitized HTML part is cached under (see webmail/sanitize/cachekey.py)."""
+    return sanitized_body_key(
+        mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, uid=uid, section=section, allow_remote=remote
+    )
 
 
 @dataclass
@@ -112,17 +114,27 @@ def open_message(
 ) -> OpenedMessage:
     """``trusts_sender(address)`` lets remote content in for senders the user trusts.
 
-    With a ``cache_scope`` (one per mailbox), sanitized HTML is cached per
-    UIDVALIDITY/UID/section: a message never changes under its UID.
+    With a ``cache_scope`` (one per mailbox: login@server), sanitized HTML is kept in
+    the shared cache under ``html_cache_key``: a message never changes under its UID,
+    so a second open (from any web process) fetches and sanitizes nothing.
     """
     head = mail.head(folder, uid)
     sender = sender_address(head.envelope)
     remote = allow_remote or bool(sender and trusts_sender and trusts_sender(sender))
     plan = choose_display(head.tree, prefer_html=prefer_html)
-    wanted = _sections_to_fetch(plan)
-    fetched = mail.sections(folder, uid, wanted)
-    scope = f"{cache_scope}\0{folder}\0{head.uidvalidity}\0{uid}" if cache_scope and head.uidvalidity else ""
-    rendered = _render(plan, head.envelope, fetched, allow_remote=remote, scope=scope)
+    # The shared cache first: a part found there needs no bytes from the server at all.
+    keys: dict[str, str] = {}
+    if cache_scope and head.uidvalidity:
+        keys = {
+            i.part.section: html_cache_key(cache_scope, folder, head.uidvalidity, uid, i.part.section, remote)
+            for i in plan.walk_items()
+            if i.kind == "html"
+        }
+    found = cache.get_many(list(keys.values())) if keys else {}
+    cached = {section: found[key] for section, key in keys.items() if key in found}
+    wanted = _sections_to_fetch(plan, skip=set(cached))
+    fetched = mail.sections(folder, uid, wanted) if wanted else {}
+    rendered = _render(plan, head.envelope, fetched, allow_remote=remote, keys=keys, cached=cached)
     was_unseen = not head.seen
     if mark_read and was_unseen:
         mail.set_seen(folder, uid, True)
@@ -134,12 +146,12 @@ def sender_address(envelope: Envelope) -> str:
     return senders[0].email.lower() if senders and senders[0].email else ""
 
 
-def _sections_to_fetch(plan: DisplayPlan) -> list[str]:
-    sections = list(plan.sections_to_fetch())
+def _sections_to_fetch(plan: DisplayPlan, skip: set[str]) -> list[str]:
+    sections = [s for s in plan.sections_to_fetch() if s not in skip]
     for item in plan.walk_items():
         if item.kind == "image" and inlinable(item.part):
             sections.append(item.section)
-    if any(i.kind == "html" for i in plan.walk_items()):
+    if any(i.kind == "html" and i.part.section not in skip for i in plan.walk_items()):
         sections += [p.section for p in _all_cid_images(plan) if inlinable(p)]
     return list(dict.fromkeys(sections))
 
@@ -158,7 +170,13 @@ def _data_uri(part: MimePart, data: bytes) -> str:
 
 
 def _render(
-    plan: DisplayPlan, envelope: Envelope, fetched: dict[str, bytes], *, allow_remote: bool, scope: str = ""
+    plan: DisplayPlan,
+    envelope: Envelope,
+    fetched: dict[str, bytes],
+    *,
+    allow_remote: bool,
+    keys: dict[str, str],
+    cached: dict[str, tuple[str, int, bool]],
 ) -> RenderedMessage:
     cids = {cid: part for cid, part in plan.inline_images.items() if part.section in fetched}
 
@@ -168,7 +186,7 @@ def _render(
 
     out = RenderedMessage(envelope=envelope, attachments=plan.listed_attachments())
     for item in plan.body:
-        rendered = _render_item(item, fetched, cid_url, allow_remote, scope)
+        rendered = _render_item(item, fetched, cid_url, allow_remote, keys, cached)
         if rendered is None:
             continue
         out.remote_blocked += rendered.remote_blocked
@@ -179,36 +197,45 @@ def _render(
 
 
 def _render_item(
-    item: DisplayItem, fetched: dict[str, bytes], cid_url: object, allow_remote: bool, scope: str = ""
+    item: DisplayItem,
+    fetched: dict[str, bytes],
+    cid_url: object,
+    allow_remote: bool,
+    keys: dict[str, str],
+    cached: dict[str, tuple[str, int, bool]],
 ) -> RenderedItem | None:
     part = item.part
     if item.kind == "nested-message":
         nested_env = part.envelope or Envelope()
         nested = _render(
-            item.plan or DisplayPlan(), nested_env, fetched, allow_remote=allow_remote, scope=scope
+            item.plan or DisplayPlan(),
+            nested_env,
+            fetched,
+            allow_remote=allow_remote,
+            keys=keys,
+            cached=cached,
         )
         return RenderedItem("nested-message", part, nested=nested)
     if item.kind == "image":
         if part.section not in fetched:
             return None
         return RenderedItem("image", part, html=_data_uri(part, fetched[part.section]))
+    if item.kind == "html" and part.section in cached:
+        html, blocked, truncated = cached[part.section]
+        return RenderedItem("html", part, html=html, truncated=truncated, remote_blocked=blocked)
     data = fetched.get(part.section, b"")
     text = decode_part_body(data, encoding=part.encoding, charset=part.charset, html=item.kind == "html")
     truncated = len(data) >= MAX_DISPLAY_BYTES and part.size > len(data)
     if item.kind == "html":
-        key = _html_cache_key(scope, part.section, allow_remote) if scope else ""
-        cached = cache.get(key) if key else None
-        if cached is not None:
-            html, blocked = cached
-        else:
-            try:
-                result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
-            except HtmlTooComplex:
-                notice = _("This message's HTML is too complex to display safely. Download it to read it.")
-                return RenderedItem("text", part, html=f'<p class="notice">{escape(notice)}</p>')
-            html, blocked = result.html, result.remote_blocked
-            if key and len(html) < HTML_CACHE_MAX_CHARS:
-                cache.set(key, (html, blocked), HTML_CACHE_SECONDS)
+        try:
+            result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
+        except HtmlTooComplex:
+            notice = _("This message's HTML is too complex to display safely. Download it to read it.")
+            return RenderedItem("text", part, html=f'<p class="notice">{escape(notice)}</p>')
+        html, blocked = result.html, result.remote_blocked
+        key = keys.get(part.section)
+        if key and len(html) < HTML_CACHE_MAX_CHARS:
+            cache.set(key, (html, blocked, truncated), HTML_CACHE_SECONDS)
         return RenderedItem("html", part, html=html, truncated=truncated, remote_blocked=blocked)
     flowed, delsp = parse_format_flowed_params(part)
     return RenderedItem(

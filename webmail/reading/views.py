@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -17,14 +16,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from webmail.compose.addresses import learn_sender
+from webmail.http.bounds import parse_uid
 from webmail.http.decorators import mailbox_required
 from webmail.http.errors import NotFoundPage
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
-from webmail.mailaccess.session import UserMailbox
+from webmail.mailaccess.session import MailSession, UserMailbox
 from webmail.messages.choose import attachment_name
 from webmail.messages.transfer import decode_stream
 from webmail.reading.models import Preferences, TrustedSender
-from webmail.reading.reader import OpenedMessage, RenderedMessage, open_message
+from webmail.reading.reader import OpenedMessage, html_cache_key, open_message
 
 BODY_CACHE_SECONDS = 120
 # Served inline only when the browser cannot turn them into a page of our origin.
@@ -39,7 +39,6 @@ def _not_for_htmx(request: HttpRequest) -> None:
         raise Http404
 
 
-_UID = re.compile(r"[0-9]{1,10}")
 # No folder name holds a control character, and none is this long.
 _IMPOSSIBLE_FOLDER = re.compile(r"[\x00-\x1f\x7f]|.{1001}", re.S)
 
@@ -48,8 +47,8 @@ def _target(request: HttpRequest) -> tuple[str, int]:
     """The message a URL points at; a 404 that says so when it points at none."""
     folder = request.GET.get("folder") or request.POST.get("folder") or ""
     raw_uid = request.GET.get("uid") or request.POST.get("uid") or ""
-    uid = int(raw_uid) if _UID.fullmatch(raw_uid) else 0
-    if not folder or not 0 < uid < 2**32:
+    uid = parse_uid(raw_uid)
+    if not folder or uid is None:
         raise NotFoundPage(
             _("There is no message at this address"),
             _(
@@ -60,12 +59,6 @@ def _target(request: HttpRequest) -> tuple[str, int]:
     if _IMPOSSIBLE_FOLDER.search(folder):
         raise NotFoundPage(_("Folder not found"), str(FolderNotFound.default_message))
     return folder, uid
-
-
-def _body_cache_key(request: HttpRequest, folder: str, uid: int, section: str, remote: bool) -> str:
-    # Bound to this session: a cached body is never served to anyone else.
-    raw = f"{request.session.session_key}\0{request.user.pk}\0{folder}\0{uid}\0{section}\0{int(remote)}"
-    return "mailbody:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 @require_GET
@@ -88,13 +81,12 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             allow_remote=wants_remote,
             mark_read=prefs.mark_read_on_open,
             trusts_sender=trusted,
-            cache_scope=f"{mailbox.username}@{mailbox.endpoint.label}",
+            cache_scope=cache_scope(mailbox),
         )
 
     opened = mailbox.read(load)
     learn_sender(request.user, opened.head.envelope, opened.head.flags)  # suggested when writing
     sender, remote = opened.sender, opened.remote
-    _cache_bodies(request, folder, uid, opened.rendered, remote)
     context = {
         "folder": folder,
         "uid": uid,
@@ -105,21 +97,15 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         "trusted": remote and not wants_remote,
         "previewable": INLINE_TYPES,
         "is_draft": "\\draft" in opened.head.flags,
+        "uidvalidity": opened.head.uidvalidity or 0,
     }
     template = "reading/partials/message.html" if request.htmx else "reading/message_page.html"
     return render(request, template, context)
 
 
-def _cache_bodies(
-    request: HttpRequest, folder: str, uid: int, rendered: RenderedMessage, remote: bool
-) -> None:
-    for item in rendered.html_items():
-        if len(item.html) < 1_000_000:
-            cache.set(
-                _body_cache_key(request, folder, uid, item.part.section, remote),
-                item.html,
-                BODY_CACHE_SECONDS,
-            )
+def cache_scope(mailbox: UserMailbox) -> str:
+    """Whose cached bodies these are: the mailbox's login at its server."""
+    return f"{mailbox.username}@{mailbox.endpoint.label}"
 
 
 def _body_csp(remote: bool) -> str:
@@ -160,26 +146,31 @@ def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 def _body_html(request: HttpRequest, mailbox: UserMailbox, remote: bool) -> str:
     folder, uid = _target(request)
     section = request.GET.get("section", "")
-    html = cache.get(_body_cache_key(request, folder, uid, section, remote))
-    if html is None:
-        prefs = Preferences.for_user(request.user)
+    scope = cache_scope(mailbox)
+    uidvalidity = parse_uid(request.GET.get("v", "")) or 0
+    if uidvalidity:
+        # Opened a moment ago by the pane; a wrong "v" only misses (the key holds this mailbox).
+        cached = cache.get(html_cache_key(scope, folder, uidvalidity, uid, section, remote))
+        if cached is not None:
+            return str(cached[0])
+    prefs = Preferences.for_user(request.user)
 
-        def load(mail: object) -> OpenedMessage:
-            return open_message(
-                mail,
-                folder,
-                uid,
-                prefer_html=prefs.prefer_html,
-                allow_remote=remote,
-                mark_read=False,
-            )
+    def load(mail: MailSession) -> OpenedMessage:
+        return open_message(
+            mail,
+            folder,
+            uid,
+            prefer_html=prefs.prefer_html,
+            allow_remote=remote,
+            mark_read=False,
+            cache_scope=scope,
+        )
 
-        opened = mailbox.read(load)
-        found = [i for i in opened.rendered.html_items() if i.part.section == section]
-        if not found:
-            raise Http404
-        html = found[0].html
-    return html
+    opened = mailbox.read(load)
+    found = [i for i in opened.rendered.html_items() if i.part.section == section]
+    if not found:
+        raise Http404
+    return found[0].html
 
 
 @require_GET
