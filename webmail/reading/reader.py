@@ -179,7 +179,11 @@ def _render(
 
 
 def _render_item(
-    item: DisplayItem, fetched: dict[str, bytes], cid_url: object, allow_remote: bool, scope: str = ""
+    item: DisplayItem,
+    fetched: dict[str, bytes],
+    cid_url: Callable[[str], str | None],
+    allow_remote: bool,
+    scope: str = "",
 ) -> RenderedItem | None:
     part = item.part
     if item.kind == "nested-message":
@@ -202,7 +206,7 @@ def _render_item(
             html, blocked = cached
         else:
             try:
-                result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
+                result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)
             except HtmlTooComplex:
                 notice = _("This message's HTML is too complex to display safely. Download it to read it.")
                 return RenderedItem("text", part, html=f'<p class="notice">{escape(notice)}</p>')
