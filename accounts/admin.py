@@ -107,7 +107,8 @@ class MailAccountAdmin(admin.ModelAdmin):
 
 class LocalOrMailboxUserChangeForm(UserChangeForm):
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.instance.pk and is_mailbox_user(self.instance):
             if data.get("is_staff") or data.get("is_superuser"):
                 raise forms.ValidationError(
@@ -128,7 +129,8 @@ class LocalOrMailboxUserAdmin(UserAdmin):
     """Django's user admin, with mailbox users kept apart from local (admin) accounts."""
 
     form = LocalOrMailboxUserChangeForm
-    list_display = (*UserAdmin.list_display, "mailbox_user")
+    # Django's own columns (UserAdmin.list_display, written out: the stubs type it per model), then ours.
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "mailbox_user")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).select_related("mail_account")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend, ModelBackend
@@ -20,6 +20,9 @@ from webmail.mailaccess.session import UserMailbox
 from .models import MailAccount
 from .servers import server_for_address
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,7 +36,7 @@ def throttle_username(request: HttpRequest, credentials: dict[str, Any] | None) 
     return normalise_address(str(value))
 
 
-def is_mailbox_user(user: AbstractBaseUser) -> bool:
+def is_mailbox_user(user: User) -> bool:
     """Made by the IMAP sign-in for a mailbox (and so never a local account)."""
     return MailAccount.objects.filter(user_id=user.pk, is_mailbox_user=True).exists()
 
@@ -58,7 +61,7 @@ class ImapBackend(BaseBackend):
         username: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if not username or not password or "@" not in username:
             return None
         email = normalise_address(username)
@@ -84,7 +87,7 @@ class ImapBackend(BaseBackend):
         return user
 
     @transaction.atomic
-    def _user_for(self, email: str, server: Any) -> AbstractBaseUser | None:
+    def _user_for(self, email: str, server: Any) -> User | None:
         """The mailbox user for ``email`` (made on first sign-in); None if it may not sign in."""
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(username=email, defaults={"email": email})
@@ -116,11 +119,11 @@ class ImapBackend(BaseBackend):
         return user
 
     @staticmethod
-    def user_can_authenticate(user: AbstractBaseUser) -> bool:
+    def user_can_authenticate(user: User) -> bool:
         # As ModelBackend: a user without the field counts as active.
         return getattr(user, "is_active", True)
 
-    def get_user(self, user_id: int) -> AbstractBaseUser | None:
+    def get_user(self, user_id: int) -> User | None:
         user_model = get_user_model()
         user = user_model.objects.filter(pk=user_id).select_related("mail_account").first()
         if user is None or not user.is_active or user.is_staff or user.is_superuser:
@@ -136,5 +139,9 @@ class LocalAccountBackend(ModelBackend):
     ``get_user`` goes through the same check, so neither does a session of one.
     """
 
-    def user_can_authenticate(self, user: AbstractBaseUser | None) -> bool:
-        return super().user_can_authenticate(user) and user is not None and not is_mailbox_user(user)
+    def user_can_authenticate(self, user: User | AnonymousUser | None) -> bool:
+        return (
+            super().user_can_authenticate(user)
+            and isinstance(user, AbstractBaseUser)  # neither None nor anonymous
+            and not is_mailbox_user(user)
+        )

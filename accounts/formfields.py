@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
-from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
-def write_only_password(label: str | Promise, *, help_text: str | Promise = "") -> forms.CharField:
+def write_only_password(label: StrOrPromise, *, help_text: StrOrPromise = "") -> forms.CharField:
     """A password input that never sends a stored password back to the browser; empty keeps it."""
     return forms.CharField(
         label=label,

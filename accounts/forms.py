@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth import authenticate
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from webmail.mailaccess.errors import MailError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class LoginForm(forms.Form):
@@ -26,12 +28,13 @@ class LoginForm(forms.Form):
 
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         self.request = request
-        self.user: AbstractBaseUser | None = None
+        self.user: User | None = None
         super().__init__(*args, **kwargs)
 
     @sensitive_variables("password", "data")
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         email, password = data.get("email"), data.get("password")
         if not email or not password:
             return data

@@ -72,9 +72,9 @@ class SecretBinding:
         """
         saved = self._saved(obj)
         secret = getattr(saved, self.secret_field, "") if saved is not None else ""
-        if not secret:
+        if saved is None or not secret:
             raise SecretMustBeRetyped(_("Enter the password for that server."))
-        if self.destination(saved) != self.destination(obj):  # type: ignore[arg-type]
+        if self.destination(saved) != self.destination(obj):
             raise SecretMustBeRetyped()
         return secret
 

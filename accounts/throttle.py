@@ -37,9 +37,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -47,6 +47,9 @@ from django.utils.translation import ngettext
 from webmail.mailaccess.errors import AuthenticationFailed, MailError
 
 from .attempts import CredentialAttempt
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def cooloff() -> timedelta:
     return settings.AXES_COOLOFF_TIME
 
 
-def _ceilings(user: AbstractBaseUser, target: Target, now: datetime) -> list[tuple[int, QuerySet]]:
+def _ceilings(user: User, target: Target, now: datetime) -> list[tuple[int, QuerySet]]:
     counted = CredentialAttempt.objects.filter(outcome__in=COUNTED, at__gt=now - cooloff())
     return [
         (
@@ -142,7 +145,7 @@ def _finish(row: CredentialAttempt, outcome: str) -> None:
 
 
 @contextmanager
-def credential_try(*, user: AbstractBaseUser, target: Target, client_ip: str = "") -> Iterator[None]:
+def credential_try(*, user: User, target: Target, client_ip: str = "") -> Iterator[None]:
     """Record a try of ``target`` for ``user``; refuse it with ``TooManyAttempts`` over a ceiling.
 
     A refusal by the server (``AuthenticationFailed`` from the body) is counted and

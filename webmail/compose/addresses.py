@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from email.headerregistry import Address as HeaderAddress
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
 from webmail.messages.decode import Address
 from webmail.messages.parts import Envelope
 
 from .models import KnownAddress
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_SUGGESTIONS = 8
 MAX_KNOWN_ADDRESSES = 2000  # per user; bounds the storage and every completion query
@@ -33,7 +36,7 @@ def safe_name(name: str) -> str:
     return _CONTROLS.sub(" ", name).strip()
 
 
-def remember(user: AbstractBaseUser, addresses: Iterable[Address], *, keep_names: bool = False) -> None:
+def remember(user: User, addresses: Iterable[Address], *, keep_names: bool = False) -> None:
     """Record addresses (upsert on (user, email)) in a few queries, whatever their number.
 
     Names are refreshed when given, unless ``keep_names`` (a sender's own header must not
@@ -64,7 +67,7 @@ def remember(user: AbstractBaseUser, addresses: Iterable[Address], *, keep_names
         _forget_oldest(user)
 
 
-def _forget_oldest(user: AbstractBaseUser) -> None:
+def _forget_oldest(user: User) -> None:
     """Keep at most MAX_KNOWN_ADDRESSES per user: the least recently seen go first."""
     rows = KnownAddress.objects.filter(user=user)
     excess = rows.count() - MAX_KNOWN_ADDRESSES
@@ -73,7 +76,7 @@ def _forget_oldest(user: AbstractBaseUser) -> None:
         KnownAddress.objects.filter(pk__in=oldest).delete()
 
 
-def learn_sender(user: AbstractBaseUser, envelope: Envelope, flags: Iterable[str]) -> None:
+def learn_sender(user: User, envelope: Envelope, flags: Iterable[str]) -> None:
     """The sender of a message the user opened, for completion ("mail you read").
 
     Called once per opened message with what the reading view already has: no IMAP. Not
@@ -84,7 +87,7 @@ def learn_sender(user: AbstractBaseUser, envelope: Envelope, flags: Iterable[str
     remember(user, envelope.from_[:1], keep_names=True)
 
 
-def suggest(user: AbstractBaseUser, query: str) -> list[str]:
+def suggest(user: User, query: str) -> list[str]:
     """Best matches for what is being typed, most recently seen first."""
     query = query.strip().casefold()
     if len(query) < 2:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.errors import HeaderParseError
 from email.headerregistry import Address as HeaderAddress
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
@@ -110,7 +110,9 @@ def _short(text: str) -> str:
 
 def _split_list(value: str) -> list[str]:
     """Split an address list on commas outside quotes, comments and angle brackets."""
-    items, current, quoted, depth = [], [], False, 0
+    items: list[str] = []
+    current: list[str] = []
+    quoted, depth = False, 0
     for char in value:
         if char == '"' and (not current or current[-1] != "\\"):
             quoted = not quoted
@@ -132,7 +134,7 @@ def _parse_one(item: str) -> HeaderAddress | None:
         header = _REGISTRY("To", item)
     except (IndexError, ValueError, HeaderParseError, RecursionError):  # the stdlib parser can crash on junk
         return None
-    if header.defects or len(header.addresses) != 1:
+    if not isinstance(header, AddressHeader) or header.defects or len(header.addresses) != 1:
         return None
     address = header.addresses[0]
     domain = address.domain

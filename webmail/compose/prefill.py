@@ -21,7 +21,7 @@ from webmail.messages.decode import (
     decode_header_value,
     decode_part_body,
 )
-from webmail.messages.parts import Envelope
+from webmail.messages.parts import Envelope, MimePart
 from webmail.messages.transfer import decode_stream
 
 MAX_QUOTED_CHARS = 200_000
@@ -65,9 +65,9 @@ def _addresses(addresses: tuple[object, ...]) -> list[str]:
 
 
 def _quoted_body(
-    mail: MailSession, folder: str, uid: int, tree: object, *, limit: int = MAX_QUOTED_CHARS
+    mail: MailSession, folder: str, uid: int, tree: MimePart, *, limit: int = MAX_QUOTED_CHARS
 ) -> str:
-    plan = choose_display(tree, prefer_html=False)  # type: ignore[arg-type]
+    plan = choose_display(tree, prefer_html=False)
     items = [i for i in plan.body if i.kind in ("text", "html")]
     if not items:
         return ""

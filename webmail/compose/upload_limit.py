@@ -22,10 +22,18 @@ class AttachmentBudget(FileUploadHandler):
         self._size = 0
         self._one_too_many = False
 
-    def new_file(self, *args: object, **kwargs: object) -> None:
+    def new_file(
+        self,
+        field_name: str,
+        file_name: str,
+        content_type: str,
+        content_length: int | None,
+        charset: str | None = None,
+        content_type_extra: dict[str, bytes] | None = None,
+    ) -> None:
         # Skipped at its first chunk, not here: Django closes every handler's current file on a
         # skip, and the handlers after this one still hold the previous (kept) file until then.
-        super().new_file(*args, **kwargs)  # type: ignore[arg-type]
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         self._size = 0
         self._one_too_many = self.files_left <= 0
         self.files_left -= 1
@@ -45,8 +53,14 @@ class AttachmentBudget(FileUploadHandler):
         self.bytes_left -= file_size  # the next handler (memory or temporary file) keeps it
 
 
+class BudgetedRequest(HttpRequest):
+    """A request whose view reads its files through ``install``'s budget (for the type checker)."""
+
+    attachment_budget: AttachmentBudget
+
+
 def install(request: HttpRequest, *, max_bytes: int, max_files: int) -> AttachmentBudget:
     """Put the budget first, before anything reads ``request.POST`` (see the views' csrf note)."""
     budget = AttachmentBudget(request, max_bytes=max_bytes, max_files=max_files)
-    request.upload_handlers.insert(0, budget)
+    request.upload_handlers = [budget, *request.upload_handlers]
     return budget

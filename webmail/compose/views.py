@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,6 +33,7 @@ from webmail.compose.build import (
 from webmail.compose.service import ANSWERED, FORWARDED, Origin, save_draft, send_draft
 from webmail.compose.staging import MAX_ATTACHMENTS, Staged
 from webmail.http.decorators import View, mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 from webmail.messages.decode import Address
@@ -52,12 +55,20 @@ class IdentityField(forms.TypedChoiceField):
     "not a valid choice" with the message lost: the send fails in words and keeps a draft.
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.withdrawn: set[str] = set()
 
     def valid_value(self, value: object) -> bool:
         return str(value) in self.withdrawn or super().valid_value(value)
+
+
+class ComposeFormArgs(TypedDict):
+    """The keyword arguments every ComposeForm of a request is made with."""
+
+    identities: list[Identity]
+    email: str
+    withdrawn: NotRequired[list[Identity]]
 
 
 class ComposeForm(forms.Form):
@@ -77,21 +88,23 @@ class ComposeForm(forms.Form):
 
     def __init__(
         self,
-        *args: object,
+        *args: Any,
         identities: list[Identity],
         email: str,
         withdrawn: list[Identity] | None = None,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         # Only usable identities are choices: another user's id is "not one of the available choices".
         # The user's own withdrawn ones are accepted; sending then refuses them (send_draft).
         self.identities = {i.pk: i for i in [*identities, *(withdrawn or [])]}
-        self.fields["identity"].withdrawn = {str(i.pk) for i in withdrawn or []}
+        identity_field = self.fields["identity"]
+        assert isinstance(identity_field, IdentityField)
+        identity_field.withdrawn = {str(i.pk) for i in withdrawn or []}
         choices = [(i.pk, display(i.display_name, i.address(email))) for i in identities]
         if not any(i.is_own_address for i in identities):
             choices.insert(0, (0, email))  # the account's own address is always offered
-        self.fields["identity"].choices = choices
+        identity_field.choices = choices
         for name in ("to", "cc", "bcc"):
             self.fields[name].widget.attrs.update({"list": "address-suggestions", "autocomplete": "off"})
 
@@ -111,11 +124,11 @@ class ComposeForm(forms.Form):
         return display(identity.display_name, identity.address(email)) if identity else email
 
 
-def _identities(request: HttpRequest) -> list[Identity]:
+def _identities(request: SignedInRequest) -> list[Identity]:
     return list(Identity.objects.usable().filter(user=request.user))
 
 
-def _withdrawn(request: HttpRequest, usable: list[Identity]) -> list[Identity]:
+def _withdrawn(request: SignedInRequest, usable: list[Identity]) -> list[Identity]:
     """The user's other addresses that cannot send (unconfirmed or disabled)."""
     mine = Identity.objects.filter(user=request.user).exclude(email="")
     return list(mine.exclude(pk__in=[i.pk for i in usable]))
@@ -127,7 +140,9 @@ def _with_signature(text: str, identity: Identity | None) -> str:
     return f"\n\n-- \n{identity.signature.strip()}{text}"
 
 
-def _initial(request: HttpRequest, mailbox: UserMailbox) -> tuple[dict[str, object], attachments.Collected]:
+def _initial(
+    request: SignedInRequest, mailbox: UserMailbox
+) -> tuple[dict[str, object], attachments.Collected]:
     """The form's starting values, and the attachments it starts with (a resumed draft's)."""
     folder = request.GET.get("folder", "INBOX")
     uid_text = request.GET.get("uid", "0")
@@ -190,7 +205,7 @@ def _origin(value: str) -> tuple[str, int, str] | None:
 
 
 def _attachments(
-    request: HttpRequest, mailbox: UserMailbox, staged: list[Staged], origin: tuple[str, int, str] | None
+    request: SignedInRequest, mailbox: UserMailbox, staged: list[Staged], origin: tuple[str, int, str] | None
 ) -> list[Attachment]:
     out = attachments.load(request.user.pk, staged)
     room = staging.max_message_bytes() - sum(s.size for s in staged)
@@ -225,7 +240,7 @@ MAX_SUGGEST_QUERY_CHARS = 100
 
 @require_GET
 @login_required
-def addresses_view(request: HttpRequest) -> JsonResponse:
+def addresses_view(request: SignedInRequest) -> JsonResponse:
     """Completions for the address being typed (the last one in the field)."""
     query = request.GET.get("q", "")
     if len(query) > MAX_SUGGEST_QUERY_CHARS:  # nobody types that much of one address
@@ -255,9 +270,9 @@ def _with_upload_budget(view: View) -> View:
     """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapper(request: upload_limit.BudgetedRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         if request.method == "POST":
-            request.attachment_budget = upload_limit.install(  # type: ignore[attr-defined]
+            request.attachment_budget = upload_limit.install(
                 request, max_bytes=staging.max_message_bytes(), max_files=MAX_ATTACHMENTS
             )
         return csrf_protect(view)(request, *args, **kwargs)
@@ -268,9 +283,9 @@ def _with_upload_budget(view: View) -> View:
 @_with_upload_budget
 @require_http_methods(["GET", "POST"])
 @mailbox_required
-def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def compose_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     identities = _identities(request)
-    form_kwargs = {"identities": identities, "email": mailbox.username}
+    form_kwargs: ComposeFormArgs = {"identities": identities, "email": mailbox.username}
     if request.method == "GET":
         initial, kept = _initial(request, mailbox)
         for error in kept.errors:
@@ -311,7 +326,7 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
             return redirect(
                 f"{reverse('compose:write')}?{urlencode({'mode': 'draft', 'folder': 'Drafts', 'uid': uid})}"
             )
-        account = request.user.mail_account  # type: ignore[union-attr]
+        account = request.user.mail_account
         identity = form.chosen_identity()
         outcome = send_draft(
             mailbox,
@@ -343,7 +358,7 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         )
         return _page(request, form, kept.staged, status=502)
     staging.discard(request.user.pk, [s.token for s in kept.staged])
-    remember(request.user, _typed_addresses(draft))  # type: ignore[arg-type]
+    remember(request.user, _typed_addresses(draft))
     if outcome.refused:
         messages.warning(
             request, _("Sent, but refused for: %(who)s") % {"who": ", ".join(sorted(outcome.refused))}
@@ -356,7 +371,7 @@ def compose_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 @_with_upload_budget
 @require_POST
 @login_required
-def upload_view(request: HttpRequest) -> JsonResponse:
+def upload_view(request: SignedInRequest) -> JsonResponse:
     """One attachment, uploaded when it is chosen; the page lists it and the form carries its token.
 
     ``staged``: the tokens the form already carries, so the limits count them.
@@ -376,7 +391,7 @@ def upload_view(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 @login_required
-def discard_view(request: HttpRequest) -> JsonResponse:
+def discard_view(request: SignedInRequest) -> JsonResponse:
     """ "Remove" on the page: the file is deleted at once (only ever from this user's own uploads)."""
     staging.discard(request.user.pk, request.POST.getlist("token")[:MAX_ATTACHMENTS])
     return JsonResponse({"removed": True})

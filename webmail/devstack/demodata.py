@@ -235,8 +235,8 @@ def tiny_pdf(text: str) -> bytes:
 
 # -------------------------------------------------------------------- helpers
 def _addr(contact: Contact | tuple[str, str]) -> str:
-    name, address, *rest = contact
-    charset = rest[0] if rest else None
+    name, address = contact[0], contact[1]
+    charset = contact[2] if len(contact) == 5 else None
     if not name:
         return address
     if name.isascii():
@@ -608,7 +608,7 @@ class _Builder:
             ),
             subtype="html",
         )
-        html_part = related.get_payload()[1]
+        html_part = list(related.iter_parts())[1]
         html_part.add_related(
             tiny_png(64, 64, (250, 180, 0)), "image", "png", cid="<logo@demo>", filename="logo.png"
         )

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from webmail.http.errors import error_response, inbox
@@ -69,14 +70,14 @@ def render_bad_input(request: HttpRequest, error: BadInput) -> HttpResponse:
     )
 
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def bounded(view: View) -> View:
     """Turn a BadInput raised while reading the request into a 400 page."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except BadInput as error:

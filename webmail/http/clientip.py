@@ -40,7 +40,7 @@ def check_trusted_proxies(entries: list[str]) -> list[str]:
         except ValueError:
             bad.append(entry)
             continue
-        if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(ipaddress.ip_network("::ffff:0:0/96")):
+        if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(ipaddress.IPv6Network("::ffff:0:0/96")):
             bad.append(entry)  # peers arrive as plain IPv4: write the IPv4 network instead
     return bad
 

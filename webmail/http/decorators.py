@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from accounts.servers import resolve
@@ -15,14 +16,17 @@ from accounts.session import load_password, password_unreadable
 from webmail.http.clientip import client_ip
 from webmail.mailaccess.session import UserMailbox
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # a page, a redirect or a stream
 
 
 def mailbox_required(view: View) -> View:
-    """Signed in with a mailbox password in the session; passes ``mailbox`` to the view."""
+    """Signed in with a mailbox password in the session; passes ``mailbox`` to the view.
+
+    The view annotates its request as ``webmail.http.signedin.SignedInRequest``: its user is a User.
+    """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if password_unreadable(request.session):

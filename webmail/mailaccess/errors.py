@@ -6,7 +6,12 @@ messages are for people, so they are translated; none carries a password.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class MailError(Exception):
@@ -14,7 +19,7 @@ class MailError(Exception):
 
     default_message = _("The mail server reported an error.")
 
-    def __init__(self, user_message: str | None = None, *, detail: str = "") -> None:
+    def __init__(self, user_message: StrOrPromise | None = None, *, detail: str = "") -> None:
         self.user_message = str(user_message or self.default_message)
         self.detail = detail  # technical detail for logs; never a secret
         super().__init__(self.user_message if not detail else f"{self.user_message} ({detail})")

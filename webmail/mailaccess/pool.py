@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A failure worth one retry on a fresh connection (see ``run``), unless the pool says busy.
+_RETRYABLE: tuple[type[BaseException], ...] = (ServerUnavailable, *CONNECTION_ERRORS)
+
 
 @dataclass(frozen=True)
 class PoolKey:
@@ -114,7 +117,7 @@ class ImapPool:
                 return op(client)
         except ServerBusy:
             raise
-        except (ServerUnavailable, *CONNECTION_ERRORS):
+        except _RETRYABLE:
             if fresh:
                 raise
             logger.info("IMAP connection for %r died; retrying on a fresh one", key)

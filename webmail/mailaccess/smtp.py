@@ -45,18 +45,20 @@ class _PinnedSMTP(smtplib.SMTP):
     ``_host`` stays the name, so STARTTLS verifies the certificate against it.
     """
 
-    def __init__(self, resolved: ResolvedHost, **kwargs: object) -> None:
+    def __init__(self, resolved: ResolvedHost, *, host: str, port: int, timeout: float) -> None:
         self._resolved = resolved
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(host=host, port=port, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return connect_pinned(self._resolved, port, timeout)
 
 
 class _PinnedSMTPSSL(smtplib.SMTP_SSL):
-    def __init__(self, resolved: ResolvedHost, **kwargs: object) -> None:
+    def __init__(
+        self, resolved: ResolvedHost, *, host: str, port: int, timeout: float, context: ssl.SSLContext
+    ) -> None:
         self._resolved = resolved
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(host=host, port=port, timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         sock = connect_pinned(self._resolved, port, timeout)

@@ -124,8 +124,8 @@ def _threads_from_headers(client: ImapConnection) -> list[Conversation]:
     parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
     headers: dict[int, ThreadHeaders] = {}
     for uid, item in data.items():
-        raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"") or b""
-        msg = parser.parsebytes(raw)
+        raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER.FIELDS")), None)
+        msg = parser.parsebytes(raw if isinstance(raw, bytes) else b"")
         headers[uid] = ThreadHeaders(
             str(msg.get("Message-ID", "")), str(msg.get("In-Reply-To", "")), str(msg.get("References", ""))
         )

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from webmail.http.bounds import MAX_FOLDER_NAME
 from webmail.http.decorators import mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import (
     FolderExists,
     FolderNotEmpty,
@@ -19,18 +20,19 @@ from webmail.mailaccess.errors import (
     ProtocolError,
 )
 from webmail.mailaccess.session import MailSession, UserMailbox
+from webmail.mailaccess.types import Folder
 
 from .organise import posted_folder
 
 
 @require_http_methods(["GET", "POST"])
 @mailbox_required
-def folders_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def folders_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     if request.method == "POST":
         return _folder_post(request, mailbox)
 
-    def load(mail: MailSession) -> tuple[list[object], set[str]]:
-        return mail.folders(), mail.subscribed_folders()  # type: ignore[return-value]
+    def load(mail: MailSession) -> tuple[list[Folder], set[str]]:
+        return mail.folders(), mail.subscribed_folders()
 
     folders, subscribed = mailbox.read(load)
     return render(request, "mailbox/folders.html", {"folders": folders, "subscribed": subscribed})

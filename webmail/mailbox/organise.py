@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from webmail.http.bounds import MAX_FOLDER_NAME
 from webmail.http.decorators import mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import CannotMoveSafely, FolderNotFound, MessageGone, NoSuchRoleFolder
 from webmail.mailaccess.session import FLAGGED, SEEN, ActionResult, MailSession, UserMailbox
 from webmail.mailaccess.types import FolderRole
@@ -110,7 +111,7 @@ VALID_ACTIONS = frozenset({*FLAG_ACTIONS, "move", "copy", "delete", *ROLE_ACTION
 
 @require_POST
 @mailbox_required
-def bulk_action_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def bulk_action_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     folder, target = posted_folder(request, "folder"), posted_folder(request, "target")
     if folder is None or target is None:
         return redirect(_back(request, "INBOX"))
@@ -167,7 +168,7 @@ def _remember_undo(request: HttpRequest, action: str, result: ActionResult) -> N
 
 @require_POST
 @mailbox_required
-def undo_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def undo_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     undo = request.session.pop(UNDO_KEY, None)
     if not undo:
         messages.info(request, _("There is nothing to undo."))
@@ -191,7 +192,7 @@ def undo_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 
 @require_POST
 @mailbox_required
-def empty_folder_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def empty_folder_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """Empty Trash or Junk, once the user confirmed."""
     folder = posted_folder(request, "folder")
     if folder is None:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from webmail.http.bounds import BadInput, bounded
 from webmail.http.decorators import mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.session import MailSession, SearchQuery, UserMailbox
 from webmail.mailaccess.types import MessagePage
 from webmail.mailbox.views import _context, list_params, message_url
@@ -52,7 +53,7 @@ def _date(request: HttpRequest, param: str) -> date | None:
 
 def parse_query(request: HttpRequest) -> SearchQuery:
     """The search fields, each checked against its bound (BadInput) before any IMAP work."""
-    values: dict[str, object] = {}
+    texts: dict[str, str] = {}
     for param, attr in TEXT_FIELDS.items():
         text = " ".join((request.GET.get(param) or "").split())
         if len(text) > MAX_TERM:
@@ -60,19 +61,29 @@ def parse_query(request: HttpRequest) -> SearchQuery:
                 _("“%(field)s” is too long: search for at most %(n)d characters.")
                 % {"field": _labels()[param], "n": MAX_TERM}
             )
-        values[attr] = text
-    values.update({attr: request.GET.get(param) == "1" for param, attr in FLAG_FIELDS.items()})
+        texts[attr] = text
+    flags = {attr: request.GET.get(param) == "1" for param, attr in FLAG_FIELDS.items()}
     since, before = _date(request, "since"), _date(request, "before")
     if since and before and since > before:
         raise BadInput(_("“Since” is after “Until”: no message can match."))
-    values["since"], values["before"] = since, before
-    return SearchQuery(**values)  # type: ignore[arg-type]
+    return SearchQuery(
+        text=texts["text"],
+        sender=texts["sender"],
+        recipient=texts["recipient"],
+        subject=texts["subject"],
+        body=texts["body"],
+        has_attachment=flags["has_attachment"],
+        unread=flags["unread"],
+        flagged=flags["flagged"],
+        since=since,
+        before=before,
+    )
 
 
 @require_GET
 @bounded
 @mailbox_required
-def search_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def search_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     params = list_params(request)
     query = parse_query(request)
     everywhere = request.GET.get("scope") == "all"

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from webmail.http.bounds import MAX_TOKEN, BadInput, bounded, folder_param, page_param
 from webmail.http.decorators import mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.session import MailSession, UserMailbox
 from webmail.mailaccess.types import Folder, MessagePage, SortKey
 from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree, parse_uid
@@ -92,7 +93,7 @@ def listing_context(mail: MailSession, params: ListParams, mode: str) -> dict[st
 @require_GET
 @bounded
 @mailbox_required
-def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def mailbox_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     mode = view_mode(request, remember=True)
     params = list_params(request)
     context = mailbox.read(lambda mail: listing_context(mail, params, mode))
@@ -102,7 +103,7 @@ def mailbox_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 @require_GET
 @bounded
 @mailbox_required
-def conversation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def conversation_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """The rows of one conversation, fetched when the user opens it in the list."""
     folder = folder_param(request.GET.get("folder"), default="INBOX")
     tree_text = request.GET.get("tree", "")
@@ -139,7 +140,7 @@ def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
 @require_GET
 @bounded
 @mailbox_required
-def poll_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def poll_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """Polled every ~45 s: 204 when nothing changed, else the page (the mail picks its parts)."""
     params = list_params(request)
     mode = view_mode(request)
@@ -157,9 +158,9 @@ def poll_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     if context is None:
         return HttpResponse(status=204)
     # Actions on the refreshed list return to the list, not to this endpoint.
-    params = request.GET.copy()
-    params.pop("state", None)
-    context["back_url"] = f"{reverse('mailbox:list')}?{params.urlencode()}"
+    query = request.GET.copy()
+    query.pop("state", None)
+    context["back_url"] = f"{reverse('mailbox:list')}?{query.urlencode()}"
     return render(request, "mailbox/list_page.html", context)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email import utils as email_utils
-from email.header import decode_header, ecre
+from email.header import decode_header
 from email.message import Message
 from typing import Any
 
@@ -451,11 +451,16 @@ def _to_text(raw: Any) -> str:
     return text
 
 
+# An RFC 2047 encoded word, =?charset?encoding?text?=, its three parts captured for split():
+# the pattern email.header keeps as ``ecre``, which is not public API (typeshed omits it).
+_ENCODED_WORD = re.compile(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=")
+
+
 def _decode_encoded_words(text: str) -> str:
     """Decode RFC 2047 words; whitespace between two encoded words is dropped
     and adjacent words in one charset are joined before decoding, so a
     multibyte character split across words survives."""
-    pieces = ecre.split(text)
+    pieces = _ENCODED_WORD.split(text)
     # pieces = [plain, charset, encoding, payload, plain, charset, ...]
     chunks: list[tuple[str | bytes, str | None]] = []
     if pieces[0]:

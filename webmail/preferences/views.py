@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from webmail.http.signedin import SignedInRequest
 from webmail.reading.models import Preferences, TrustedSender
 from webmail.sendas.forms import SignatureForm
 from webmail.sendas.selectors import external_accounts_to_offer, identities_for
@@ -23,7 +24,7 @@ class PreferencesForm(forms.ModelForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def preferences_view(request: HttpRequest) -> HttpResponse:
+def preferences_view(request: SignedInRequest) -> HttpResponse:
     prefs = Preferences.for_user(request.user)
     form = PreferencesForm(request.POST or None, instance=prefs)
     if request.method == "POST" and form.is_valid():
@@ -43,7 +44,7 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def forget_sender_view(request: HttpRequest, pk: int) -> HttpResponse:
+def forget_sender_view(request: SignedInRequest, pk: int) -> HttpResponse:
     # Scoped to the signed-in user: another user's id is a 404, never a deletion.
     get_object_or_404(TrustedSender, pk=pk, user=request.user).delete()
     return redirect("preferences:index")

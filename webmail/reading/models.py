@@ -5,9 +5,14 @@ Moved here from ``accounts`` (tables kept), see ``migrations/0001_initial.py``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class Preferences(models.Model):
@@ -26,7 +31,7 @@ class Preferences(models.Model):
         return str(self.user)
 
     @classmethod
-    def for_user(cls, user: object) -> Preferences:
+    def for_user(cls, user: User) -> Preferences:
         """Saved preferences, or unsaved defaults (reading never writes)."""
         return cls.objects.filter(user=user).first() or cls(user=user)
 

@@ -199,7 +199,7 @@ def _render(
 def _render_item(
     item: DisplayItem,
     fetched: dict[str, bytes],
-    cid_url: object,
+    cid_url: Callable[[str], str | None],
     allow_remote: bool,
     keys: dict[str, str],
     cached: dict[str, tuple[str, int, bool]],
@@ -228,7 +228,7 @@ def _render_item(
     truncated = len(data) >= MAX_DISPLAY_BYTES and part.size > len(data)
     if item.kind == "html":
         try:
-            result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)  # type: ignore[arg-type]
+            result = sanitize_html(text, cid_url=cid_url, allow_remote=allow_remote)
         except HtmlTooComplex:
             notice = _("This message's HTML is too complex to display safely. Download it to read it.")
             return RenderedItem("text", part, html=f'<p class="notice">{escape(notice)}</p>')

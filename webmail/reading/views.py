@@ -19,6 +19,7 @@ from webmail.compose.addresses import learn_sender
 from webmail.http.bounds import parse_uid
 from webmail.http.decorators import mailbox_required
 from webmail.http.errors import NotFoundPage
+from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
 from webmail.mailaccess.session import MailSession, UserMailbox
 from webmail.messages.choose import attachment_name
@@ -63,7 +64,7 @@ def _target(request: HttpRequest) -> tuple[str, int]:
 
 @require_GET
 @mailbox_required
-def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def message_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """Opening marks the message read (unless the user turned that off): the one GET that writes."""
     folder, uid = _target(request)
     prefs = Preferences.for_user(request.user)
@@ -72,7 +73,7 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     def trusted(sender: str) -> bool:
         return TrustedSender.objects.filter(user=request.user, email=sender).exists()
 
-    def load(mail: object) -> OpenedMessage:
+    def load(mail: MailSession) -> OpenedMessage:
         return open_message(
             mail,
             folder,
@@ -120,7 +121,7 @@ def _body_csp(remote: bool) -> str:
 
 @require_GET
 @mailbox_required
-def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def body_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """One sanitized HTML part as its own document, for the sandboxed iframe."""
     _not_for_htmx(request)
     remote = request.GET.get("remote") == "1"
@@ -143,7 +144,7 @@ def body_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     return response  # django-csp leaves a response's own CSP header alone
 
 
-def _body_html(request: HttpRequest, mailbox: UserMailbox, remote: bool) -> str:
+def _body_html(request: SignedInRequest, mailbox: UserMailbox, remote: bool) -> str:
     folder, uid = _target(request)
     section = request.GET.get("section", "")
     scope = cache_scope(mailbox)
@@ -175,7 +176,7 @@ def _body_html(request: HttpRequest, mailbox: UserMailbox, remote: bool) -> str:
 
 @require_GET
 @mailbox_required
-def part_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
+def part_view(request: SignedInRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
     """Stream one part (attachment, inline image) with partial fetches; memory stays flat."""
     _not_for_htmx(request)
     folder, uid = _target(request)
@@ -210,14 +211,17 @@ def _download_type(content_type: str) -> str:
 
 
 def _download_headers(response: StreamingHttpResponse, name: str, *, inline: bool) -> StreamingHttpResponse:
-    response["Content-Disposition"] = content_disposition_header(not inline, name)
+    # Never None (that is only for inline without a name, and a name is always given).
+    response["Content-Disposition"] = content_disposition_header(not inline, name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     if response["Content-Type"].startswith("application/pdf"):
         # Chromium's PDF viewer does not run under a sandbox CSP; PDF scripts run in
         # the viewer's own context, not in our origin.
-        response._csp_exempt = True  # type: ignore[attr-defined]
+        # django-csp's flag (read with getattr by its middleware, set so by its csp_exempt
+        # decorator): no attribute of Django's response class, so not an assignment mypy accepts.
+        setattr(response, "_csp_exempt", True)  # noqa: B010
     else:
         response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     return response
@@ -225,7 +229,7 @@ def _download_headers(response: StreamingHttpResponse, name: str, *, inline: boo
 
 @require_GET
 @mailbox_required
-def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
+def raw_view(request: SignedInRequest, mailbox: UserMailbox) -> StreamingHttpResponse:
     """The whole message: ``?download=1`` as a .eml file, otherwise its source as plain text."""
     _not_for_htmx(request)
     folder, uid = _target(request)
@@ -246,7 +250,7 @@ def raw_view(request: HttpRequest, mailbox: UserMailbox) -> StreamingHttpRespons
 
 @require_POST
 @mailbox_required
-def seen_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def seen_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     folder, uid = _target(request)
     seen = request.POST.get("seen") == "1"
     with mailbox.session() as mail:
@@ -260,7 +264,7 @@ def seen_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 
 @require_POST
 @mailbox_required
-def trust_sender_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def trust_sender_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """ "Always show remote content from this sender"."""
     folder, uid = _target(request)
     head = mailbox.read(lambda mail: mail.head(folder, uid))

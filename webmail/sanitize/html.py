@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -273,7 +273,9 @@ class _Rewriter:
             following = node.next
             while following is None and ends:
                 out.append(ends.pop())
-                node = node.parent  # type: ignore[assignment]
+                parent = node.parent
+                assert parent is not None  # `ends` is not empty: we are below <body>
+                node = parent
                 following = node.next
             node = following
         out.append("</div>")
@@ -370,7 +372,7 @@ def _verify_attribute(tag: str, name: str, value: str) -> str | None:
     """Pass 2's check of each attribute nh3's allowlist kept: only pass 1's own values."""
     if name not in _CHECKED_NAMES:
         return value  # nh3's allowlist and URL schemes did the rest
-    forced = policy.FORCED_ATTRIBUTES.get(tag, {})
+    forced: Mapping[str, str] = policy.FORCED_ATTRIBUTES.get(tag, {})
     if name in forced:
         return value if value == forced[name] else None
     if name in _FORCED_NAMES:

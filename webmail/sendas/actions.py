@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,6 +24,9 @@ from . import tokens
 from .confirmation_mail import verification_draft
 from .models import Identity
 from .route_choice import IdentityDisabled
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # The settings a user edits (the email only when adding: a new address needs a new proof).
 SETTINGS_FIELDS = [
@@ -49,9 +52,7 @@ class Verified(Enum):
 
 
 @sensitive_variables("password")
-def connection_test(
-    *, user: AbstractBaseUser, identity: Identity, password: str, client_ip: str = ""
-) -> None:
+def connection_test(*, user: User, identity: Identity, password: str, client_ip: str = "") -> None:
     """The other provider's server is allowed (SSRF rules) and accepts this login; else a MailError.
 
     A sign-in with what the user typed: throttled like our own (``accounts.throttle``).
@@ -66,7 +67,7 @@ def connection_test(
 
 
 @sensitive_variables("password", "secret")
-def identity_save(*, user: AbstractBaseUser, identity: Identity, password: str, client_ip: str = "") -> None:
+def identity_save(*, user: User, identity: Identity, password: str, client_ip: str = "") -> None:
     """Test the other provider's server (when used), then save. Raises a MailError; nothing saved then.
 
     ``password`` may be empty when editing and the server is unchanged: the stored one is
@@ -86,7 +87,7 @@ def identity_save(*, user: AbstractBaseUser, identity: Identity, password: str, 
         if identity.is_default:
             Identity.objects.filter(user=user).exclude(pk=identity.pk).update(is_default=False)
         if adding:
-            identity.user = user  # type: ignore[assignment]
+            identity.user = user
             identity.save()
         else:
             identity.save(update_fields=[*SETTINGS_FIELDS, "smtp_password"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
 from accounts.formfields import write_only_password
@@ -17,6 +16,9 @@ from webmail.imports.models import ExternalAccount
 from .actions import SETTINGS_FIELDS
 from .models import Identity
 from .route_choice import own_server_allows, send_as_domains
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Each address added sends a message to it: a cap keeps this from being a way to send mail to strangers.
 MAX_ADDRESSES_PER_USER = 20
@@ -61,7 +63,7 @@ def _check_sendable(email: str) -> None:
             )
         raise forms.ValidationError(_("Enter an address with a full domain name, such as me@example.com."))
     try:
-        parsed = parse_addresses(email, field_name=_("Email address"))
+        parsed = parse_addresses(email, field_name=str(_("Email address")))
     except InvalidMessage:
         parsed = []
     # An address literal (me@[127.0.0.1]) names a machine, not a mail domain.
@@ -96,7 +98,7 @@ class SendAsForm(forms.ModelForm):
         }
 
     def __init__(
-        self, *args: Any, user: AbstractBaseUser, own_email: str, server: MailServer | None, **kwargs: Any
+        self, *args: Any, user: User, own_email: str, server: MailServer | None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.own_email, self.server = user, own_email, server
@@ -112,7 +114,8 @@ class SendAsForm(forms.ModelForm):
         if not send_as_domains(server):
             # The admin lets our server send for no other domain: only the other provider's is left.
             route = self.fields["route"]
-            route.choices = [c for c in route.choices if c[0] == Identity.Route.EXTERNAL]
+            assert isinstance(route, forms.ChoiceField)  # a model field with choices
+            route.choices = [c for c in Identity.Route.choices if c[0] == Identity.Route.EXTERNAL]
             self.initial["route"] = Identity.Route.EXTERNAL  # the instance's default would check nothing
 
     def clean_email(self) -> str:
@@ -146,7 +149,8 @@ class SendAsForm(forms.ModelForm):
         return self.cleaned_data["smtp_username"].strip()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         email = data.get("email") or self.instance.email
         if data.get("route") == Identity.Route.OWN:
             if email and not own_server_allows(self.server, email):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from typing import TYPE_CHECKING
 
 from webmail.imports.models import ExternalAccount
 
 from .models import Identity
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def identities_for(user: AbstractBaseUser) -> list[Identity]:
+
+def identities_for(user: User) -> list[Identity]:
     return list(Identity.objects.filter(user=user))
 
 
-def external_accounts_to_offer(user: AbstractBaseUser) -> list[ExternalAccount]:
+def external_accounts_to_offer(user: User) -> list[ExternalAccount]:
     """POP3 accounts the user checks but does not send as yet: offered as a starting point."""
     taken = {
         e.lower()

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webmail.http.decorators import mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.http.siteurl import absolute_url
 from webmail.imports.models import ExternalAccount
 from webmail.mailaccess.errors import MailError
@@ -30,7 +31,7 @@ from .models import Identity
 from .route_choice import IdentityDisabled
 
 
-def _own(request: HttpRequest, pk: int) -> Identity:
+def _own(request: SignedInRequest, pk: int) -> Identity:
     return get_object_or_404(Identity, pk=pk, user=request.user)
 
 
@@ -45,7 +46,7 @@ def _link_for(request: HttpRequest) -> actions.LinkFor:
 @sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def identity_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def identity_add_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     initial: dict[str, Any] = {}
     source = request.GET.get("from", "")
     if source.isdigit():
@@ -57,16 +58,16 @@ def identity_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
 @sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def identity_edit_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def identity_edit_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     identity = get_object_or_404(Identity, pk=pk, user=request.user, email__gt="")
     return _edit(request, mailbox, identity, {})
 
 
 def _edit(
-    request: HttpRequest, mailbox: UserMailbox, identity: Identity, initial: dict[str, Any]
+    request: SignedInRequest, mailbox: UserMailbox, identity: Identity, initial: dict[str, Any]
 ) -> HttpResponse:
     adding = identity.pk is None
-    account = request.user.mail_account  # type: ignore[union-attr]
+    account = request.user.mail_account
     form = SendAsForm(
         request.POST or None,
         instance=identity,
@@ -104,7 +105,7 @@ def _edit(
     return render(request, "sendas/form.html", context, status=400 if form.errors else 200)
 
 
-def _send_verification(request: HttpRequest, mailbox: UserMailbox, identity: Identity) -> None:
+def _send_verification(request: SignedInRequest, mailbox: UserMailbox, identity: Identity) -> None:
     try:
         actions.verification_send(identity=identity, mailbox=mailbox, link_for=_link_for(request))
     except MailError as exc:
@@ -126,7 +127,7 @@ def _send_verification(request: HttpRequest, mailbox: UserMailbox, identity: Ide
 
 @mailbox_required
 @require_POST
-def identity_resend_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def identity_resend_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     identity = _own(request, pk)
     if identity.verified:
         return redirect("preferences:index")
@@ -141,7 +142,7 @@ def identity_resend_view(request: HttpRequest, mailbox: UserMailbox, pk: int) ->
 
 @login_required
 @require_GET
-def identity_verify_link_view(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+def identity_verify_link_view(request: SignedInRequest, pk: int, token: str) -> HttpResponse:
     # Signed in as the identity's owner only: a link forwarded to someone else proves nothing.
     identity = _own(request, pk)
     result = actions.verify_token(identity=identity, token=token)
@@ -153,7 +154,7 @@ def identity_verify_link_view(request: HttpRequest, pk: int, token: str) -> Http
 
 @login_required
 @require_POST
-def identity_verify_code_view(request: HttpRequest, pk: int) -> HttpResponse:
+def identity_verify_code_view(request: SignedInRequest, pk: int) -> HttpResponse:
     identity = _own(request, pk)
     result = actions.verify_code(identity=identity, code=request.POST.get("code", "")[:40])
     if result == Verified.YES:
@@ -173,7 +174,7 @@ def identity_verify_code_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def signature_add_view(request: HttpRequest) -> HttpResponse:
+def signature_add_view(request: SignedInRequest) -> HttpResponse:
     form = SignatureForm(request.POST)
     if form.is_valid():
         with transaction.atomic():
@@ -193,6 +194,6 @@ def signature_add_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def identity_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def identity_delete_view(request: SignedInRequest, pk: int) -> HttpResponse:
     get_object_or_404(Identity, pk=pk, user=request.user).delete()  # another user's id: 404
     return redirect("preferences:index")
