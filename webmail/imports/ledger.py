@@ -84,8 +84,31 @@ def write_intent(
         )
 
 
-def record(run: FetchRun, account: ExternalAccount, outcomes: Iterable[Outcome]) -> None:
-    """Record stored / duplicate / skipped messages and commit: only then may they be deleted."""
+def start_backlog(run: FetchRun, account: ExternalAccount, *, waiting: int) -> None:
+    """Note how many new messages wait on the server, for the progress a person sees.
+
+    The first run that finds mail waiting starts the count; the runs that go on
+    with it (after the cap, a crash or a dropped connection) keep what is done
+    and refresh the total.
+    """
+    accounts = ExternalAccount.objects.filter(pk=account.pk)
+    with transaction.atomic():
+        runlock.renew(run)
+        if not waiting:
+            accounts.update(backlog_since=None, backlog_total=0, backlog_done=0)
+        elif not accounts.filter(backlog_since__isnull=True).update(
+            backlog_since=run.started_at, backlog_total=waiting, backlog_done=0
+        ):
+            accounts.update(backlog_total=F("backlog_done") + waiting)
+
+
+def record(
+    run: FetchRun, account: ExternalAccount, outcomes: Iterable[Outcome], *, progress: bool = False
+) -> None:
+    """Record stored / duplicate / skipped messages and commit: only then may they be deleted.
+
+    ``progress``: these were waiting to be imported (counted in the backlog).
+    """
     outcomes = list(outcomes)
     if not outcomes:
         return
@@ -115,9 +138,10 @@ def record(run: FetchRun, account: ExternalAccount, outcomes: Iterable[Outcome])
             duplicates=F("duplicates") + counts[State.DUPLICATE],
             skipped=F("skipped") + counts[State.SKIPPED],
         )
-        if counts[State.STORED]:
+        if counts[State.STORED] or progress:
             ExternalAccount.objects.filter(pk=account.pk).update(
-                total_imported=F("total_imported") + counts[State.STORED]
+                total_imported=F("total_imported") + counts[State.STORED],
+                backlog_done=F("backlog_done") + (len(outcomes) if progress else 0),
             )
 
 

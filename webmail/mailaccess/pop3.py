@@ -182,10 +182,13 @@ class Pop3Client:
 
     def lost(self, exc: BaseException) -> MailError:
         self.broken = True
-        if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        dropped = isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError)
+        # Once TLS is up (the handshake is behind us), a TLS error is the connection dropping
+        # mid-session: saying "handshake failed" would send the user to change a correct setting.
+        if dropped or (self.encrypted and isinstance(exc, ssl.SSLError)):
             return ServerUnavailable(
                 _("The connection to %(where)s was lost.") % {"where": self.endpoint.label},
-                detail=str(exc),
+                detail=f"{exc.__class__.__name__}: {exc}",
             )
         return connection_error(exc, self.endpoint)
 

@@ -50,7 +50,8 @@ def test_import_keeps_dates_and_flags_and_a_second_run_imports_nothing(
     assert (first.status, first.imported, first.on_server) == ("ok", 12, 12)
 
     client = mailbox(dovecot.imap_port, owner.mail.email, owner.mail.password)
-    folder = external.email.replace(".", "_")  # Dovecot's Maildir++ refuses "." in a name
+    # Dovecot's Maildir++ refuses "." in a name: the look-alike keeps the address readable.
+    folder = external.email.replace(".", "\u2024")
     assert folder in [name for _f, _d, name in client.list_folders()]
     stored = folder_messages(client, folder)
     assert {m["message_id"] for m in stored} == ids_of(items)
@@ -69,6 +70,29 @@ def test_import_keeps_dates_and_flags_and_a_second_run_imports_nothing(
     account.refresh_from_db()
     assert (account.last_imported, account.total_imported, account.last_error) == (0, 12, "")
     assert account.next_run_at > timezone.now() + timedelta(minutes=14)
+
+
+def test_the_folder_named_after_the_account_reads_as_the_address_and_an_older_one_is_kept(
+    make_account: Callable[..., ExternalAccount], external: External, owner: Owner, dovecot: DovecotInstance
+) -> None:
+    external.seed(pop_messages(2, seed=12))
+    account = make_account(target=ExternalAccount.Target.LABEL, email="Me.Typed@Example.Net")
+    assert run(account).imported == 2
+    client = mailbox(dovecot.imap_port, owner.mail.email, owner.mail.password)
+    names = [name for _f, _d, name in client.list_folders()]
+    # As typed: case kept, dots shown as dots (ONE DOT LEADER), not "Me_Typed@Example_Net".
+    assert "Me\u2024Typed@Example\u2024Net" in names
+    assert not any("_" in name for name in names)
+
+    # An account whose folder an older release named with "_" keeps filling that folder.
+    client.create_folder("Old.Account@example_net".replace(".", "_"))
+    account.delete()  # (one account per login: the same mailbox plays the older account)
+    external.seed(pop_messages(1, seed=13))
+    older = make_account(target=ExternalAccount.Target.LABEL, email="Old.Account@example.net")
+    assert run(older).imported == 3
+    assert len(folder_messages(client, "Old_Account@example_net")) == 3
+    assert "Old\u2024Account@example\u2024net" not in [name for _f, _d, name in client.list_folders()]
+    client.logout()
 
 
 def test_leave_copy_off_removes_them_from_the_server_once_stored(
