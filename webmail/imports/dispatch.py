@@ -9,8 +9,10 @@ claim whose task never ran (a worker killed with it reserved) goes stale and
 the account is claimed again.
 
 The dispatcher runs on beat's tick and, so that no one waits for the tick,
-whenever a run ends: a run stopped by its cap hands on to the next run of the
-same account at once, behind the accounts that were due before it.
+whenever a task ends. A run stopped by its cap goes straight on with the next
+run of the same account in the same task while no other account waits (so a
+killed worker never leaves a queued continuation behind); when others wait, it
+hands on through the dispatcher, behind the accounts that were due before it.
 """
 
 from __future__ import annotations
@@ -98,6 +100,31 @@ def claim_now(account_id: int, *, now: datetime | None = None) -> bool:
     if not found or (found[0] is not None and now - found[0] < STALE_CLAIM):
         return False
     return _claim(account_id, found[0], now)
+
+
+def others_waiting(account_id: int, *, now: datetime | None = None) -> bool:
+    """Does any other account wait for a worker (due, queued, or a dead run's to take over)?"""
+    now = now or timezone.now()
+    running = FetchRun.objects.filter(status=RUNNING)
+    return (
+        ExternalAccount.objects.filter(enabled=True)
+        .exclude(pk=account_id)
+        .filter(
+            Q(queued_at__gte=now - STALE_CLAIM)
+            | Q(next_run_at__lte=now)
+            | Q(next_run_at__isnull=True)
+            | Q(pk__in=running.filter(lease_until__lt=now).values("account_id"))
+        )
+        .exclude(pk__in=running.filter(lease_until__gte=now).values("account_id"))
+        .exists()
+    )
+
+
+def due_again(account_id: int) -> bool:
+    """Its run ended with more waiting (the cap, or a failure after progress): due now."""
+    return ExternalAccount.objects.filter(
+        pk=account_id, enabled=True, next_run_at__lte=timezone.now()
+    ).exists()
 
 
 def is_claimed(account_id: int) -> bool:

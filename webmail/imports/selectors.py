@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from accounts.fields import secret_unreadable
 
-from . import runlock
+from . import dispatch, runlock
 from .models import ExternalAccount, FetchRun, LedgerEntry
 from .service import StoredPasswordUnreadable
 
@@ -27,6 +27,7 @@ class Activity(enum.Enum):
     RUNNING = "running"  # a live run: its heartbeat beats
     STOPPED = "stopped"  # the run holding the lock died; the dispatcher takes over when its lease lapses
     WAITING = "waiting"  # between two runs of one import: more mail waits on the server
+    QUEUED = "queued"  # a check is queued and starts in a moment
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,12 @@ def poll_seconds(statuses: list[AccountStatus]) -> int:
 def _activity(account: ExternalAccount, run: FetchRun | None, now: datetime) -> Activity:
     if run is not None:
         return Activity.RUNNING if runlock.is_alive(run, now) else Activity.STOPPED
-    if account.enabled and account.backlog_since is not None and account.backlog_total > account.backlog_done:
+    if not account.enabled:
+        return Activity.IDLE
+    if account.backlog_since is not None and account.backlog_total > account.backlog_done:
         return Activity.WAITING
+    if account.queued_at is not None and now - account.queued_at < dispatch.STALE_CLAIM:
+        return Activity.QUEUED
     return Activity.IDLE
 
 

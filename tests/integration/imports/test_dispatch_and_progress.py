@@ -264,3 +264,44 @@ def test_the_progress_counts_follow_each_batch(
     assert seen == [(5, 25), (10, 25), (15, 25), (20, 25), (25, 25)]
     account.refresh_from_db()
     assert account.backlog_since is None  # all in: the import is over
+
+
+# ------------------------------------------------------------------ handing on, fairly
+def test_alone_a_task_goes_on_with_the_next_runs_itself(
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    pop_settings: Any,
+    queued: list,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    external.seed(pop_messages(12, seed=63))
+    pop_settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN = 5
+    account = make_account()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.import_account.run(account.pk, "user")
+    runs = list(
+        FetchRun.objects.filter(account=account).order_by("started_at").values_list("trigger", "imported")
+    )
+    assert runs == [("user", 5), ("resume", 5), ("resume", 2)]
+    assert queued == []  # no continuation left waiting in the queue (a killed worker would lose it)
+
+
+def test_when_another_account_waits_a_run_stopped_by_its_cap_hands_on_behind_it(
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    pop_settings: Any,
+    queued: list,
+    django_capture_on_commit_callbacks: Any,
+    django_user_model: Any,
+) -> None:
+    external.seed(pop_messages(12, seed=64))
+    pop_settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN = 5
+    account = make_account()
+    other = make_account(user=django_user_model.objects.create(username="other@example.test"))
+    ExternalAccount.objects.filter(pk=other.pk).update(next_run_at=timezone.now() - timedelta(minutes=1))
+    assert dispatch.others_waiting(account.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.import_account.run(account.pk, "user")
+    assert list(FetchRun.objects.filter(account=account).values_list("imported", flat=True)) == [5]
+    # The other account goes first; this one's next run follows, queued at once (no tick to wait for).
+    assert queued == [(other.pk, "schedule", True), (account.pk, "resume", True)]

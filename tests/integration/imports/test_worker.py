@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import MailUser
-from tests.integration.imports.conftest import CeleryProcess, External, Owner
+from tests.integration.imports.conftest import External, Owner
 from tests.integration.imports.support import (
     folder_messages,
     ids_of,
@@ -26,6 +26,7 @@ from tests.integration.imports.support import (
     pop_messages,
     wait_for,
 )
+from tests.support.celery import CeleryProcess
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.imports import actions, tasks
 from webmail.imports.models import ExternalAccount, FetchRun, LedgerEntry
