@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from . import runlock
@@ -30,16 +30,30 @@ class Outcome:
     note: str = ""
 
 
-def load(account: ExternalAccount) -> dict[str, Known]:
-    rows = LedgerEntry.objects.filter(account=account).values_list(
-        "uidl", "state", "stored_at", "deleted_at", "folder", "uidvalidity", "uid_floor"
-    )
-    return {
-        uidl: Known(state, stored_at, deleted_at is not None, folder, uidvalidity, uid_floor)
-        for uidl, state, stored_at, deleted_at, folder, uidvalidity, uid_floor in rows.iterator(
-            chunk_size=2000
-        )
+def load(account: ExternalAccount, *, stored_dates: bool = False) -> dict[str, Known]:
+    """What the ledger knows of each key. Every run reads it whole, so it reads little: key,
+    state and whether it is gone; the details only where they serve (an interrupted run's
+    pending rows; the dates stored rows were stored, for "delete after N days")."""
+    rows = LedgerEntry.objects.filter(account=account)
+    gone = ExpressionWrapper(Q(deleted_at__isnull=False), output_field=BooleanField())
+    plain = {
+        (state, deleted): Known(state, deleted=deleted) for state in State.values for deleted in (False, True)
     }
+    known = {
+        uidl: plain[(state, bool(deleted))]
+        for uidl, state, deleted in rows.annotate(gone=gone)
+        .values_list("uidl", "state", "gone")
+        .iterator(chunk_size=5000)
+    }
+    for uidl, folder, uidvalidity, uid_floor in rows.filter(state=State.PENDING).values_list(
+        "uidl", "folder", "uidvalidity", "uid_floor"
+    ):
+        known[uidl] = replace(known[uidl], folder=folder, uidvalidity=uidvalidity, uid_floor=uid_floor)
+    if stored_dates:
+        stored = rows.filter(state__in=[State.STORED, State.DUPLICATE], deleted_at__isnull=True)
+        for uidl, stored_at in stored.values_list("uidl", "stored_at").iterator(chunk_size=5000):
+            known[uidl] = replace(known[uidl], stored_at=stored_at)
+    return known
 
 
 def stored_pairs(account: ExternalAccount) -> set[tuple[str, int]]:

@@ -127,7 +127,7 @@ def _run(account: ExternalAccount, run: FetchRun, tally: Tally) -> None:
     try:
         server = source.listing()
         tally.on_server = len(server)
-        known = ledger.load(account)
+        known = ledger.load(account, stored_dates=bool(account.leave_copy and account.delete_after_days))
         plan = make_plan(
             server,
             known,
