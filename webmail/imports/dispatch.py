@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import ExternalAccount, FetchRun
@@ -51,7 +51,7 @@ def claim_due(*, now: datetime | None = None) -> list[Claim]:
         .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - STALE_CLAIM))
         .filter(Q(next_run_at__lte=now) | Q(next_run_at__isnull=True) | Q(pk__in=lapsed))
         .exclude(pk__in=running.filter(lease_until__gte=now).values("account_id"))
-        .order_by("next_run_at", "pk")
+        .order_by(F("next_run_at").asc(nulls_first=True), "pk")
         .values_list("pk", "user_id", "queued_at", "backlog_since")[:BATCH]
     )
     rows = list(due)

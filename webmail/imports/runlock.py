@@ -149,9 +149,3 @@ def is_alive(run: FetchRun, now: datetime | None = None) -> bool:
         return False
     last = run.renewed_at or run.started_at
     return now - last <= timedelta(seconds=2 * heartbeat_interval() + 1)
-
-
-def is_running(account_id: int) -> bool:
-    return FetchRun.objects.filter(
-        account_id=account_id, status=RUNNING, lease_until__gte=timezone.now()
-    ).exists()
