@@ -9,10 +9,9 @@ claim whose task never ran (a worker killed with it reserved) goes stale and
 the account is claimed again.
 
 The dispatcher runs on beat's tick and, so that no one waits for the tick,
-whenever a task ends. A run stopped by its cap goes straight on with the next
-run of the same account in the same task while no other account waits (so a
-killed worker never leaves a queued continuation behind); when others wait, it
-hands on through the dispatcher, behind the accounts that were due before it.
+whenever a run ends. At its cap a run goes on with the same sessions while no
+other account waits (``others_waiting``; a minute at most); when others wait it
+stops, and the dispatcher queues its next run behind the accounts due before it.
 """
 
 from __future__ import annotations
@@ -118,13 +117,6 @@ def others_waiting(account_id: int, *, now: datetime | None = None) -> bool:
         .exclude(pk__in=running.filter(lease_until__gte=now).values("account_id"))
         .exists()
     )
-
-
-def due_again(account_id: int) -> bool:
-    """Its run ended with more waiting (the cap, or a failure after progress): due now."""
-    return ExternalAccount.objects.filter(
-        pk=account_id, enabled=True, next_run_at__lte=timezone.now()
-    ).exists()
 
 
 def is_claimed(account_id: int) -> bool:

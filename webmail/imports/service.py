@@ -4,7 +4,8 @@
 2. Open a session with the source (``sources``; for POP3: connect to an address
    the SSRF check approved, STLS if asked, authenticate).
 3. List its messages (UIDL or fallback keys, and sizes), compared with the ledger (``plan``).
-4. For each batch of new messages:
+4. For each batch of new messages (at most ``WEBMAIL_POP_MAX_MESSAGES_PER_RUN`` a
+   run while other accounts wait for a worker; past that while none does):
    a. RETR them (pipelined). One left "pending" by an interrupted run is first
       looked for in its folder (``find_copy``), and not stored again if it is there;
    b. write "pending" rows (Message-ID, size, and the folder's UIDVALIDITY and
@@ -36,7 +37,7 @@ from webmail.mailaccess.append import Incoming, MailboxWriter, describe, normali
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError
 from webmail.mailaccess.types import Endpoint
 
-from . import ledger, runlock, sources
+from . import dispatch, ledger, runlock, sources
 from .destination import OwnMailboxError, open_mailbox, own_mailbox
 from .ledger import Outcome
 from .models import ExternalAccount, FetchRun, LedgerEntry
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 State = LedgerEntry.State
 SEEN = (b"\\Seen",)
 HISTORY_KEPT = 100  # runs kept per account
+RUN_SECONDS = 60  # a run goes past its cap (nobody else waiting) for this long at most
 
 
 __all__ = ["OwnMailboxError", "StoredPasswordUnreadable", "account_import", "connection_test"]
@@ -71,7 +73,7 @@ class Tally:
     duplicates: int = 0
     skipped: int = 0
     deleted: int = 0
-    remaining: int = 0  # new messages left for the next run by the cap
+    remaining: int = 0  # new messages left for the next run (the run stopped at its cap)
 
     @property
     def progressed(self) -> bool:
@@ -185,14 +187,27 @@ def _store_all(
         # Only after a UIDL reset: old mail under new UIDLs is recognised by Message-ID and size.
         pairs = ledger.stored_pairs(account) if plan.uidl_reset else None
         step = _Step(run, account, tally, source, mailbox, folder, known, pairs, mark)
-        for batch in batches(
-            plan.fetch, count=settings.WEBMAIL_POP_BATCH_MESSAGES, size=settings.WEBMAIL_POP_BATCH_BYTES
-        ):
-            outcomes = step.store(batch)
-            if not account.leave_copy:
-                in_mailbox = {o.key for o in outcomes if o.state in (State.STORED, State.DUPLICATE)}
-                deleted += source.delete([m for m in batch if m.key in in_mailbox])
+        todo = plan.fetch
+        while todo:
+            for batch in batches(
+                todo, count=settings.WEBMAIL_POP_BATCH_MESSAGES, size=settings.WEBMAIL_POP_BATCH_BYTES
+            ):
+                outcomes = step.store(batch)
+                if not account.leave_copy:
+                    in_mailbox = {o.key for o in outcomes if o.state in (State.STORED, State.DUPLICATE)}
+                    deleted += source.delete([m for m in batch if m.key in in_mailbox])
+            todo = plan.next_slice(settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN) if _go_on(account, run) else []
+            tally.planned += len(todo)
+            tally.remaining = plan.remaining
     return deleted
+
+
+def _go_on(account: ExternalAccount, run: FetchRun) -> bool:
+    """At the cap: go on with the same sessions while no other account waits for a worker (and
+    for a minute at most, so deletions are committed and a warm shutdown does not wait long)."""
+    if timezone.now() - run.started_at > timedelta(seconds=RUN_SECONDS):
+        return False
+    return not dispatch.others_waiting(account.pk)
 
 
 @dataclass

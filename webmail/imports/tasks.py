@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from celery import shared_task
 from django.db import OperationalError, transaction
@@ -12,8 +11,6 @@ from . import dispatch, service
 from .models import FetchRun
 
 logger = logging.getLogger(__name__)
-
-CONTINUE_SECONDS = 60  # one task goes on with the same account's next runs for this long at most
 
 
 @shared_task(
@@ -25,21 +22,12 @@ CONTINUE_SECONDS = 60  # one task goes on with the same account's next runs for 
     max_retries=3,
 )
 def import_account(account_id: int, trigger: str = FetchRun.Trigger.SCHEDULE, claimed: bool = False) -> None:
-    """Runs of one account while more is waiting and nobody else waits (for a minute at most,
-    so a warm shutdown never waits for a whole import); then the dispatcher at once, so the next
-    run (this account's, behind the others, or another's) starts now, not at beat's next tick."""
+    """One run; then the dispatcher at once, so the next run (this account's if more is waiting,
+    behind the accounts due before it, or another's) starts now, not at beat's next tick."""
     if claimed and not dispatch.is_claimed(account_id):
         return  # a duplicate of a claim another task already took up
-    until = time.monotonic() + CONTINUE_SECONDS
     try:
-        run = service.account_import(account_id=account_id, trigger=trigger)
-        while (
-            run is not None
-            and time.monotonic() < until
-            and dispatch.due_again(account_id)
-            and not dispatch.others_waiting(account_id)
-        ):
-            run = service.account_import(account_id=account_id, trigger=FetchRun.Trigger.RESUME)
+        service.account_import(account_id=account_id, trigger=trigger)
     finally:
         dispatch_due()
 

@@ -199,10 +199,14 @@ def test_progress_while_a_long_import_runs_and_between_its_runs(
     make_account: Callable[..., ExternalAccount],
     external: External,
     pop_settings: Any,
+    django_user_model: Any,
 ) -> None:
     external.seed(pop_messages(30, seed=61))
     pop_settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN = 12
     account = make_account()
+    # Another user's account waits for a worker all along: each run stops at its cap.
+    waiting = make_account(user=django_user_model.objects.create(username="someone@example.test"))
+    ExternalAccount.objects.filter(pk=waiting.pk).update(next_run_at=timezone.now() - timedelta(minutes=1))
     service.account_import(account_id=account.pk)
     account.refresh_from_db()
     assert (account.backlog_done, account.backlog_total) == (12, 30)
@@ -267,7 +271,7 @@ def test_the_progress_counts_follow_each_batch(
 
 
 # ------------------------------------------------------------------ handing on, fairly
-def test_alone_a_task_goes_on_with_the_next_runs_itself(
+def test_alone_one_run_takes_the_whole_import_past_its_cap(
     make_account: Callable[..., ExternalAccount],
     external: External,
     pop_settings: Any,
@@ -279,11 +283,9 @@ def test_alone_a_task_goes_on_with_the_next_runs_itself(
     account = make_account()
     with django_capture_on_commit_callbacks(execute=True):
         tasks.import_account.run(account.pk, "user")
-    runs = list(
-        FetchRun.objects.filter(account=account).order_by("started_at").values_list("trigger", "imported")
-    )
-    assert runs == [("user", 5), ("resume", 5), ("resume", 2)]
-    assert queued == []  # no continuation left waiting in the queue (a killed worker would lose it)
+    runs = list(FetchRun.objects.filter(account=account).values_list("trigger", "imported"))
+    assert runs == [("user", 12)]
+    assert queued == []  # nothing left to queue: no continuation for a killed worker to lose
 
 
 def test_when_another_account_waits_a_run_stopped_by_its_cap_hands_on_behind_it(

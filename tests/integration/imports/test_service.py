@@ -188,12 +188,27 @@ def test_too_large_messages_are_skipped_reported_and_left_on_the_server(
     assert external.count() == 0
 
 
-def test_a_run_is_capped_and_the_rest_follows_at_once(
+def test_alone_a_run_goes_past_its_cap_with_the_same_sessions(
     make_account: Callable[..., ExternalAccount], external: External, pop_settings: Any
 ) -> None:
     external.seed(pop_messages(12, seed=5))
     pop_settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN = 5
     account = make_account()
+    result = run(account)
+    assert (result.status, result.imported, result.remaining) == ("ok", 12, 0)
+
+
+def test_a_run_stops_at_its_cap_while_another_account_waits(
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    pop_settings: Any,
+    django_user_model: Any,
+) -> None:
+    external.seed(pop_messages(12, seed=5))
+    pop_settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN = 5
+    account = make_account()
+    waiting = make_account(user=django_user_model.objects.create(username="someone@example.test"))
+    ExternalAccount.objects.filter(pk=waiting.pk).update(next_run_at=timezone.now() - timedelta(minutes=1))
     results = [run(account) for _ in range(3)]
     assert [(r.status, r.imported, r.remaining) for r in results] == [
         ("partial", 5, 7),
@@ -202,6 +217,7 @@ def test_a_run_is_capped_and_the_rest_follows_at_once(
     ]
     account.refresh_from_db()
     assert account.total_imported == 12
+    assert account.next_run_at > timezone.now()  # done: the next check is a whole interval away
 
 
 def test_a_uidl_reset_on_the_server_does_not_flood_the_mailbox(

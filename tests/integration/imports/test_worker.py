@@ -226,7 +226,7 @@ def test_a_task_queued_under_its_name_before_the_rename_still_imports(
     assert set(maildir_ids(dovecot, owner.mail.email)) == ids_of(items)
 
 
-def test_a_run_stopped_by_its_cap_hands_straight_on_to_the_next(
+def test_alone_the_whole_import_is_one_run_from_the_click(
     worker: CeleryProcess,
     beat: CeleryProcess,
     make_account: Callable[..., ExternalAccount],
@@ -234,21 +234,60 @@ def test_a_run_stopped_by_its_cap_hands_straight_on_to_the_next(
     owner: Owner,
     dovecot: DovecotInstance,
 ) -> None:
-    """1,600 messages, the default cap of 500: four runs, each starting as the last one ends,
-    not at the dispatcher's next tick (every 5 s)."""
-    items = pop_messages(1600, seed=46, sizes=(400, 1_500))
-    external.seed(items)
+    """1,600 messages, the default cap of 500, nobody else waiting: one run, never a wait for
+    the dispatcher's tick (every 5 s) nor a new login and listing every 500 messages."""
+    external.seed(pop_messages(1600, seed=46, sizes=(400, 1_500)))
     account = make_account(security="none")
     assert actions.check_now(account=account) == actions.CheckNow.QUEUED
     wait_for(lambda: _stored(dovecot, owner.mail.email) >= 1600, timeout=90, what="the import")
     wait_for(
         lambda: not FetchRun.objects.filter(account=account, status="running").exists(),
         timeout=30,
-        what="the last run to close",
+        what="the run to close",
     )
-    runs = list(FetchRun.objects.filter(account=account, imported__gt=0).order_by("started_at"))
-    assert [r.imported for r in runs] == [500, 500, 500, 100]
-    assert [r.trigger for r in runs] == ["user", "resume", "resume", "resume"]
-    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in itertools.pairwise(runs)]
-    assert max(gaps) < 1.0, gaps
+    runs = list(FetchRun.objects.filter(account=account).values_list("trigger", "imported", "status"))
+    assert runs == [("user", 1600, "ok")]
     assert set(maildir_ids(dovecot, owner.mail.email).values()) == {1}
+
+
+def test_with_every_worker_busy_a_waiting_account_gets_its_turn_at_the_next_cap(
+    worker: CeleryProcess,
+    beat: CeleryProcess,
+    make_account: Callable[..., ExternalAccount],
+    make_user: Callable[..., MailUser],
+    dovecot: DovecotInstance,
+) -> None:
+    """Two big imports fill the worker's two processes; a third account's small check is pressed:
+    it runs at the next cap (500 messages), not after the big imports, which then go on."""
+    sources = [make_user("big"), make_user("big"), make_user("small")]
+    for n, source in enumerate(sources):
+        dovecot.write_messages(source.email, "INBOX", pop_messages(1500 if n < 2 else 5, seed=47 + n))
+    accounts = [
+        make_account(email=source.email, username=source.email, password=source.password, security="none")
+        for source in sources
+    ]
+    for account in accounts[:2]:
+        assert actions.check_now(account=account) == actions.CheckNow.QUEUED
+    wait_for(
+        lambda: FetchRun.objects.filter(account__in=accounts[:2], status="running").count() == 2,
+        timeout=30,
+        what="both big imports to run",
+    )
+    assert actions.check_now(account=accounts[2]) == actions.CheckNow.QUEUED
+    wait_for(
+        lambda: FetchRun.objects.filter(account=accounts[2], status="ok").exists(),
+        timeout=60,
+        what="the check",
+    )
+    small = FetchRun.objects.get(account=accounts[2])
+    for account in accounts[:2]:
+        wait_for(
+            lambda a=account: FetchRun.objects.filter(account=a, status="ok").exists(),
+            timeout=90,
+            what="a big import to finish",
+        )
+        runs = list(FetchRun.objects.filter(account=account).order_by("started_at"))
+        assert runs[0].imported == 500 and runs[0].status == "partial"  # it stopped at the cap
+        assert runs[-1].finished_at > small.finished_at  # and finished after the small check
+        assert refreshed(account).total_imported == 1500
+    assert small.imported == 5
