@@ -286,6 +286,7 @@ LOGGING = {
 # Documented in the README's "POP3 import" section.
 WEBMAIL_POP_TIMEOUT = env.float("WEBMAIL_POP_TIMEOUT", default=30.0)
 WEBMAIL_POP_MAX_MESSAGE_BYTES = env.int("WEBMAIL_POP_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+# Every this many messages a run lets an account waiting for a worker go first.
 WEBMAIL_POP_MAX_MESSAGES_PER_RUN = env.int("WEBMAIL_POP_MAX_MESSAGES_PER_RUN", default=500)
 # Messages stored per MULTIAPPEND and ledger commit (and held in memory at once).
 WEBMAIL_POP_BATCH_MESSAGES = env.int("WEBMAIL_POP_BATCH_MESSAGES", default=100)
