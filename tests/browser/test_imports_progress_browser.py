@@ -18,7 +18,7 @@ from tests.support.celery import CeleryProcess
 from webmail.devstack.dovecot import DovecotInstance
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-COUNT = 8000  # small messages: about ten seconds of importing to watch
+COUNT = 15_000  # small messages: several seconds of importing to watch, even on a fast machine
 
 
 def test_the_import_progress_moves_on_the_page_while_the_worker_imports(

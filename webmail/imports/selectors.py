@@ -18,7 +18,7 @@ from . import dispatch, runlock
 from .models import ExternalAccount, FetchRun, LedgerEntry
 from .service import StoredPasswordUnreadable
 
-FAST_POLL_SECONDS = 2  # while something moves
+FAST_POLL_SECONDS = 1  # while something moves: a person follows it second by second
 SLOW_POLL_SECONDS = 15
 
 

@@ -212,7 +212,7 @@ def test_progress_while_a_long_import_runs_and_between_its_runs(
     assert (account.backlog_done, account.backlog_total) == (12, 30)
     [status] = account_statuses(owner.user)
     assert status.activity == Activity.WAITING and status.progress.waiting == 18
-    assert poll_seconds([status]) == 2  # it moves: the page follows it closely
+    assert poll_seconds([status]) == 1  # it moves: the page follows it closely
     browser = login(owner.mail)
     page = browser.get(URL + "status/").content.decode()
     assert "18 messages are still waiting on the server; importing them goes on now." in page
