@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.celery import beat, celery_env, second_worker, worker  # noqa: F401  (fixtures)
 from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
 
 

@@ -309,13 +309,15 @@ LOGGING = {
 # Documented in the README's "POP3 import" section.
 WEBMAIL_POP_TIMEOUT = env.float("WEBMAIL_POP_TIMEOUT", default=30.0)
 WEBMAIL_POP_MAX_MESSAGE_BYTES = env.int("WEBMAIL_POP_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+# Every this many messages a run lets an account waiting for a worker go first.
 WEBMAIL_POP_MAX_MESSAGES_PER_RUN = env.int("WEBMAIL_POP_MAX_MESSAGES_PER_RUN", default=500)
 # Messages stored per MULTIAPPEND and ledger commit (and held in memory at once).
 WEBMAIL_POP_BATCH_MESSAGES = env.int("WEBMAIL_POP_BATCH_MESSAGES", default=100)
 WEBMAIL_POP_BATCH_BYTES = env.int("WEBMAIL_POP_BATCH_BYTES", default=16 * 1024 * 1024)
-# A run's lock is a lease renewed at every batch; a killed worker's lapses after this.
-WEBMAIL_POP_LEASE_SECONDS = env.int("WEBMAIL_POP_LEASE_SECONDS", default=300)
-WEBMAIL_POP_DISPATCH_SECONDS = env.float("WEBMAIL_POP_DISPATCH_SECONDS", default=60.0)
+# A run's lock is a lease its heartbeat renews every quarter of this; a killed worker's lapses
+# after this, and the dispatcher (every WEBMAIL_POP_DISPATCH_SECONDS) queues the takeover.
+WEBMAIL_POP_LEASE_SECONDS = env.int("WEBMAIL_POP_LEASE_SECONDS", default=10)
+WEBMAIL_POP_DISPATCH_SECONDS = env.float("WEBMAIL_POP_DISPATCH_SECONDS", default=5.0)
 WEBMAIL_POP_MAX_BACKOFF_SECONDS = env.int("WEBMAIL_POP_MAX_BACKOFF_SECONDS", default=12 * 3600)
 WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE = env.int("WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE", default=3)
 CELERY_IMPORTS = ["webmail.imports.tasks"]

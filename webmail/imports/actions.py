@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -14,7 +15,7 @@ from accounts.secret_binding import endpoint_key
 from accounts.servers import resolve
 from accounts.throttle import Target, credential_try
 
-from . import dispatch, service
+from . import dispatch, runlock, service
 from .models import ExternalAccount, FetchRun
 from .tasks import queue_import
 
@@ -71,14 +72,14 @@ def account_save(
             return count  # paused by the user: saving settings does not resume it
         # New, or paused after refused sign-ins: the test just passed, so check now.
         _resume_fields(account.pk)
-        dispatch.claim_now(account.pk)
-        queue_import(account.pk, FetchRun.Trigger.USER)
+        _queue_now(account.pk, FetchRun.Trigger.USER)
     return count
 
 
 def account_pause(*, account: ExternalAccount) -> None:
+    # A check still queued finds its claim gone and does nothing.
     ExternalAccount.objects.filter(pk=account.pk).update(
-        enabled=False, paused_reason=ExternalAccount.Paused.USER
+        enabled=False, paused_reason=ExternalAccount.Paused.USER, queued_at=None
     )
 
 
@@ -87,8 +88,7 @@ def account_resume(*, account: ExternalAccount, mailbox_password: str | None = N
         _resume_fields(account.pk)
         if mailbox_password:
             _store_mailbox_password(account.user, mailbox_password)
-        dispatch.claim_now(account.pk)
-        queue_import(account.pk, FetchRun.Trigger.USER)
+        _queue_now(account.pk, FetchRun.Trigger.USER)
 
 
 def account_remove(*, account: ExternalAccount) -> None:
@@ -101,14 +101,28 @@ def account_remove(*, account: ExternalAccount) -> None:
             MailAccount.objects.filter(user_id=user_id).update(imap_password="", imap_password_for="")
 
 
-def check_now(*, account: ExternalAccount, trigger: str = FetchRun.Trigger.USER) -> bool:
-    """Queue a check at once; False if the account is paused."""
+class CheckNow(enum.Enum):
+    QUEUED = "queued"  # a check starts now (or one already queued will)
+    RUNNING = "running"  # a live check is under way: nothing to add
+    TAKING_OVER = "taking over"  # the running check died: the next takes over when its lease lapses
+    PAUSED = "paused"
+
+
+def check_now(*, account: ExternalAccount, trigger: str = FetchRun.Trigger.USER) -> CheckNow:
+    """Check at once, unless that would make things worse.
+
+    A live check is left alone (a second would only wait for its lock). A dead
+    one is taken over by the dispatcher as soon as its lease lapses, whatever is
+    pressed. Neither case, nor this one, moves the next scheduled check.
+    """
     if not account.enabled:
-        return False
+        return CheckNow.PAUSED
+    run = runlock.holder(account.pk)
+    if run is not None and run.lease_until is not None and run.lease_until >= timezone.now():
+        return CheckNow.RUNNING if runlock.is_alive(run) else CheckNow.TAKING_OVER
     with transaction.atomic():
-        dispatch.claim_now(account.pk)
-        queue_import(account.pk, trigger)
-    return True
+        _queue_now(account.pk, trigger)
+    return CheckNow.QUEUED
 
 
 def refresh_mailbox_password(*, user: AbstractBaseUser, mailbox_password: str) -> None:
@@ -125,6 +139,12 @@ def _store_mailbox_password(user: AbstractBaseUser, password: str) -> None:
     where = endpoint_key(resolve(account.server).imap)
     if account.imap_password != password or account.imap_password_for != where:
         MailAccount.objects.filter(pk=account.pk).update(imap_password=password, imap_password_for=where)
+
+
+def _queue_now(account_id: int, trigger: str) -> None:
+    """Claim and queue a check now; a check already queued (and fresh) will do instead."""
+    if dispatch.claim_now(account_id):
+        queue_import(account_id, trigger)
 
 
 def _resume_fields(account_id: int) -> None:

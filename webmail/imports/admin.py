@@ -160,9 +160,10 @@ class ExternalAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Fetch now"))
     def fetch_now(self, request: HttpRequest, queryset: QuerySet[ExternalAccount]) -> None:
-        from .actions import check_now
+        from .actions import CheckNow, check_now
 
-        queued = [a for a in queryset if check_now(account=a, trigger=FetchRun.Trigger.ADMIN)]
+        outcomes = [check_now(account=a, trigger=FetchRun.Trigger.ADMIN) for a in queryset]
+        queued = [o for o in outcomes if o != CheckNow.PAUSED]
         paused = queryset.count() - len(queued)
         if queued:
             self.message_user(request, _("Queued a check of %(count)d account(s).") % {"count": len(queued)})
@@ -175,7 +176,7 @@ class ExternalAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Pause"))
     def pause_accounts(self, request: HttpRequest, queryset: QuerySet[ExternalAccount]) -> None:
-        count = queryset.update(enabled=False, paused_reason=ExternalAccount.Paused.USER)
+        count = queryset.update(enabled=False, paused_reason=ExternalAccount.Paused.USER, queued_at=None)
         self.message_user(request, _("Paused %(count)d account(s).") % {"count": count})
 
     @admin.action(description=gettext_lazy("Resume (and check now)"))

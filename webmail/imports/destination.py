@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import MailAccount
 from accounts.servers import resolve
-from webmail.mailaccess.append import MailboxWriter
-from webmail.mailaccess.errors import AuthenticationFailed, MailError
+from webmail.mailaccess.append import MailboxFull, MailboxWriter
+from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
 
 from .models import ExternalAccount
 
@@ -44,6 +47,33 @@ def open_mailbox(account: ExternalAccount) -> MailboxWriter:
     except MailError as exc:
         raise OwnMailboxError(
             _("Your own mailbox could not be reached to store the mail: %(reason)s")
+            % {"reason": exc.user_message},
+            detail=exc.detail,
+        ) from exc
+
+
+@contextmanager
+def own_mailbox() -> Iterator[None]:
+    """Around each step on the user's mailbox: its failures say it is *your* mailbox that failed.
+
+    Without this, "the connection was lost" while storing reads as if the
+    external account were at fault, and sends the user to change its settings.
+    """
+    try:
+        yield
+    except (OwnMailboxError, MailboxFull, FolderNotFound):
+        raise  # already in the user's terms, or handled by the caller
+    except ServerUnavailable as exc:
+        raise OwnMailboxError(
+            _(
+                "The connection to your own mailbox was lost while storing the imported mail; "
+                "the next check goes on from where this one stopped."
+            ),
+            detail=exc.detail,
+        ) from exc
+    except MailError as exc:
+        raise OwnMailboxError(
+            _("Your own mailbox refused to store the imported mail: %(reason)s")
             % {"reason": exc.user_message},
             detail=exc.detail,
         ) from exc

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from . import runlock
@@ -30,16 +30,30 @@ class Outcome:
     note: str = ""
 
 
-def load(account: ExternalAccount) -> dict[str, Known]:
-    rows = LedgerEntry.objects.filter(account=account).values_list(
-        "uidl", "state", "stored_at", "deleted_at", "folder", "uidvalidity", "uid_floor"
-    )
-    return {
-        uidl: Known(state, stored_at, deleted_at is not None, folder, uidvalidity, uid_floor)
-        for uidl, state, stored_at, deleted_at, folder, uidvalidity, uid_floor in rows.iterator(
-            chunk_size=2000
-        )
+def load(account: ExternalAccount, *, stored_dates: bool = False) -> dict[str, Known]:
+    """What the ledger knows of each key. Every run reads it whole, so it reads little: key,
+    state and whether it is gone; the details only where they serve (an interrupted run's
+    pending rows; the dates stored rows were stored, for "delete after N days")."""
+    rows = LedgerEntry.objects.filter(account=account)
+    gone = ExpressionWrapper(Q(deleted_at__isnull=False), output_field=BooleanField())
+    plain = {
+        (state, deleted): Known(state, deleted=deleted) for state in State.values for deleted in (False, True)
     }
+    known = {
+        uidl: plain[(state, bool(deleted))]
+        for uidl, state, deleted in rows.annotate(gone=gone)
+        .values_list("uidl", "state", "gone")
+        .iterator(chunk_size=5000)
+    }
+    for uidl, folder, uidvalidity, uid_floor in rows.filter(state=State.PENDING).values_list(
+        "uidl", "folder", "uidvalidity", "uid_floor"
+    ):
+        known[uidl] = replace(known[uidl], folder=folder, uidvalidity=uidvalidity, uid_floor=uid_floor)
+    if stored_dates:
+        stored = rows.filter(state__in=[State.STORED, State.DUPLICATE], deleted_at__isnull=True)
+        for uidl, stored_at in stored.values_list("uidl", "stored_at").iterator(chunk_size=5000):
+            known[uidl] = replace(known[uidl], stored_at=stored_at)
+    return known
 
 
 def stored_pairs(account: ExternalAccount) -> set[tuple[str, int]]:
@@ -84,8 +98,31 @@ def write_intent(
         )
 
 
-def record(run: FetchRun, account: ExternalAccount, outcomes: Iterable[Outcome]) -> None:
-    """Record stored / duplicate / skipped messages and commit: only then may they be deleted."""
+def start_backlog(run: FetchRun, account: ExternalAccount, *, waiting: int) -> None:
+    """Note how many new messages wait on the server, for the progress a person sees.
+
+    The first run that finds mail waiting starts the count; the runs that go on
+    with it (after the cap, a crash or a dropped connection) keep what is done
+    and refresh the total.
+    """
+    accounts = ExternalAccount.objects.filter(pk=account.pk)
+    with transaction.atomic():
+        runlock.renew(run)
+        if not waiting:
+            accounts.update(backlog_since=None, backlog_total=0, backlog_done=0)
+        elif not accounts.filter(backlog_since__isnull=True).update(
+            backlog_since=run.started_at, backlog_total=waiting, backlog_done=0
+        ):
+            accounts.update(backlog_total=F("backlog_done") + waiting)
+
+
+def record(
+    run: FetchRun, account: ExternalAccount, outcomes: Iterable[Outcome], *, progress: bool = False
+) -> None:
+    """Record stored / duplicate / skipped messages and commit: only then may they be deleted.
+
+    ``progress``: these were waiting to be imported (counted in the backlog).
+    """
     outcomes = list(outcomes)
     if not outcomes:
         return
@@ -115,9 +152,10 @@ def record(run: FetchRun, account: ExternalAccount, outcomes: Iterable[Outcome])
             duplicates=F("duplicates") + counts[State.DUPLICATE],
             skipped=F("skipped") + counts[State.SKIPPED],
         )
-        if counts[State.STORED]:
+        if counts[State.STORED] or progress:
             ExternalAccount.objects.filter(pk=account.pk).update(
-                total_imported=F("total_imported") + counts[State.STORED]
+                total_imported=F("total_imported") + counts[State.STORED],
+                backlog_done=F("backlog_done") + (len(outcomes) if progress else 0),
             )
 
 

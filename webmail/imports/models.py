@@ -86,6 +86,14 @@ class ExternalAccount(models.Model):
     last_error = models.TextField(_("last error"), blank=True, default="")
     failures = models.PositiveIntegerField(_("failed checks in a row"), default=0)
     auth_failures = models.PositiveIntegerField(_("refused sign-ins in a row"), default=0)
+    # A check is queued for this account since then (cleared when its run starts). The
+    # queue's claim: the dispatcher queues an account once, and never moves its next check.
+    queued_at = models.DateTimeField(_("check queued"), null=True, blank=True, editable=False)
+    # The import of the mail waiting on the server, followed across runs (the cap, a crash,
+    # a lost connection split it): since when, how many in all, how many done.
+    backlog_since = models.DateTimeField(_("importing since"), null=True, blank=True, editable=False)
+    backlog_total = models.PositiveIntegerField(_("messages to import"), default=0, editable=False)
+    backlog_done = models.PositiveIntegerField(_("messages imported so far"), default=0, editable=False)
 
     class Meta:
         db_table = "accounts_externalaccount"
@@ -170,8 +178,9 @@ class FetchRun(models.Model):
     """One check of an external account. A ``running`` row is also the account's lock.
 
     A partial unique constraint allows one running run per account; the row's
-    ``lease_until`` is renewed in every ledger transaction and a run whose
-    lease has lapsed (its worker was killed) is marked interrupted by the next.
+    ``lease_until`` is renewed every few seconds while the run is alive and in
+    every ledger transaction, and a run whose lease has lapsed (its worker was
+    killed) is marked interrupted by the next.
     """
 
     class Status(models.TextChoices):
@@ -185,6 +194,7 @@ class FetchRun(models.Model):
         SCHEDULE = "schedule", _("schedule")
         USER = "user", _("“Check mail now”")
         ADMIN = "admin", _("admin")
+        RESUME = "resume", _("more waiting, or taking over a stopped check")
         OTHER = "other", _("other")
 
     account = models.ForeignKey(ExternalAccount, on_delete=models.CASCADE, related_name="runs")
@@ -193,6 +203,8 @@ class FetchRun(models.Model):
     started_at = models.DateTimeField(_("started"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When the lease was last renewed: a live run renews it every few seconds (``runlock``).
+    renewed_at = models.DateTimeField(null=True, blank=True)
     on_server = models.PositiveIntegerField(_("messages on the server"), default=0)
     imported = models.PositiveIntegerField(_("imported"), default=0)
     duplicates = models.PositiveIntegerField(_("already in the mailbox"), default=0)

@@ -39,8 +39,18 @@ class Plan:
     too_large: list[ServerMessage] = field(default_factory=list)
     delete: list[ServerMessage] = field(default_factory=list)  # stored earlier; the policy says they may go
     gone: list[str] = field(default_factory=list)  # stored keys no longer on the server
-    remaining: int = 0  # new messages left for the next run by the cap
+    later: list[ServerMessage] = field(default_factory=list)  # past the cap: this run's if nobody waits
     uidl_reset: bool = False
+
+    @property
+    def remaining(self) -> int:
+        """New messages past the cap."""
+        return len(self.later)
+
+    def next_slice(self, cap: int) -> list[ServerMessage]:
+        """Go on past the cap (nobody else waits): the next ``cap`` messages."""
+        self.fetch, self.later = self.later[:cap], self.later[cap:]
+        return self.fetch
 
 
 def looks_reset(server_keys: Iterable[str], known: dict[str, Known]) -> bool:
@@ -79,8 +89,7 @@ def make_plan(
                 wanted.append(message)
         elif _may_delete(entry, leave_copy=leave_copy, delete_after=delete_after, now=now):
             plan.delete.append(message)
-    plan.fetch = wanted[:cap]
-    plan.remaining = len(wanted) - len(plan.fetch)
+    plan.fetch, plan.later = wanted[:cap], wanted[cap:]
     on_server = {m.key for m in server}
     plan.gone = [
         k for k, e in known.items() if e.state in IN_MAILBOX and not e.deleted and k not in on_server

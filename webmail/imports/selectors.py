@@ -1,24 +1,68 @@
-"""Reads for the settings page: each account with its status, in three queries whatever the count."""
+"""Reads for the settings page: each account with its status and progress, in four queries whatever
+the count."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.fields import secret_unreadable
 
+from . import dispatch, runlock
 from .models import ExternalAccount, FetchRun, LedgerEntry
 from .service import StoredPasswordUnreadable
+
+FAST_POLL_SECONDS = 1  # while something moves: a person follows it second by second
+SLOW_POLL_SECONDS = 15
+
+
+class Activity(enum.Enum):
+    IDLE = "idle"
+    RUNNING = "running"  # a live run: its heartbeat beats
+    STOPPED = "stopped"  # the run holding the lock died; the dispatcher takes over when its lease lapses
+    WAITING = "waiting"  # between two runs of one import: more mail waits on the server
+    QUEUED = "queued"  # a check is queued and starts in a moment
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Of the mail waiting on the server when this import began (and what came since)."""
+
+    done: int
+    total: int
+    rate: float | None = None  # messages a second in the current run
+    seconds_left: int | None = None
+
+    @property
+    def waiting(self) -> int:
+        return max(0, self.total - self.done)
+
+    @property
+    def time_left(self) -> str:
+        return duration(self.seconds_left) if self.seconds_left is not None else ""
 
 
 @dataclass(frozen=True)
 class AccountStatus:
     account: ExternalAccount
-    checking: bool  # a run holds the account's lock right now
+    activity: Activity
+    progress: Progress | None  # None: nothing waiting, or not counted yet
     left_on_server: int  # messages skipped (too large, refused) and still on the server
+
+    @property
+    def checking(self) -> bool:
+        return self.activity == Activity.RUNNING
+
+    @property
+    def moving(self) -> bool:
+        """Something changes by the second: the page polls faster."""
+        return self.activity != Activity.IDLE
 
     @property
     def password_unreadable(self) -> bool:
@@ -33,15 +77,17 @@ class AccountStatus:
     def insecure(self) -> bool:
         return self.account.security == "none"
 
+    @property
+    def due_now(self) -> bool:
+        """The next check is now (not "in 0 minutes")."""
+        at = self.account.next_run_at
+        return at is None or at <= timezone.now()
+
 
 def account_statuses(user: AbstractBaseUser) -> list[AccountStatus]:
     accounts = list(ExternalAccount.objects.filter(user=user).order_by("email", "pk"))
     ids = [a.pk for a in accounts]
-    running = set(
-        FetchRun.objects.filter(
-            account_id__in=ids, status=FetchRun.Status.RUNNING, lease_until__gte=timezone.now()
-        ).values_list("account_id", flat=True)
-    )
+    holders = {run.account_id: run for run in FetchRun.objects.filter(account_id__in=ids, status="running")}
     skipped = dict(
         LedgerEntry.objects.filter(
             account_id__in=ids, state=LedgerEntry.State.SKIPPED, deleted_at__isnull=True
@@ -50,8 +96,63 @@ def account_statuses(user: AbstractBaseUser) -> list[AccountStatus]:
         .annotate(n=Count("pk"))
         .values_list("account_id", "n")
     )
+    now = timezone.now()
+    statuses = []
     for account in accounts:
         if secret_unreadable(account.password):
             # Said at once, not only after the next check fails (nothing is written on a GET).
             account.last_error = StoredPasswordUnreadable().user_message
-    return [AccountStatus(a, a.pk in running, skipped.get(a.pk, 0)) for a in accounts]
+        run = holders.get(account.pk)
+        activity = _activity(account, run, now)
+        statuses.append(
+            AccountStatus(
+                account, activity, _progress(account, run, activity, now), skipped.get(account.pk, 0)
+            )
+        )
+    return statuses
+
+
+def poll_seconds(statuses: list[AccountStatus]) -> int:
+    return FAST_POLL_SECONDS if any(s.moving for s in statuses) else SLOW_POLL_SECONDS
+
+
+def _activity(account: ExternalAccount, run: FetchRun | None, now: datetime) -> Activity:
+    if run is not None:
+        return Activity.RUNNING if runlock.is_alive(run, now) else Activity.STOPPED
+    if not account.enabled:
+        return Activity.IDLE
+    if account.backlog_since is not None and account.backlog_total > account.backlog_done:
+        return Activity.WAITING
+    if account.queued_at is not None and now - account.queued_at < dispatch.STALE_CLAIM:
+        return Activity.QUEUED
+    return Activity.IDLE
+
+
+def _progress(
+    account: ExternalAccount, run: FetchRun | None, activity: Activity, now: datetime
+) -> Progress | None:
+    if account.backlog_since is None or not account.backlog_total:
+        return None
+    done, total = min(account.backlog_done, account.backlog_total), account.backlog_total
+    if activity != Activity.RUNNING or run is None:
+        return Progress(done, total)
+    elapsed = (now - run.started_at).total_seconds()
+    moved = run.imported + run.duplicates
+    if moved <= 0 or elapsed <= 0:
+        return Progress(done, total)
+    rate = moved / elapsed
+    return Progress(done, total, rate, round((total - done) / rate))
+
+
+def duration(seconds: int) -> str:
+    """A short, translated duration: "40 seconds", "3 minutes", "2 hours 5 minutes"."""
+    if seconds < 90:
+        n = max(1, seconds)
+        return ngettext("%(n)d second", "%(n)d seconds", n) % {"n": n}
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    hours, minutes = divmod(minutes, 60)
+    hours_text = ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    minutes_text = ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    return f"{hours_text} {minutes_text}"

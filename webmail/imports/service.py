@@ -4,7 +4,8 @@
 2. Open a session with the source (``sources``; for POP3: connect to an address
    the SSRF check approved, STLS if asked, authenticate).
 3. List its messages (UIDL or fallback keys, and sizes), compared with the ledger (``plan``).
-4. For each batch of new messages:
+4. For each batch of new messages (at most ``WEBMAIL_POP_MAX_MESSAGES_PER_RUN`` a
+   run while other accounts wait for a worker; past that while none does):
    a. RETR them (pipelined). One left "pending" by an interrupted run is first
       looked for in its folder (``find_copy``), and not stored again if it is there;
    b. write "pending" rows (Message-ID, size, and the folder's UIDVALIDITY and
@@ -36,8 +37,8 @@ from webmail.mailaccess.append import Incoming, MailboxWriter, describe, normali
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError
 from webmail.mailaccess.types import Endpoint
 
-from . import ledger, runlock, sources
-from .destination import OwnMailboxError, open_mailbox
+from . import dispatch, ledger, runlock, sources
+from .destination import OwnMailboxError, open_mailbox, own_mailbox
 from .ledger import Outcome
 from .models import ExternalAccount, FetchRun, LedgerEntry
 from .plan import Known, Plan, ServerMessage, batches, make_plan, next_check
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 State = LedgerEntry.State
 SEEN = (b"\\Seen",)
 HISTORY_KEPT = 100  # runs kept per account
+RUN_SECONDS = 60  # a run goes past its cap (nobody else waiting) for this long at most
 
 
 __all__ = ["OwnMailboxError", "StoredPasswordUnreadable", "account_import", "connection_test"]
@@ -66,11 +68,23 @@ class StoredPasswordUnreadable(MailError):
 @dataclass
 class Tally:
     on_server: int = 0
+    planned: int = 0  # messages this run set out to store
     imported: int = 0
     duplicates: int = 0
     skipped: int = 0
     deleted: int = 0
-    remaining: int = 0
+    remaining: int = 0  # new messages left for the next run (the run stopped at its cap)
+
+    @property
+    def progressed(self) -> bool:
+        """Mail moved: a failure after this is no sign that the account is broken."""
+        return self.imported + self.duplicates + self.deleted > 0
+
+    @property
+    def unfinished(self) -> int:
+        """Messages still waiting once this run stops (the cap's, and its own if it failed)."""
+        done = self.imported + self.duplicates + (self.skipped if self.planned else 0)
+        return self.remaining + max(0, self.planned - done)
 
 
 def connection_test(*, endpoint: Endpoint, username: str, password: str) -> int:
@@ -82,28 +96,29 @@ def account_import(*, account_id: int, trigger: str = FetchRun.Trigger.OTHER) ->
     """Run one check of an enabled account; None if it is paused, gone, or already being checked."""
     account = ExternalAccount.objects.filter(pk=account_id, enabled=True).first()
     if account is None:
+        ExternalAccount.objects.filter(pk=account_id).update(queued_at=None)  # paused since: claim used up
         return None
     run = runlock.acquire(account, trigger)
     if run is None:
-        logger.info("POP import of account %s skipped: another run holds its lock", account_id)
+        logger.info("Import of account %s skipped: another run holds its lock", account_id)
         return None
     tally = Tally()
-    try:
-        _run(account, run, tally)
-    except runlock.LeaseLost:
-        logger.warning("POP import run %s of account %s lost its lock and stopped", run.pk, account_id)
-        return run
-    except MailError as exc:
-        logger.info("POP import of account %s failed: %s", account_id, exc)
-        _finish(account, run, tally, exc)
-    except Exception:
-        logger.exception("POP import of account %s crashed", account_id)
-        _finish(
-            account, run, tally, MailError(_("An internal error stopped this check; it will be retried."))
-        )
-        raise
-    else:
-        _finish(account, run, tally, None)
+    with runlock.Heartbeat(run):
+        try:
+            _run(account, run, tally)
+        except runlock.LeaseLost:
+            logger.warning("Import run %s of account %s lost its lock and stopped", run.pk, account_id)
+            return run
+        except MailError as exc:
+            logger.info("Import of account %s failed: %s", account_id, exc)
+            _finish(account, run, tally, exc)
+        except Exception:
+            logger.exception("Import of account %s crashed", account_id)
+            error = MailError(_("An internal error stopped this check; it will be retried."))
+            _finish(account, run, tally, error)
+            raise
+        else:
+            _finish(account, run, tally, None)
     return run
 
 
@@ -114,7 +129,7 @@ def _run(account: ExternalAccount, run: FetchRun, tally: Tally) -> None:
     try:
         server = source.listing()
         tally.on_server = len(server)
-        known = ledger.load(account)
+        known = ledger.load(account, stored_dates=bool(account.leave_copy and account.delete_after_days))
         plan = make_plan(
             server,
             known,
@@ -125,6 +140,8 @@ def _run(account: ExternalAccount, run: FetchRun, tally: Tally) -> None:
             now=timezone.now(),
         )
         tally.remaining = plan.remaining
+        tally.planned = len(plan.fetch)
+        ledger.start_backlog(run, account, waiting=len(plan.fetch) + plan.remaining)
         if plan.uidl_reset:
             logger.warning(
                 "Import of account %s: UIDLs look reset; de-duplicating by Message-ID and size", account.pk
@@ -162,21 +179,35 @@ def _store_all(
     """Store the planned messages batch by batch; returns those deleted on the way."""
     deleted: list[ServerMessage] = []
     with open_mailbox(account) as mailbox:
-        folder = mailbox.ensure_folder(account.target_label)
+        with own_mailbox():
+            folder = mailbox.ensure_folder(account.target_label)
+            # Once per run: every message appended from here on gets a UID >= this UIDNEXT,
+            # which is all an interrupted run's copy needs to be found (find_copy).
+            mark = mailbox.uid_mark(folder)
         # Only after a UIDL reset: old mail under new UIDLs is recognised by Message-ID and size.
         pairs = ledger.stored_pairs(account) if plan.uidl_reset else None
-        # Once per run: every message appended from here on gets a UID >= this UIDNEXT,
-        # which is all an interrupted run's copy needs to be found (find_copy).
-        mark = mailbox.uid_mark(folder)
         step = _Step(run, account, tally, source, mailbox, folder, known, pairs, mark)
-        for batch in batches(
-            plan.fetch, count=settings.WEBMAIL_POP_BATCH_MESSAGES, size=settings.WEBMAIL_POP_BATCH_BYTES
-        ):
-            outcomes = step.store(batch)
-            if not account.leave_copy:
-                in_mailbox = {o.key for o in outcomes if o.state in (State.STORED, State.DUPLICATE)}
-                deleted += source.delete([m for m in batch if m.key in in_mailbox])
+        todo = plan.fetch
+        while todo:
+            for batch in batches(
+                todo, count=settings.WEBMAIL_POP_BATCH_MESSAGES, size=settings.WEBMAIL_POP_BATCH_BYTES
+            ):
+                outcomes = step.store(batch)
+                if not account.leave_copy:
+                    in_mailbox = {o.key for o in outcomes if o.state in (State.STORED, State.DUPLICATE)}
+                    deleted += source.delete([m for m in batch if m.key in in_mailbox])
+            todo = plan.next_slice(settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN) if _go_on(account, run) else []
+            tally.planned += len(todo)
+            tally.remaining = plan.remaining
     return deleted
+
+
+def _go_on(account: ExternalAccount, run: FetchRun) -> bool:
+    """At the cap: go on with the same sessions while no other account waits for a worker (and
+    for a minute at most, so deletions are committed and a warm shutdown does not wait long)."""
+    if timezone.now() - run.started_at > timedelta(seconds=RUN_SECONDS):
+        return False
+    return not dispatch.others_waiting(account.pk)
 
 
 @dataclass
@@ -215,9 +246,10 @@ class _Step:
         intents = [intent for intent, _raw, _date in to_store]
         ledger.write_intent(self.run, self.account, intents, uidvalidity=uidvalidity, uid_floor=uid_floor)
         flags = SEEN if self.account.mark_seen else ()
-        refusals = self.mailbox.append(
-            self.folder, [Incoming(raw, flags, date) for _intent, raw, date in to_store]
-        )
+        with own_mailbox():
+            refusals = self.mailbox.append(
+                self.folder, [Incoming(raw, flags, date) for _intent, raw, date in to_store]
+            )
         for intent, refusal in zip(intents, refusals, strict=True):
             if refusal is None:
                 outcomes.append(intent)
@@ -226,7 +258,7 @@ class _Step:
             else:
                 note = _("refused by your mailbox: %(reason)s") % {"reason": refusal}
                 outcomes.append(Outcome(intent.key, State.SKIPPED, intent.message_id, intent.size, note=note))
-        ledger.record(self.run, self.account, outcomes)
+        ledger.record(self.run, self.account, outcomes, progress=True)
         for outcome in outcomes:
             if outcome.state == State.STORED:
                 self.tally.imported += 1
@@ -239,18 +271,25 @@ class _Step:
     def _already_stored(self, entry: Known, raw: bytes) -> bool:
         """Did an interrupted run store this message after writing its intent?"""
         try:
-            return self.mailbox.find_copy(
-                entry.folder or self.folder, raw, uidvalidity=entry.uidvalidity, uid_floor=entry.uid_floor
-            )
+            with own_mailbox():
+                return self.mailbox.find_copy(
+                    entry.folder or self.folder, raw, uidvalidity=entry.uidvalidity, uid_floor=entry.uid_floor
+                )
         except FolderNotFound:
             return False
 
 
 def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailError | None) -> None:
-    """Close the run and write the account's status and next check (with backoff on failure)."""
+    """Close the run and write the account's status and next check.
+
+    More waiting (the cap, or a failure after progress): due at once, and the
+    task hands on to the dispatcher. A failure that moved no mail backs off.
+    """
     now = timezone.now()
     refused = isinstance(error, AuthenticationFailed)
-    failures = account.failures + 1 if error else 0
+    # A run that moved mail before it failed (a dropped connection, say) proves the account works.
+    failed = error is not None and not tally.progressed
+    failures = account.failures + 1 if failed else 0
     auth_failures = account.auth_failures + 1 if refused else 0
     # An unreadable stored password will not become readable by retrying: only the user can fix it.
     pause = auth_failures >= settings.WEBMAIL_POP_AUTH_FAILURES_BEFORE_PAUSE or isinstance(
@@ -266,13 +305,17 @@ def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailEr
         status = FetchRun.Status.FAILED
     else:
         status = FetchRun.Status.PARTIAL if tally.remaining else FetchRun.Status.OK
+    if error is None:
+        waiting: int | None = tally.remaining  # (a message the server refused waits for the next check)
+    else:
+        waiting = tally.unfinished if tally.progressed else None  # None: unknown, keep the backlog
     fields: dict[str, object] = {
         "last_run_at": run.started_at,
         "next_run_at": next_check(
             now=now,
             interval=timedelta(minutes=account.interval_minutes),
             failures=failures,
-            more_waiting=tally.remaining > 0,
+            more_waiting=bool(waiting),
             max_backoff=timedelta(seconds=settings.WEBMAIL_POP_MAX_BACKOFF_SECONDS),
         ),
         "last_imported": tally.imported,  # the total grows with each batch (ledger.record)
@@ -282,6 +325,8 @@ def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailEr
     }
     if error is None:
         fields["last_success_at"] = now
+    if waiting == 0:
+        fields["backlog_since"] = None  # all the waiting mail is in: this import is over
     if pause:
         fields.update(enabled=False, paused_reason=ExternalAccount.Paused.AUTH)
     with transaction.atomic():
@@ -297,7 +342,7 @@ def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailEr
         if closed:  # else another run took over: it owns the status now
             ExternalAccount.objects.filter(pk=account.pk).update(**fields)
     logger.info(
-        "POP import run %s of account %s: %s, %d imported, %d duplicates, %d skipped, %d deleted, %d left",
+        "Import run %s of account %s: %s, %d imported, %d duplicates, %d skipped, %d deleted, %d left",
         run.pk,
         account.pk,
         status,

@@ -20,7 +20,12 @@ from webmail.mailaccess.session import UserMailbox
 from . import actions
 from .forms import ExternalAccountForm
 from .models import ExternalAccount
-from .selectors import account_statuses
+from .selectors import account_statuses, poll_seconds
+
+
+def _statuses(request: HttpRequest) -> dict[str, object]:
+    statuses = account_statuses(request.user)
+    return {"statuses": statuses, "poll_seconds": poll_seconds(statuses)}
 
 
 def _own(request: HttpRequest, pk: int) -> ExternalAccount:
@@ -32,14 +37,14 @@ def _own(request: HttpRequest, pk: int) -> ExternalAccount:
 def account_list_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     # The user is here with their password: keep the stored one current for the worker.
     actions.refresh_mailbox_password(user=request.user, mailbox_password=mailbox.password)
-    return render(request, "imports/accounts.html", {"statuses": account_statuses(request.user)})
+    return render(request, "imports/accounts.html", _statuses(request))
 
 
 @login_required
 @require_GET
 def account_status_view(request: HttpRequest) -> HttpResponse:
     """The status part alone, polled by htmx while the page is open."""
-    return render(request, "imports/_status_list.html", {"statuses": account_statuses(request.user)})
+    return render(request, "imports/_status_list.html", _statuses(request))
 
 
 @sensitive_post_parameters("password")
@@ -105,10 +110,22 @@ def account_resume_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> 
 @require_POST
 def account_check_view(request: HttpRequest, pk: int) -> HttpResponse:
     account = _own(request, pk)
-    if actions.check_now(account=account):
-        messages.success(request, _("Checking %(email)s for new mail now.") % {"email": account.email})
+    outcome = actions.check_now(account=account)
+    names = {"email": account.email}
+    if outcome == actions.CheckNow.QUEUED:
+        messages.success(request, _("Checking %(email)s for new mail now.") % names)
+    elif outcome == actions.CheckNow.RUNNING:
+        messages.info(
+            request, _("A check of %(email)s is already running; its progress shows below.") % names
+        )
+    elif outcome == actions.CheckNow.TAKING_OVER:
+        messages.info(
+            request,
+            _("The last check of %(email)s stopped unexpectedly; a new one takes over within seconds.")
+            % names,
+        )
     else:
-        messages.error(request, _("%(email)s is paused; resume it first.") % {"email": account.email})
+        messages.error(request, _("%(email)s is paused; resume it first.") % names)
     return redirect("imports:list")
 
 

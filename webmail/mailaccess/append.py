@@ -30,6 +30,7 @@ from .types import Endpoint
 logger = logging.getLogger(__name__)
 
 INBOX = "INBOX"
+DOT_LOOKALIKE = "\u2024"  # ONE DOT LEADER: shows as "." where a server refuses dots in names
 MAX_CANDIDATES = 20  # copies compared header by header when looking for a stored message
 _FUTURE_SLACK = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
@@ -152,21 +153,29 @@ class MailboxWriter:
     def ensure_folder(self, label: str | None) -> str:
         """INBOX for None; otherwise a top-level folder named ``label``, created if missing.
 
-        The server's hierarchy separator in the label would make sub-folders, so
-        it becomes "_"; some servers (Dovecot on Maildir++) refuse "." too, so on
-        refusal the label is tried again without dots.
+        The label is kept as typed where the server allows it. The server's
+        hierarchy separator in it would make sub-folders, and some servers
+        (Dovecot on Maildir++) refuse "." in a name: there a dot becomes the
+        look-alike ONE DOT LEADER, so "me@example.net" still reads as the address.
+        A folder made by an older release ("me@example_net") is found and kept.
         """
         if label is None:
             return INBOX
-        safe = label.replace(self.delimiter(), "_")
-        candidates = list(dict.fromkeys([safe, safe.replace(".", "_")]))
-        for name in candidates:
+        separator = self.delimiter()
+        exact = label.replace(separator, "_")  # a "." separator: already no dot left
+        dotless = label.replace(separator, "_" if separator != "." else DOT_LOOKALIKE)
+        dotless = dotless.replace(".", DOT_LOOKALIKE)
+        older = label.replace(separator, "_").replace(".", "_")
+        candidates = list(dict.fromkeys([dotless, exact] if separator == "." else [exact, dotless]))
+        for name in [*candidates, older]:
             if name in self._known:
                 return name
-            with translate_errors(name):
-                if self.client.folder_exists(name):
-                    self._known.add(name)
-                    return name
+        with translate_errors():
+            existing = {name for _flags, _sep, name in self.client.list_folders(directory="", pattern="%")}
+        for name in [*candidates, older]:
+            if name in existing:
+                self._known.add(name)
+                return name
         error: Exception | None = None
         for name in candidates:
             try:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap_utf7
 
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.mailaccess.append import message_id
@@ -54,7 +54,7 @@ def maildir_ids(dovecot: DovecotInstance, address: str, folder: str = "INBOX") -
     """
     root = dovecot.maildir(address)
     if folder.upper() != "INBOX":
-        root = root / ("." + folder.replace("/", "."))
+        root = root / ("." + imap_utf7.encode(folder).decode().replace("/", "."))
     names: dict[str, str] = {}
     for sub in ("new", "cur"):
         with contextlib.suppress(FileNotFoundError):

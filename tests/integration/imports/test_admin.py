@@ -29,7 +29,7 @@ def admin_client(client: Client, django_user_model: Any) -> Client:
 @pytest.fixture
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     sent: list[tuple[int, str]] = []
-    monkeypatch.setattr(tasks.import_account, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(tasks.import_account, "delay", lambda *args: sent.append(args[:2]))
     return sent
 
 

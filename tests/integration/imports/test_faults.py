@@ -70,12 +70,122 @@ def test_connection_cut_in_the_middle_of_a_retr_loses_nothing(
     assert sum(on_server.values()) == 20  # no QUIT, so no deletion took effect
     assert set(in_mailbox.values()) == {1}
 
+    # Mail moved before the cut: not a failure for the back-off; the rest is due at once.
+    assert account.failures == 0
+    assert account.next_run_at <= timezone.now()
+
     second, account = run(account)
     assert second.status == "ok"
     in_mailbox = maildir_ids(dovecot, owner.mail.email)
     assert set(in_mailbox) == ids_of(items) and set(in_mailbox.values()) == {1}
     assert external.count() == 0
     assert account.total_imported == 20 and account.last_error == ""
+
+
+def _cut_when(proxy: TcpProxy, *, to_server: bool, past: int) -> threading.Thread:
+    """Cut every connection through ``proxy`` once that many bytes went the given way."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            moved = proxy.bytes_to_server if to_server else proxy.bytes_from_server
+            if moved >= past:
+                break
+            time.sleep(0.0005)
+        proxy.cut()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_a_connection_dropped_mid_download_under_tls_reads_as_lost_not_as_a_tls_setting(
+    security: str,
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    dovecot: DovecotInstance,
+    pop_settings: Any,
+) -> None:
+    items = pop_messages(12, seed=23, sizes=(300_000,))
+    external.seed(items)
+    pop_settings.WEBMAIL_POP_BATCH_MESSAGES = 3
+    port = dovecot.pop3_port if security == "starttls" else dovecot.pop3s_port
+    proxy = TcpProxy("127.0.0.1", port)
+    try:
+        account = make_account(port=proxy.port, security=security)
+        cutter = _cut_when(proxy, to_server=False, past=sum(len(raw) for raw, _f, _t in items) // 2)
+        result, account = run(account)
+        cutter.join()
+    finally:
+        proxy.close()
+    assert result.status == "failed" and result.imported > 0
+    assert f"The connection to 127.0.0.1:{proxy.port} was lost." == account.last_error
+    assert "TLS" not in account.last_error and "security" not in account.last_error
+
+
+def test_four_cuts_in_a_row_do_not_push_the_next_check_out(
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    owner: Owner,
+    dovecot: DovecotInstance,
+    proxy: TcpProxy,
+    pop_settings: Any,
+) -> None:
+    items = pop_messages(25, seed=24, sizes=(200_000,))
+    external.seed(items)
+    pop_settings.WEBMAIL_POP_BATCH_MESSAGES = 2
+    account = make_account(port=proxy.port, security="none", leave_copy=False)
+    for cut in range(4):
+        proxy.reset_counters()
+        cutter = _cut_when(proxy, to_server=False, past=1_000_000)  # five messages in
+        result, account = run(account)
+        cutter.join()
+        assert result.status == "failed" and result.imported > 0, cut
+        assert account.failures == 0 and account.next_run_at <= timezone.now(), cut
+    for _ in range(5):
+        if run(account)[0].status == "ok":
+            break
+    in_mailbox = maildir_ids(dovecot, owner.mail.email)
+    assert set(in_mailbox) == ids_of(items) and set(in_mailbox.values()) == {1}
+    assert external.count() == 0
+
+
+def test_the_own_mailbox_dropping_mid_upload_is_named_and_loses_nothing(
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    owner: Owner,
+    dovecot: DovecotInstance,
+    pop_settings: Any,
+) -> None:
+    from accounts.secret_binding import endpoint_key
+    from accounts.servers import default_server
+
+    items = pop_messages(16, seed=25, sizes=(300_000,))
+    external.seed(items)
+    pop_settings.WEBMAIL_POP_BATCH_MESSAGES = 4
+    imap = TcpProxy("127.0.0.1", dovecot.imap_port)
+    try:
+        pop_settings.WEBMAIL_IMAP_PORT = imap.port  # the user's mailbox, reached through the proxy
+        MailAccount.objects.filter(user=owner.user).update(
+            imap_password_for=endpoint_key(default_server().imap)
+        )
+        account = make_account(security="none", leave_copy=False)
+        cutter = _cut_when(imap, to_server=True, past=sum(len(raw) for raw, _f, _t in items) // 2)
+        result, account = run(account)
+        cutter.join()
+        assert result.status == "failed" and result.imported > 0
+        assert "your own mailbox" in account.last_error
+        assert "127.0.0.1" not in account.last_error  # not the external server's address
+        assert account.failures == 0 and account.next_run_at <= timezone.now()
+        assert external.count() == 16  # the cut came before QUIT: nothing left the server
+        second, account = run(account)
+    finally:
+        imap.close()
+    assert second.status == "ok"
+    in_mailbox = maildir_ids(dovecot, owner.mail.email)
+    assert set(in_mailbox) == ids_of(items) and set(in_mailbox.values()) == {1}
+    assert external.count() == 0
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,8 @@ def test_import_keeps_dates_and_flags_and_a_second_run_imports_nothing(
     assert (first.status, first.imported, first.on_server) == ("ok", 12, 12)
 
     client = mailbox(dovecot.imap_port, owner.mail.email, owner.mail.password)
-    folder = external.email.replace(".", "_")  # Dovecot's Maildir++ refuses "." in a name
+    # Dovecot's Maildir++ refuses "." in a name: the look-alike keeps the address readable.
+    folder = external.email.replace(".", "\u2024")
     assert folder in [name for _f, _d, name in client.list_folders()]
     stored = folder_messages(client, folder)
     assert {m["message_id"] for m in stored} == ids_of(items)
@@ -69,6 +70,29 @@ def test_import_keeps_dates_and_flags_and_a_second_run_imports_nothing(
     account.refresh_from_db()
     assert (account.last_imported, account.total_imported, account.last_error) == (0, 12, "")
     assert account.next_run_at > timezone.now() + timedelta(minutes=14)
+
+
+def test_the_folder_named_after_the_account_reads_as_the_address_and_an_older_one_is_kept(
+    make_account: Callable[..., ExternalAccount], external: External, owner: Owner, dovecot: DovecotInstance
+) -> None:
+    external.seed(pop_messages(2, seed=12))
+    account = make_account(target=ExternalAccount.Target.LABEL, email="Me.Typed@Example.Net")
+    assert run(account).imported == 2
+    client = mailbox(dovecot.imap_port, owner.mail.email, owner.mail.password)
+    names = [name for _f, _d, name in client.list_folders()]
+    # As typed: case kept, dots shown as dots (ONE DOT LEADER), not "Me_Typed@Example_Net".
+    assert "Me\u2024Typed@Example\u2024Net" in names
+    assert not any("_" in name for name in names)
+
+    # An account whose folder an older release named with "_" keeps filling that folder.
+    client.create_folder("Old.Account@example_net".replace(".", "_"))
+    account.delete()  # (one account per login: the same mailbox plays the older account)
+    external.seed(pop_messages(1, seed=13))
+    older = make_account(target=ExternalAccount.Target.LABEL, email="Old.Account@example.net")
+    assert run(older).imported == 3
+    assert len(folder_messages(client, "Old_Account@example_net")) == 3
+    assert "Old\u2024Account@example\u2024net" not in [name for _f, _d, name in client.list_folders()]
+    client.logout()
 
 
 def test_leave_copy_off_removes_them_from_the_server_once_stored(
@@ -164,12 +188,27 @@ def test_too_large_messages_are_skipped_reported_and_left_on_the_server(
     assert external.count() == 0
 
 
-def test_a_run_is_capped_and_the_rest_follows_at_once(
+def test_alone_a_run_goes_past_its_cap_with_the_same_sessions(
     make_account: Callable[..., ExternalAccount], external: External, pop_settings: Any
 ) -> None:
     external.seed(pop_messages(12, seed=5))
     pop_settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN = 5
     account = make_account()
+    result = run(account)
+    assert (result.status, result.imported, result.remaining) == ("ok", 12, 0)
+
+
+def test_a_run_stops_at_its_cap_while_another_account_waits(
+    make_account: Callable[..., ExternalAccount],
+    external: External,
+    pop_settings: Any,
+    django_user_model: Any,
+) -> None:
+    external.seed(pop_messages(12, seed=5))
+    pop_settings.WEBMAIL_POP_MAX_MESSAGES_PER_RUN = 5
+    account = make_account()
+    waiting = make_account(user=django_user_model.objects.create(username="someone@example.test"))
+    ExternalAccount.objects.filter(pk=waiting.pk).update(next_run_at=timezone.now() - timedelta(minutes=1))
     results = [run(account) for _ in range(3)]
     assert [(r.status, r.imported, r.remaining) for r in results] == [
         ("partial", 5, 7),
@@ -178,6 +217,7 @@ def test_a_run_is_capped_and_the_rest_follows_at_once(
     ]
     account.refresh_from_db()
     assert account.total_imported == 12
+    assert account.next_run_at > timezone.now()  # done: the next check is a whole interval away
 
 
 def test_a_uidl_reset_on_the_server_does_not_flood_the_mailbox(

@@ -28,7 +28,7 @@ URL = "/settings/accounts/"
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """Import tasks sent to the broker (no worker in these tests): (account id, trigger)."""
     sent: list[tuple[int, str]] = []
-    monkeypatch.setattr(tasks.import_account, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(tasks.import_account, "delay", lambda *args: sent.append(args[:2]))
     return sent
 
 

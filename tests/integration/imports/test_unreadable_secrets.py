@@ -41,7 +41,7 @@ def raw(model: Any, pk: int, field: str) -> str:
 @pytest.fixture
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     sent: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(tasks.import_account, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(tasks.import_account, "delay", lambda *args: sent.append(args[:2]))
     return sent
 
 

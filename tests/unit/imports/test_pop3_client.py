@@ -126,6 +126,20 @@ def test_uidl_and_list() -> None:
     assert client.list_sizes() == {1: 120, 2: 3400}
 
 
+def test_listings_tolerate_spacing_and_blank_lines_and_refuse_a_garbled_line() -> None:
+    fake = FakePop(
+        {
+            b"CAPA": CAPA,
+            b"UIDL": multiline(b"1  abc ", b"", b"2\tdef", b" 3 g h"),
+            b"LIST": multiline(b"1 120", b"two 3400"),
+        }
+    )
+    client = started(fake)
+    assert client.uidl() == {1: "abc", 2: "def", 3: "g h"}
+    with pytest.raises(ProtocolError):
+        client.list_sizes()
+
+
 def test_no_uidl_capability_means_none() -> None:
     fake = FakePop({b"CAPA": multiline(b"USER", b"TOP")})
     client = started(fake)

@@ -1,0 +1,81 @@
+"""A person adds an account with a few thousand messages waiting and watches the import in Chromium:
+the count of messages done climbs by itself, with the speed and the time left, across the runs the
+cap splits it into, then the page says it is done. A real Celery worker does the importing."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import MailUser
+from tests.integration.imports.support import pop_messages
+from tests.support.celery import CeleryProcess
+from webmail.devstack.dovecot import DovecotInstance
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+COUNT = 15_000  # small messages: several seconds of importing to watch, even on a fast machine
+
+
+def test_the_import_progress_moves_on_the_page_while_the_worker_imports(
+    page: Any,
+    live_server: Any,
+    imap_settings: DovecotInstance,
+    make_user: Callable[..., MailUser],
+    worker: CeleryProcess,
+    beat: CeleryProcess,
+    settings: Any,
+) -> None:
+    settings.WEBMAIL_POP_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.WEBMAIL_POP_TIMEOUT = 10.0
+    owner, external = make_user("watcher"), make_user("far")
+    imap_settings.write_messages(external.email, "INBOX", pop_messages(COUNT, seed=70, sizes=(400, 1_500)))
+    p, base = page, live_server.url
+
+    p.goto(f"{base}/login/")
+    p.fill("input[name=email]", owner.email)
+    p.fill("input[name=password]", owner.password)
+    p.click("button[type=submit]")
+    p.wait_for_url(re.compile(r".*/mail/"))
+
+    p.goto(f"{base}/settings/accounts/add/")
+    p.fill("input[name=email]", external.email)
+    p.fill("input[name=host]", "127.0.0.1")
+    p.check("input[name=security][value=none]")
+    p.fill("input[name=port]", str(imap_settings.pop3_port))
+    p.fill("input[name=username]", external.email)
+    p.fill("input[name=password]", external.password)
+    p.click("button.primary")  # tests the connection, saves, and checks at once
+    p.wait_for_selector("text=messages on the server")
+
+    # Watch the page, as a person would, without reloading it: htmx polls the status.
+    seen: list[tuple[int, int]] = []
+    texts: set[str] = set()
+    deadline = time.monotonic() + 120
+    progress = p.locator(".pop-progress, .pop-waiting")
+    while time.monotonic() < deadline:
+        if progress.count():
+            node = progress.first
+            done, total = node.get_attribute("data-done"), node.get_attribute("data-total")
+            if done is not None and total is not None:
+                seen.append((int(done), int(total)))
+                texts.add(node.inner_text())
+        if p.locator(".pop-imported", has_text=f"{COUNT} in total").count():
+            break
+        time.sleep(0.25)
+    assert p.locator(".pop-imported", has_text=f"{COUNT} in total").count(), seen[-5:]
+
+    counts = sorted({done for done, _total in seen})
+    assert len(counts) >= 3, f"the count should climb while we watch: {seen}"
+    assert all(total == COUNT for _done, total in seen), seen
+    assert all(a <= b for (a, _), (b, _) in itertools.pairwise(seen)), "it never goes back"
+    shown = " ".join(texts)
+    assert re.search(rf"\d+ of {COUNT} messages", shown), texts
+    assert re.search(r"\d+ messages a second", shown) and re.search(r"about .+ left", shown), texts
+    # Done: no progress left on the page, nor "checking now…".
+    p.wait_for_selector(".pop-progress", state="detached", timeout=10_000)
+    assert "checking now" not in p.inner_text("#pop-statuses")
