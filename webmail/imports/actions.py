@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -18,6 +17,9 @@ from accounts.throttle import Target, credential_try
 from . import dispatch, runlock, service
 from .models import ExternalAccount, FetchRun
 from .tasks import queue_import
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # The settings a user edits; the import writes the status fields, never these.
 SETTINGS_FIELDS = [
@@ -37,7 +39,7 @@ SETTINGS_FIELDS = [
 @sensitive_variables("password", "secret", "mailbox_password")
 def account_save(
     *,
-    user: AbstractBaseUser,
+    user: User,
     account: ExternalAccount,
     password: str,
     mailbox_password: str,
@@ -125,13 +127,13 @@ def check_now(*, account: ExternalAccount, trigger: str = FetchRun.Trigger.USER)
     return CheckNow.QUEUED
 
 
-def refresh_mailbox_password(*, user: AbstractBaseUser, mailbox_password: str) -> None:
+def refresh_mailbox_password(*, user: User, mailbox_password: str) -> None:
     """Keep the stored credential current (the user may have changed it) while imports need it."""
     if ExternalAccount.objects.filter(user=user).exists():
         _store_mailbox_password(user, mailbox_password)
 
 
-def _store_mailbox_password(user: AbstractBaseUser, password: str) -> None:
+def _store_mailbox_password(user: User, password: str) -> None:
     """Keep the session's password for the worker, bound to the server that accepted it."""
     account = MailAccount.objects.select_related("server").filter(user=user).first()
     if account is None:

@@ -45,7 +45,8 @@ class ExternalAccountAdminForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         # The stored password only goes where it was given: a new server or login needs it again.
         ExternalAccount.SECRET_BINDING.require_retyped_secret(self, typed_field="new_password")
         return data

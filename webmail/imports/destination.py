@@ -27,7 +27,7 @@ def open_mailbox(account: ExternalAccount) -> MailboxWriter:
     endpoint = resolve(mail_account.server if mail_account else None).imap
     # Only to the server that accepted it: after an admin moved the account, the user signs in again.
     password = mail_account.stored_password_for(endpoint) if mail_account else ""
-    if not password:
+    if not password or mail_account is None:
         raise OwnMailboxError(
             _(
                 "The webmail has no stored password for your mailbox, so it cannot store imported mail. "

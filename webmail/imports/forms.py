@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import secret_unreadable
@@ -13,6 +12,9 @@ from accounts.formfields import write_only_password
 
 from .actions import SETTINGS_FIELDS
 from .models import ExternalAccount
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class ExternalAccountForm(forms.ModelForm):
@@ -44,7 +46,7 @@ class ExternalAccountForm(forms.ModelForm):
             "username": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         }
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         adding = self.instance.pk is None
@@ -60,7 +62,9 @@ class ExternalAccountForm(forms.ModelForm):
                 "the server."
             )
         self.fields["port"].widget.attrs.update({"min": 1, "max": 65535})
-        self.fields["target"].choices = [
+        target = self.fields["target"]
+        assert isinstance(target, forms.ChoiceField)
+        target.choices = [
             (ExternalAccount.Target.INBOX, _("Inbox")),
             (ExternalAccount.Target.LABEL, _("A folder named after this account (created if missing)")),
         ]
@@ -75,10 +79,11 @@ class ExternalAccountForm(forms.ModelForm):
         return self.cleaned_data["username"].strip()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         # The model's unique constraint includes the user, which is not a form field.
         same = ExternalAccount.objects.filter(
-            user=self.user, host=data.get("host"), port=data.get("port"), username=data.get("username")
+            user=self.user, host=data.get("host"), port=data.get("port") or 0, username=data.get("username")
         )
         if same.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("You already check this account."), code="duplicate")

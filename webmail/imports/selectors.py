@@ -6,8 +6,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -17,6 +17,9 @@ from accounts.fields import secret_unreadable
 from . import dispatch, runlock
 from .models import ExternalAccount, FetchRun, LedgerEntry
 from .service import StoredPasswordUnreadable
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 FAST_POLL_SECONDS = 1  # while something moves: a person follows it second by second
 SLOW_POLL_SECONDS = 15
@@ -84,7 +87,7 @@ class AccountStatus:
         return at is None or at <= timezone.now()
 
 
-def account_statuses(user: AbstractBaseUser) -> list[AccountStatus]:
+def account_statuses(user: User) -> list[AccountStatus]:
     accounts = list(ExternalAccount.objects.filter(user=user).order_by("email", "pk"))
     ids = [a.pk for a in accounts]
     holders = {run.account_id: run for run in FetchRun.objects.filter(account_id__in=ids, status="running")}

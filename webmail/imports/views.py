@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webmail.http.decorators import mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 
@@ -23,18 +24,18 @@ from .models import ExternalAccount
 from .selectors import account_statuses, poll_seconds
 
 
-def _statuses(request: HttpRequest) -> dict[str, object]:
+def _statuses(request: SignedInRequest) -> dict[str, object]:
     statuses = account_statuses(request.user)
     return {"statuses": statuses, "poll_seconds": poll_seconds(statuses)}
 
 
-def _own(request: HttpRequest, pk: int) -> ExternalAccount:
+def _own(request: SignedInRequest, pk: int) -> ExternalAccount:
     return get_object_or_404(ExternalAccount, pk=pk, user=request.user)
 
 
 @mailbox_required
 @require_GET
-def account_list_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def account_list_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     # The user is here with their password: keep the stored one current for the worker.
     actions.refresh_mailbox_password(user=request.user, mailbox_password=mailbox.password)
     return render(request, "imports/accounts.html", _statuses(request))
@@ -42,7 +43,7 @@ def account_list_view(request: HttpRequest, mailbox: UserMailbox) -> HttpRespons
 
 @login_required
 @require_GET
-def account_status_view(request: HttpRequest) -> HttpResponse:
+def account_status_view(request: SignedInRequest) -> HttpResponse:
     """The status part alone, polled by htmx while the page is open."""
     return render(request, "imports/_status_list.html", _statuses(request))
 
@@ -50,18 +51,18 @@ def account_status_view(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def account_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def account_add_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     return _edit(request, mailbox, ExternalAccount(user=request.user))
 
 
 @sensitive_post_parameters("password")
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def account_edit_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def account_edit_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     return _edit(request, mailbox, _own(request, pk))
 
 
-def _edit(request: HttpRequest, mailbox: UserMailbox, account: ExternalAccount) -> HttpResponse:
+def _edit(request: SignedInRequest, mailbox: UserMailbox, account: ExternalAccount) -> HttpResponse:
     adding = account.pk is None
     form = ExternalAccountForm(request.POST or None, instance=account, user=request.user)
     test_failed = False
@@ -90,7 +91,7 @@ def _edit(request: HttpRequest, mailbox: UserMailbox, account: ExternalAccount) 
 
 @login_required
 @require_POST
-def account_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
+def account_pause_view(request: SignedInRequest, pk: int) -> HttpResponse:
     account = _own(request, pk)
     actions.account_pause(account=account)
     messages.info(request, _("Checking %(email)s is paused.") % {"email": account.email})
@@ -99,7 +100,7 @@ def account_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @mailbox_required
 @require_POST
-def account_resume_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def account_resume_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     account = _own(request, pk)
     actions.account_resume(account=account, mailbox_password=mailbox.password)
     messages.success(request, _("Checking %(email)s again, starting now.") % {"email": account.email})
@@ -108,7 +109,7 @@ def account_resume_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> 
 
 @login_required
 @require_POST
-def account_check_view(request: HttpRequest, pk: int) -> HttpResponse:
+def account_check_view(request: SignedInRequest, pk: int) -> HttpResponse:
     account = _own(request, pk)
     outcome = actions.check_now(account=account)
     names = {"email": account.email}
@@ -131,7 +132,7 @@ def account_check_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+def account_remove_view(request: SignedInRequest, pk: int) -> HttpResponse:
     account = _own(request, pk)
     if request.method == "POST":
         actions.account_remove(account=account)
