@@ -260,6 +260,11 @@ WEBMAIL_SMTP_PORT = env.int("WEBMAIL_SMTP_PORT", default=587)
 WEBMAIL_SMTP_SECURITY = env.str("WEBMAIL_SMTP_SECURITY", default="starttls")
 # "Send mail as": other domains the default SMTP server may send as (MailServer.send_as_domains).
 WEBMAIL_SEND_AS_DOMAINS = env.list("WEBMAIL_SEND_AS_DOMAINS", default=[])
+# Filters and the vacation reply live on the mail server as Sieve, edited over ManageSieve
+# (RFC 5804) with the user's own mail password. Port 0: the server has none (features hidden).
+WEBMAIL_MANAGESIEVE_HOST = env.str("WEBMAIL_MANAGESIEVE_HOST", default="")  # "": the IMAP host
+WEBMAIL_MANAGESIEVE_PORT = env.int("WEBMAIL_MANAGESIEVE_PORT", default=4190)
+WEBMAIL_MANAGESIEVE_SECURITY = env.str("WEBMAIL_MANAGESIEVE_SECURITY", default="starttls")
 WEBMAIL_TLS_VERIFY = env.bool("WEBMAIL_TLS_VERIFY", default=True)
 WEBMAIL_TLS_CA_FILE = env.str("WEBMAIL_TLS_CA_FILE", default="") or None
 WEBMAIL_IMAP_TIMEOUT = env.float("WEBMAIL_IMAP_TIMEOUT", default=15.0)
