@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "webmail.compose",
     "webmail.sendas",
     "webmail.imports",
+    "webmail.filters",
     "webmail.preferences",
 ]
 
@@ -340,6 +341,17 @@ CELERY_BEAT_SCHEDULE["sessions-purge"] = {
 CELERY_BEAT_SCHEDULE["credential-attempts-purge"] = {
     "task": "accounts.credential_attempts_purge",
     "schedule": crontab(hour=4, minute=17),
+}
+# --- Filters (webmail/filters): "apply to the messages already there" in a worker ---
+# Messages flagged/moved per batch; each batch renews the job's lease and records its progress.
+WEBMAIL_FILTERS_APPLY_BATCH = env.int("WEBMAIL_FILTERS_APPLY_BATCH", default=500)
+# A killed worker's job is taken up again once its lease lapses (beat checks this often).
+WEBMAIL_FILTERS_LEASE_SECONDS = env.int("WEBMAIL_FILTERS_LEASE_SECONDS", default=120)
+WEBMAIL_FILTERS_DISPATCH_SECONDS = env.float("WEBMAIL_FILTERS_DISPATCH_SECONDS", default=30.0)
+CELERY_IMPORTS.append("webmail.filters.tasks")
+CELERY_BEAT_SCHEDULE["filters-resume"] = {
+    "task": "filters.resume_jobs",
+    "schedule": WEBMAIL_FILTERS_DISPATCH_SECONDS,
 }
 # Attachments uploaded for messages never sent: removed a day after their last use.
 CELERY_IMPORTS.append("webmail.compose.tasks")
