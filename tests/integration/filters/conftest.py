@@ -111,3 +111,97 @@ def deliver(dovecot: DovecotInstance, recipient: str, raw: bytes, *, sender: str
     """Deliver over LMTP, one recipient per transaction, so the recipient's Sieve script runs."""
     with smtplib.LMTP(dovecot.host, dovecot.lmtp_port, timeout=15) as lmtp:
         lmtp.sendmail(sender, [recipient], raw)
+
+
+# ------------------------------------------------------------------ Celery
+# A worker and beat of the filters tests' own, on a queue of their own, for this
+# package only: small batches and a short lease so a kill lands mid-job and
+# recovery is quick. The test process routes the filters tasks to that queue.
+@dataclass
+class FiltersCelery:
+    worker: Any
+    beat: Any
+    queue: str
+
+
+@pytest.fixture(scope="package")
+def filters_celery(
+    django_db_setup: None, dovecot: DovecotInstance, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FiltersCelery]:
+    import os
+
+    import redis
+    from django.conf import settings as django_settings
+
+    from tests.integration.imports.conftest import CeleryProcess, _database_url
+    from webmail.celery import app
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"the Celery tests need Redis at {url}: {exc}")
+    queue = f"filters-test-{os.getpid()}"
+    logs = tmp_path_factory.mktemp("filters-celery")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("WEBMAIL_", "DATABASE_URL", "CELERY_"))}
+    env = {
+        **base,
+        "DJANGO_SETTINGS_MODULE": "webmail.settings",
+        "WEBMAIL_DEMO": "1",
+        "WEBMAIL_ENV_FILE": str(logs / "none.env"),
+        "SECRET_KEY": django_settings.SECRET_KEY,
+        "WEBMAIL_CREDENTIALS_KEY": ",".join(django_settings.WEBMAIL_CREDENTIALS_KEYS),
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": url,
+        "WEBMAIL_CELERY_QUEUE": queue,
+        "WEBMAIL_IMAP_HOST": "127.0.0.1",
+        "WEBMAIL_IMAP_PORT": str(dovecot.imap_port),
+        "WEBMAIL_IMAP_SECURITY": "starttls",
+        "WEBMAIL_TLS_CA_FILE": str(dovecot.cert_path),
+        "WEBMAIL_MANAGESIEVE_HOST": "127.0.0.1",
+        "WEBMAIL_MANAGESIEVE_PORT": str(dovecot.managesieve_port),
+        "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1",
+        "WEBMAIL_POP_TIMEOUT": "10",
+        "WEBMAIL_POP_BATCH_MESSAGES": "10",
+        "WEBMAIL_POP_LEASE_SECONDS": "3",
+        "WEBMAIL_POP_DISPATCH_SECONDS": "1",
+        "WEBMAIL_FILTERS_APPLY_BATCH": "100",
+        "WEBMAIL_FILTERS_LEASE_SECONDS": "3",
+        "WEBMAIL_FILTERS_DISPATCH_SECONDS": "1",
+        "LOG_LEVEL": "INFO",
+    }
+    worker_args = [
+        "worker",
+        "-Q",
+        queue,
+        "-n",
+        f"filters-{os.getpid()}@%h",
+        "--concurrency",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel",
+        "INFO",
+    ]
+    worker = CeleryProcess(worker_args, env, logs / "worker.log", ready=" ready.")
+    beat_args = ["beat", "--schedule", str(logs / "schedule"), "--pidfile=", "--loglevel", "INFO"]
+    beat = CeleryProcess(beat_args, env, logs / "beat.log", ready="beat: Starting")
+    # This process sends the tasks: to the workers' Redis, the filters' (and imports') to this queue.
+    routes = app.conf.task_routes
+    app.conf.update(
+        broker_url=url,
+        broker_transport_options={},
+        task_routes={"filters.*": {"queue": queue}, "imports.*": {"queue": queue}},
+    )
+    app.__dict__.pop("amqp", None)  # rebuilt from the new settings, as Celery does after a fork
+    app._pool = None
+    worker.start()
+    beat.start()
+    try:
+        yield FiltersCelery(worker, beat, queue)
+    finally:
+        beat.stop()
+        worker.stop()
+        app.conf.task_routes = routes
+        app.__dict__.pop("amqp", None)
