@@ -24,7 +24,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -84,9 +84,7 @@ def applicable(rule: Filter) -> bool:
     return a.mark_read or a.star or bool(a.move_to) or a.delete
 
 
-def job_create(
-    *, user: AbstractBaseUser, rule: Filter, folder: str, trash: str, mailbox: UserMailbox
-) -> ApplyJob | None:
+def job_create(*, user: User, rule: Filter, folder: str, trash: str, mailbox: UserMailbox) -> ApplyJob | None:
     if not applicable(rule):
         return None
     a = rule.actions

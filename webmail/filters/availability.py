@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 
 from accounts.secret_binding import endpoint_key
@@ -26,12 +26,12 @@ VACATION_SECONDS = 300
 _NO_VACATION = "none"
 
 
-def _unavailable_key(user: AbstractBaseUser) -> str | None:
+def _unavailable_key(user: User) -> str | None:
     endpoint = store.sieve_endpoint_for(user)
     return None if endpoint is None else f"filters:unavailable:{endpoint_key(endpoint)}"
 
 
-def unavailable_reason(user: AbstractBaseUser) -> str | None:
+def unavailable_reason(user: User) -> str | None:
     """Why filters are not offered to this user, or None when they are (as far as we know)."""
     key = _unavailable_key(user)
     if key is None:
@@ -39,21 +39,21 @@ def unavailable_reason(user: AbstractBaseUser) -> str | None:
     return cache.get(key)
 
 
-def remember_unavailable(user: AbstractBaseUser, error: FiltersUnavailable) -> None:
+def remember_unavailable(user: User, error: FiltersUnavailable) -> None:
     key = _unavailable_key(user)
     if key is not None:
         cache.set(key, error.user_message, UNAVAILABLE_SECONDS)
 
 
-def _vacation_key(user: AbstractBaseUser) -> str:
+def _vacation_key(user: User) -> str:
     return f"filters:vacation:{user.pk}"
 
 
-def remember_vacation(user: AbstractBaseUser, vacation: Vacation | None) -> None:
+def remember_vacation(user: User, vacation: Vacation | None) -> None:
     cache.set(_vacation_key(user), vacation or _NO_VACATION, VACATION_SECONDS)
 
 
-def active_vacation(user: AbstractBaseUser, mailbox: UserMailbox, today: date) -> Vacation | None:
+def active_vacation(user: User, mailbox: UserMailbox, today: date) -> Vacation | None:
     """The vacation reply if it is on today (from the cache, else read from the server)."""
     cached = cache.get(_vacation_key(user))
     if cached is None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .rules import KB, MB, Actions, Criteria, Filter, Vacation
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_TERM = 200
 MAX_REPLY = 20_000
@@ -20,7 +23,7 @@ NOT_CONFIRMED = gettext_lazy(
 UNITS = [(str(MB), gettext_lazy("MB")), (str(KB), gettext_lazy("KB")), ("1", gettext_lazy("bytes"))]
 
 
-def _text(label: str, **kwargs: Any) -> forms.CharField:
+def _text(label: StrOrPromise, **kwargs: Any) -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=MAX_TERM, strip=True, **kwargs)
 
 
@@ -113,7 +116,8 @@ class FilterForm(forms.Form):
         return self._clean_text("lacks_words")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         rule = self.rule()
@@ -231,7 +235,8 @@ class VacationForm(forms.Form):
         return _no_controls(self.cleaned_data.get("subject") or "", _("Subject"))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
             self.add_error("end", _("The last day is before the first day."))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -45,7 +45,7 @@ class Confirmed(Enum):
     EXPIRED = "expired"  # or too many wrong codes: a new message is needed
 
 
-def address_add(*, user: AbstractBaseUser, email: str) -> ForwardAddress:
+def address_add(*, user: User, email: str) -> ForwardAddress:
     address, _created = ForwardAddress.objects.get_or_create(user=user, email=email.strip().lower())
     return address
 

@@ -215,64 +215,85 @@ def _number(value: str) -> int | None:
     return int(match.group(1)) * {"": 1, "K": KB, "M": MB, "G": 1024 * MB}[match.group(2)]
 
 
+_HEADER_FIELDS = {"from": "sender", "subject": "subject", "content-type": "attachment"}
+
+
 def _criteria(tests: list[Command]) -> Criteria | None:
-    values: dict[str, object] = {}
+    """The editor's conditions, or None when a test is not one of them (or comes twice)."""
+    text: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     for test in tests:
         negated = isinstance(test, commands.NotCommand)
         if negated:
             test = test.arguments.get("test")
         if isinstance(test, commands.HeaderCommand) and not negated:
             names = tools.unquote_arg(test.arguments.get("header-names", ""))
-            key = {"from": "sender", "subject": "subject", "content-type": "attachment"}.get(
-                names if isinstance(names, str) else ""
-            )
-            if names == ["to", "cc"]:
-                key = "recipient"
-            if key is None or key in values:
+            field = "recipient" if names == ["to", "cc"] else _HEADER_FIELDS.get(str(names), "")
+            if not field or field in text:
                 return None
-            values[key] = _key(test)
+            text[field] = _key(test)
         elif isinstance(test, commands.BodyCommand):
-            key = "lacks_words" if negated else "has_words"
-            if key in values:
+            field = "lacks_words" if negated else "has_words"
+            if field in text:
                 return None
-            values[key] = _key(test)
+            text[field] = _key(test)
         elif isinstance(test, commands.SizeCommand) and not negated:
             size = _number(str(test.arguments.get("limit", "")))
             over = str(test.arguments.get("comparator", "")).lower() == ":over"
-            key = "larger_than" if over else "smaller_than"
-            if size is None or key in values:
+            field = "larger_than" if over else "smaller_than"
+            if size is None or field in sizes:
                 return None
-            values[key] = size
+            sizes[field] = size
         else:
             return None
-    attachment = values.pop("attachment", None)
-    if attachment not in (None, ATTACHMENT_TYPE):
+    if text.get("attachment", ATTACHMENT_TYPE) != ATTACHMENT_TYPE:
         return None
-    return Criteria(has_attachment=attachment is not None, **values)  # type: ignore[arg-type]
+    return Criteria(
+        sender=text.get("sender", ""),
+        recipient=text.get("recipient", ""),
+        subject=text.get("subject", ""),
+        has_words=text.get("has_words", ""),
+        lacks_words=text.get("lacks_words", ""),
+        has_attachment="attachment" in text,
+        larger_than=sizes.get("larger_than"),
+        smaller_than=sizes.get("smaller_than"),
+    )
 
 
 def _actions(children: list[Command], trash: str) -> Actions | None:
-    values: dict[str, object] = {}
+    """The editor's actions, or None when one is not (the order is checked by rebuilding)."""
+    flags: set[str] = set()
+    move_to = forward_to = ""
     for child in children:
         if not isinstance(child, commands.ActionCommand):
             return None
         args = child.args_as_tuple()
-        name = args[0]
-        if name == "addflag" and args[1:] == (SEEN,):
-            values["mark_read"] = True
-        elif name == "addflag" and args[1:] == (FLAGGED,):
-            values["star"] = True
-        elif name == "redirect" and len(args) == 3 and args[1] == ":copy" and isinstance(args[2], str):
-            values["forward_to"] = args[2]
-        elif name == "fileinto" and len(args) == 2 and args[1] == trash:
-            values["delete"] = True
-        elif name == "fileinto" and len(args) == 2 and isinstance(args[1], str):
-            values["move_to"] = args[1]
-        elif name == "keep" and len(args) == 1:
-            values["never_junk"] = True
+        name, rest = args[0], args[1:]
+        if name == "addflag" and rest in ((SEEN,), (FLAGGED,)):
+            flags.add(str(rest[0]))
+        elif name == "redirect" and len(rest) == 2 and rest[0] == ":copy" and isinstance(rest[1], str):
+            forward_to = rest[1]
+        elif name == "fileinto" and len(rest) == 1 and rest[0] == trash:
+            flags.add("delete")
+        elif name == "fileinto" and len(rest) == 1 and isinstance(rest[0], str):
+            move_to = rest[0]
+        elif name == "keep" and not rest:
+            flags.add("keep")
         else:
             return None
-    return Actions(**values)  # type: ignore[arg-type]
+    return Actions(
+        move_to=move_to,
+        mark_read=SEEN in flags,
+        star=FLAGGED in flags,
+        forward_to=forward_to,
+        delete="delete" in flags,
+        never_junk="keep" in flags,
+    )
+
+
+def _strings_of(value: object) -> tuple[str, ...]:
+    found = tools.unquote_arg(value) if isinstance(value, str | list) else []
+    return (found,) if isinstance(found, str) else tuple(found)
 
 
 def _as_vacation(command: Command) -> Vacation | None:
@@ -283,40 +304,44 @@ def _as_vacation(command: Command) -> Vacation | None:
     action = inner.children[0]
     if not isinstance(action, commands.VacationCommand):
         return None
-    values: dict[str, object] = {"enabled": enabled}
+    days: dict[str, date] = {}
+    contacts: tuple[str, ...] | None = None
     for test in tests:
         if isinstance(test, commands.CurrentdateCommand):
             args = test.args_as_tuple()  # ("currentdate", ":value", "ge", "date", "2026-03-01")
             if len(args) != 5 or args[1] != ":value" or args[3] != "date":
                 return None
             try:
-                day = date.fromisoformat(str(args[4]))
+                days["start" if args[2] == "ge" else "end"] = date.fromisoformat(str(args[4]))
             except ValueError:
                 return None
-            values["start" if args[2] == "ge" else "end"] = day
         elif isinstance(test, commands.AddressCommand):
-            contacts = tools.unquote_arg(test.arguments.get("key-list", []))
-            values["contacts_only"] = True
-            values["contacts"] = tuple([contacts] if isinstance(contacts, str) else contacts)
-        # The list and automatic-mail checks are rebuilt as they always are.
-    args = action.arguments
-    extra = action.extra_arguments
-    reason = tools.unquote(str(args.get("reason", "")))
-    if "mime" in args:
+            contacts = _strings_of(test.arguments.get("key-list", []))
+        # The list and automatic-mail checks are rebuilt as they always are (and compared below).
+    reason = tools.unquote(str(action.arguments.get("reason", "")))
+    text, html = reason, ""
+    if "mime" in action.arguments:
         parts = _mime_parts(reason)
         if parts is None:
             return None
-        values["text"], values["html"] = parts
-    else:
-        values["text"] = reason
-    values["subject"] = tools.unquote(str(extra.get("subject", "")))
+        text, html = parts
+    extra = action.extra_arguments
     try:
-        values["days"] = int(extra.get("days", 7))
+        period = int(extra.get("days", 7))
     except ValueError:
         return None
-    addresses = tools.unquote_arg(extra.get("addresses", []))
-    values["addresses"] = tuple([addresses] if isinstance(addresses, str) else addresses)
-    vacation = Vacation(**values)  # type: ignore[arg-type]
+    vacation = Vacation(
+        enabled=enabled,
+        start=days.get("start"),
+        end=days.get("end"),
+        subject=tools.unquote(str(extra.get("subject", ""))),
+        text=text,
+        html=html,
+        days=period,
+        contacts_only=contacts is not None,
+        contacts=contacts or (),
+        addresses=_strings_of(extra.get("addresses", [])),
+    )
     try:
         rebuilt = _vacation_command(vacation)
     except commands.CommandError:
@@ -404,7 +429,7 @@ def _if(tests: list[Command], owner: Command) -> None:
     owner.check_next_arg("test", allof)
 
 
-def _action(parent: Command, name: str, *args: tuple[str, str]) -> Command:
+def _action(parent: Command, name: str, *args: tuple[str, str | list[str]]) -> Command:
     action = _new(name, parent)
     for kind, value in args:
         action.check_next_arg(kind, value, check_extension=False)
@@ -525,10 +550,10 @@ def _vacation_command(vacation: Vacation) -> Command:
         _strings(address, list(vacation.contacts))
         tests.append(address)
     _if(tests, command)
-    args: list[tuple[str, str]] = [("tag", ":subject"), ("string", _quote(vacation.subject))]
+    args: list[tuple[str, str | list[str]]] = [("tag", ":subject"), ("string", _quote(vacation.subject))]
     args += [("tag", ":days"), ("number", str(vacation.days))]
     if vacation.addresses:
-        args += [("tag", ":addresses"), ("stringlist", [_quote(a) for a in vacation.addresses])]  # type: ignore[list-item]
+        args += [("tag", ":addresses"), ("stringlist", [_quote(a) for a in vacation.addresses])]
     if vacation.html:
         args += [("tag", ":mime"), ("string", _quote(mime_reason(vacation.text, vacation.html)))]
     else:

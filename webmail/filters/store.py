@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from sievelib.commands import CommandError
@@ -72,13 +72,13 @@ class Saved:
     new_forward_targets: set[str] = field(default_factory=set)
 
 
-def sieve_endpoint_for(user: AbstractBaseUser) -> Endpoint | None:
+def sieve_endpoint_for(user: User) -> Endpoint | None:
     account = getattr(user, "mail_account", None)
     return resolve(account.server if account else None).sieve
 
 
 @contextmanager
-def session_for(user: AbstractBaseUser, mailbox: UserMailbox) -> Iterator[SieveSession]:
+def session_for(user: User, mailbox: UserMailbox) -> Iterator[SieveSession]:
     """The user's ManageSieve session, with the password of their mail session."""
     with open_sieve(sieve_endpoint_for(user), mailbox.username, mailbox.password) as sieve:
         yield sieve
@@ -104,7 +104,7 @@ def load_current(sieve: SieveSession, *, version: str, trash: str = "Trash") -> 
     return loaded
 
 
-def confirmed_addresses(user: AbstractBaseUser) -> set[str]:
+def confirmed_addresses(user: User) -> set[str]:
     return {
         e.lower()
         for e in ForwardAddress.objects.filter(user=user, verified_at__isnull=False).values_list(
@@ -113,7 +113,7 @@ def confirmed_addresses(user: AbstractBaseUser) -> set[str]:
     }
 
 
-def save_text(sieve: SieveSession, loaded: Loaded, text: str, *, user: AbstractBaseUser) -> Saved:
+def save_text(sieve: SieveSession, loaded: Loaded, text: str, *, user: User) -> Saved:
     """Check and store ``text`` in place of ``loaded``; new forwarding targets must be confirmed.
 
     Targets already in the server's script (written elsewhere) are left as they are.
@@ -139,7 +139,7 @@ def save_text(sieve: SieveSession, loaded: Loaded, text: str, *, user: AbstractB
     return Saved(text, new)
 
 
-def save_rules(sieve: SieveSession, loaded: Loaded, rules: Rules, *, user: AbstractBaseUser) -> Saved:
+def save_rules(sieve: SieveSession, loaded: Loaded, rules: Rules, *, user: User) -> Saved:
     try:
         text = script.write(rules, trash=loaded.trash)
     except CommandError as exc:

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from webmail.compose.models import KnownAddress
 from webmail.http.decorators import mailbox_required
+from webmail.http.signedin import SignedInRequest
 from webmail.http.siteurl import absolute_url
 from webmail.mailaccess.errors import FiltersUnavailable, MailError, ScriptRejected
 from webmail.mailaccess.managesieve import SieveSession
@@ -60,19 +61,21 @@ def _folders(mailbox: UserMailbox) -> tuple[list[tuple[str, str]], str]:
     return choices, trash
 
 
-def _unavailable(request: HttpRequest, error: FiltersUnavailable) -> HttpResponse:
+def _unavailable(request: SignedInRequest, error: FiltersUnavailable) -> HttpResponse:
     availability.remember_unavailable(request.user, error)
     return render(request, "filters/unavailable.html", {"reason": error.user_message})
 
 
-def _forward_choices(request: HttpRequest, current: str = "") -> list[str]:
+def _forward_choices(request: SignedInRequest, current: str = "") -> list[str]:
     confirmed = sorted(store.confirmed_addresses(request.user))
     if current and current.lower() not in confirmed:
         confirmed.append(current)  # already in the server's script: keeping it needs no new proof
     return confirmed
 
 
-def _after_save(request: HttpRequest, mailbox: UserMailbox, saved: store.Saved, rules: Rules | None) -> None:
+def _after_save(
+    request: SignedInRequest, mailbox: UserMailbox, saved: store.Saved, rules: Rules | None
+) -> None:
     if rules is not None:
         availability.remember_vacation(request.user, rules.vacation)
     if saved.new_forward_targets:
@@ -82,14 +85,14 @@ def _after_save(request: HttpRequest, mailbox: UserMailbox, saved: store.Saved, 
             pass  # the filter is saved; the notice is best effort (the confirmation was mailed already)
 
 
-def _version(request: HttpRequest) -> str:
+def _version(request: SignedInRequest) -> str:
     return (request.POST.get("version") or "")[:64]
 
 
 # ------------------------------------------------------------------ the list
 @mailbox_required
 @require_GET
-def index_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def index_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     folders, trash = _folders(mailbox)
     try:
         with store.session_for(request.user, mailbox) as sieve:
@@ -128,7 +131,7 @@ def index_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
     return render(request, "filters/index.html", context)
 
 
-def _prefill(request: HttpRequest) -> dict[str, Any]:
+def _prefill(request: SignedInRequest) -> dict[str, Any]:
     """The fields of a search ("filter messages like these") or a sender ("from this sender")."""
     get = request.GET
     initial: dict[str, Any] = {
@@ -155,17 +158,17 @@ def _prefill(request: HttpRequest) -> dict[str, Any]:
 
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def filter_new_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def filter_new_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     return _edit(request, mailbox, None)
 
 
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def filter_edit_view(request: HttpRequest, mailbox: UserMailbox, index: int) -> HttpResponse:
+def filter_edit_view(request: SignedInRequest, mailbox: UserMailbox, index: int) -> HttpResponse:
     return _edit(request, mailbox, index)
 
 
-def _edit(request: HttpRequest, mailbox: UserMailbox, index: int | None) -> HttpResponse:
+def _edit(request: SignedInRequest, mailbox: UserMailbox, index: int | None) -> HttpResponse:
     folders, trash = _folders(mailbox)
     try:
         with store.session_for(request.user, mailbox) as sieve:
@@ -201,7 +204,7 @@ def _entry(loaded: store.Loaded, index: int | None) -> Filter | RawRule | None:
 
 
 def _save_filter(
-    request: HttpRequest,
+    request: SignedInRequest,
     mailbox: UserMailbox,
     sieve: SieveSession,
     form: FilterForm,
@@ -239,7 +242,7 @@ def _save_filter(
 
 @mailbox_required
 @require_POST
-def filter_change_view(request: HttpRequest, mailbox: UserMailbox, index: int, op: str) -> HttpResponse:
+def filter_change_view(request: SignedInRequest, mailbox: UserMailbox, index: int, op: str) -> HttpResponse:
     """Move up or down, pause, resume or delete one rule."""
     if op not in ("up", "down", "pause", "resume", "delete"):
         raise Http404("no such change")
@@ -280,15 +283,15 @@ def _changed(rules: Rules, index: int, op: str) -> Rules:
 
 
 # ------------------------------------------------------------------ vacation
-def _own_addresses(request: HttpRequest) -> tuple[str, ...]:
-    own = request.user.mail_account.email  # type: ignore[union-attr]
+def _own_addresses(request: SignedInRequest) -> tuple[str, ...]:
+    own = request.user.mail_account.email
     others = (
         Identity.objects.filter(user=request.user).usable().exclude(email="").values_list("email", flat=True)
     )
     return tuple(dict.fromkeys([own.lower(), *(e.lower() for e in others)]))
 
 
-def _contacts(request: HttpRequest) -> tuple[str, ...]:
+def _contacts(request: SignedInRequest) -> tuple[str, ...]:
     rows = KnownAddress.objects.filter(user=request.user).order_by("-last_seen")
     return tuple(sorted(rows.values_list("email", flat=True)[:MAX_CONTACTS]))
 
@@ -302,7 +305,7 @@ def _clean_html(html: str) -> str:
 
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def vacation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def vacation_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     try:
         with store.session_for(request.user, mailbox) as sieve:
             loaded = store.load(sieve)
@@ -320,7 +323,7 @@ def vacation_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 
 
 def _save_vacation(
-    request: HttpRequest, mailbox: UserMailbox, sieve: SieveSession, form: VacationForm
+    request: SignedInRequest, mailbox: UserMailbox, sieve: SieveSession, form: VacationForm
 ) -> HttpResponse | None:
     contacts = _contacts(request)
     if form.cleaned_data.get("audience") == VacationForm.CONTACTS and not contacts:
@@ -356,7 +359,7 @@ def _save_vacation(
 
 @mailbox_required
 @require_GET
-def banner_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def banner_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """The mailbox's "vacation reply is on" banner (empty when it is off), loaded after the page."""
     vacation = availability.active_vacation(request.user, mailbox, timezone.localdate())
     return render(request, "filters/_vacation_banner.html", {"vacation": vacation})
@@ -365,7 +368,7 @@ def banner_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
 # ------------------------------------------------------------------ the raw script
 @mailbox_required
 @require_http_methods(["GET", "POST"])
-def raw_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def raw_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     problems: list[Any] = []
     try:
         with store.session_for(request.user, mailbox) as sieve:
@@ -401,7 +404,7 @@ def _link_for(token: str) -> str:
     return absolute_url(reverse("filters:forward_confirm", args=[token]))
 
 
-def _send_proof(request: HttpRequest, mailbox: UserMailbox, address: ForwardAddress) -> None:
+def _send_proof(request: SignedInRequest, mailbox: UserMailbox, address: ForwardAddress) -> None:
     try:
         forwarding.proof_send(address=address, mailbox=mailbox, link_for=_link_for)
     except MailError as exc:
@@ -424,7 +427,7 @@ def _send_proof(request: HttpRequest, mailbox: UserMailbox, address: ForwardAddr
 @sensitive_post_parameters("password")
 @mailbox_required
 @require_POST
-def forward_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
+def forward_add_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     form = ForwardAddressForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter an email address and your password."))
@@ -453,13 +456,13 @@ def forward_add_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse
     return redirect("filters:index")
 
 
-def _own_address(request: HttpRequest, pk: int) -> ForwardAddress:
+def _own_address(request: SignedInRequest, pk: int) -> ForwardAddress:
     return get_object_or_404(ForwardAddress, pk=pk, user=request.user)  # another user's id: 404
 
 
 @mailbox_required
 @require_POST
-def forward_resend_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def forward_resend_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     address = _own_address(request, pk)
     if address.verified:
         return redirect("filters:index")
@@ -472,7 +475,7 @@ def forward_resend_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> 
 
 @mailbox_required
 @require_POST
-def forward_code_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def forward_code_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     address = _own_address(request, pk)
     form = CodeForm(request.POST)
     code = form.cleaned_data["code"] if form.is_valid() else ""
@@ -493,7 +496,7 @@ def forward_code_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> Ht
 
 @mailbox_required
 @require_POST
-def forward_remove_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def forward_remove_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     address = _own_address(request, pk)
     try:
         with store.session_for(request.user, mailbox) as sieve:
@@ -517,7 +520,7 @@ def forward_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     address = forwarding.by_token(token)
     if address is None:
         return render(request, "filters/forward_confirm.html", {"result": "expired"}, status=400)
-    account = address.user.mail_account  # type: ignore[attr-defined]
+    account = address.user.mail_account
     context = {"address": address.email, "account": account.email}
     if request.method == "POST":
         forwarding.confirm_token(token=token)
@@ -528,6 +531,6 @@ def forward_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 # ------------------------------------------------------------------ progress of "apply to existing"
 @mailbox_required
 @require_GET
-def job_view(request: HttpRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
+def job_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     job = get_object_or_404(ApplyJob, pk=pk, user=request.user)
     return render(request, "filters/_job.html", {"job": job})

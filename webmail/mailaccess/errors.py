@@ -6,6 +6,8 @@ messages are for people, so they are translated; none carries a password.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.utils.translation import gettext_lazy as _
 
 
@@ -90,7 +92,7 @@ class ScriptRejected(MailError):
     default_message = _("Your mail server refused these filters.")
 
     def __init__(
-        self, user_message: str | None = None, *, detail: str = "", problems: list[object] | None = None
+        self, user_message: str | None = None, *, detail: str = "", problems: Sequence[object] = ()
     ) -> None:
         super().__init__(user_message, detail=detail)
-        self.problems = list(problems or [])  # managesieve.ScriptProblem: line and text
+        self.problems = list(problems)  # managesieve.ScriptProblem: line and text

@@ -79,12 +79,16 @@ def problems(message: str) -> list[ScriptProblem]:
 class _Client(protocol.Client):
     """sievelib's client with our TLS context; see the module docstring."""
 
+    sock: socket.socket | None
+
     def __init__(self, endpoint: Endpoint) -> None:
         super().__init__(endpoint.host, endpoint.port)
         self.endpoint = endpoint
 
     # Replaces sievelib's private __enable_ssl (name-mangled), which trusts the system CAs only.
     def _Client__enable_ssl(self, keyfile: str | None = None, certfile: str | None = None) -> None:
+        if self.sock is None:
+            raise ServerUnavailable(detail="TLS asked for on a closed connection")
         self.sock = tls_context(self.endpoint).wrap_socket(self.sock, server_hostname=self.endpoint.host)
 
 

@@ -113,8 +113,10 @@ def test_rules_written_elsewhere_are_kept_verbatim_and_ours_are_understood() -> 
     assert rules.tail == "# the end"
     kinds = [type(e) for e in rules.entries]
     assert kinds == [RawRule, RawRule, Filter]
-    assert rules.entries[0].text.startswith("# rule:[tickets]\nif header :matches")  # type: ignore[union-attr]
-    assert rules.entries[0].text.endswith("} else {\n    keep;\n}")  # type: ignore[union-attr]
+    tickets = rules.entries[0]
+    assert isinstance(tickets, RawRule)
+    assert tickets.text.startswith("# rule:[tickets]\nif header :matches")
+    assert tickets.text.endswith("} else {\n    keep;\n}")
     assert rules.entries[2] == Filter(
         Criteria(sender="news", larger_than=MB), Actions(move_to="News"), "Newsletters"
     )
@@ -123,7 +125,7 @@ def test_rules_written_elsewhere_are_kept_verbatim_and_ours_are_understood() -> 
     rules.entries.append(Filter(Criteria(subject="x"), Actions(star=True)))
     text = script.write(rules)
     for entry in rules.entries[:2]:
-        assert entry.text in text  # type: ignore[union-attr]
+        assert isinstance(entry, RawRule) and entry.text in text
     assert text.startswith(
         '# Made by another program\nrequire ["fileinto", "include", "variables", "imap4flags"];'
     )
