@@ -191,3 +191,36 @@ def test_nothing_listening_is_said_and_remembered(web: Client, settings: Any) ->
     response = web.get(URL)
     assert "nothing answers ManageSieve" in response.content.decode()
     assert "nothing answers ManageSieve" in web.get("/settings/").content.decode()
+
+
+def test_filter_messages_from_this_sender_starts_from_the_open_message(
+    web: Client, mail_user: MailUser, dovecot: DovecotInstance
+) -> None:
+    from tests.support.mail import append_all
+
+    raw = make_message(subject="Newsletter", sender="News <news@shop.test>", to=mail_user.email)
+    append_all(dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(raw, [])])
+    page = web.get("/mail/message/", {"folder": "INBOX", "uid": 1}).content.decode()
+    link = "/settings/filters/new/?from=news%40shop.test&amp;folder=INBOX"
+    assert link in page
+    form = web.get(link.replace("&amp;", "&")).context["form"]
+    assert form.initial["sender"] == "news@shop.test" and form.initial["apply_folder"] == "INBOX"
+
+
+def test_filter_messages_like_these_carries_the_search_over(web: Client) -> None:
+    page = web.get(
+        "/mail/search/", {"folder": "INBOX", "from": "bank", "subject": "statement", "attachment": "1"}
+    )
+    body = page.content.decode()
+    assert "filter-like-these" in body
+    form = web.get(
+        URL + "new/", {"from": "bank", "subject": "statement", "attachment": "1", "q": ""}
+    ).context["form"]
+    assert (form.initial["sender"], form.initial["subject"], form.initial["has_attachment"]) == (
+        "bank",
+        "statement",
+        True,
+    )
+    quick = web.get(URL + "new/", {"q": "invoices"})
+    assert quick.context["form"].initial["sender"] == "invoices"
+    assert "was put in From" in quick.content.decode()
