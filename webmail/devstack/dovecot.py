@@ -226,7 +226,16 @@ class DovecotInstance:
             while name not in given and port in chosen.values():
                 port = free_port()
             chosen[name] = port
-        return cls(root=Path(root).resolve(), **chosen)
+        return cls(
+            root=Path(root).resolve(),
+            imap_port=chosen["imap_port"],
+            imaps_port=chosen["imaps_port"],
+            pop3_port=chosen["pop3_port"],
+            pop3s_port=chosen["pop3s_port"],
+            lmtp_port=chosen["lmtp_port"],
+            managesieve_port=chosen["managesieve_port"],
+            outbound_port=chosen["outbound_port"],
+        )
 
     # ----------------------------------------------------------------- paths
     @property
