@@ -133,7 +133,10 @@ def filters_celery(
     import redis
     from django.conf import settings as django_settings
 
-    from tests.integration.imports.conftest import CeleryProcess, _database_url
+    try:
+        from tests.support.celery import CeleryProcess, _database_url
+    except ImportError:  # where they lived before the imports' Celery fixtures were shared
+        from tests.integration.imports.conftest import CeleryProcess, _database_url
     from webmail.celery import app
 
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
