@@ -44,6 +44,7 @@ class MailServerAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "domains", "enabled")}),
         (gettext_lazy("IMAP"), {"fields": ("imap_host", "imap_port", "imap_security")}),
         (gettext_lazy("SMTP"), {"fields": ("smtp_host", "smtp_port", "smtp_security", "send_as_domains")}),
+        (gettext_lazy("Filters (ManageSieve)"), {"fields": ("managesieve_port", "managesieve_security")}),
         (gettext_lazy("TLS"), {"fields": ("tls_verify",)}),
     )
 

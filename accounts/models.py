@@ -81,6 +81,23 @@ class MailServer(models.Model):
             "Leave empty to make such mail go through the other provider's own SMTP server."
         ),
     )
+    # Filters and the vacation reply (Sieve over ManageSieve, RFC 5804) on the IMAP host.
+    managesieve_port = models.PositiveIntegerField(
+        _("ManageSieve port"),
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_(
+            "Where users' filters and vacation replies are edited (usually 4190, with STARTTLS). "
+            "Leave empty if this server has no ManageSieve: the filter pages are then hidden."
+        ),
+    )
+    managesieve_security = models.CharField(
+        _("ManageSieve security"),
+        max_length=10,
+        choices=SecurityChoices.choices,
+        default=SecurityChoices.STARTTLS,
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
 
     class Meta:
@@ -121,6 +138,12 @@ class MailServer(models.Model):
 
     def smtp_endpoint(self) -> Endpoint:
         return endpoint(self.smtp_host, self.smtp_port, self.smtp_security, self.tls_verify)
+
+    def sieve_endpoint(self) -> Endpoint | None:
+        """ManageSieve on the IMAP host, or None when this server has none."""
+        if not self.managesieve_port:
+            return None
+        return endpoint(self.imap_host, self.managesieve_port, self.managesieve_security, self.tls_verify)
 
 
 class MailAccount(models.Model):

@@ -16,6 +16,7 @@ class ResolvedServer:
     server: MailServer | None  # None: the default from the environment
     imap: Endpoint
     smtp: Endpoint
+    sieve: Endpoint | None = None  # ManageSieve (filters, vacation); None: the server has none
 
 
 def default_server() -> ResolvedServer:
@@ -28,13 +29,21 @@ def default_server() -> ResolvedServer:
         smtp=endpoint(
             settings.WEBMAIL_SMTP_HOST, settings.WEBMAIL_SMTP_PORT, settings.WEBMAIL_SMTP_SECURITY, verify
         ),
+        sieve=_default_sieve(verify),
     )
+
+
+def _default_sieve(verify: bool) -> Endpoint | None:
+    if not settings.WEBMAIL_MANAGESIEVE_PORT:
+        return None
+    host = settings.WEBMAIL_MANAGESIEVE_HOST or settings.WEBMAIL_IMAP_HOST
+    return endpoint(host, settings.WEBMAIL_MANAGESIEVE_PORT, settings.WEBMAIL_MANAGESIEVE_SECURITY, verify)
 
 
 def resolve(server: MailServer | None) -> ResolvedServer:
     if server is None or not server.enabled:
         return default_server()
-    return ResolvedServer(server, server.imap_endpoint(), server.smtp_endpoint())
+    return ResolvedServer(server, server.imap_endpoint(), server.smtp_endpoint(), server.sieve_endpoint())
 
 
 def server_for_address(email: str) -> ResolvedServer:

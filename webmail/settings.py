@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "webmail.compose",
     "webmail.sendas",
     "webmail.imports",
+    "webmail.filters",
     "webmail.preferences",
 ]
 
@@ -260,6 +261,11 @@ WEBMAIL_SMTP_PORT = env.int("WEBMAIL_SMTP_PORT", default=587)
 WEBMAIL_SMTP_SECURITY = env.str("WEBMAIL_SMTP_SECURITY", default="starttls")
 # "Send mail as": other domains the default SMTP server may send as (MailServer.send_as_domains).
 WEBMAIL_SEND_AS_DOMAINS = env.list("WEBMAIL_SEND_AS_DOMAINS", default=[])
+# Filters and the vacation reply live on the mail server as Sieve, edited over ManageSieve
+# (RFC 5804) with the user's own mail password. Port 0: the server has none (features hidden).
+WEBMAIL_MANAGESIEVE_HOST = env.str("WEBMAIL_MANAGESIEVE_HOST", default="")  # "": the IMAP host
+WEBMAIL_MANAGESIEVE_PORT = env.int("WEBMAIL_MANAGESIEVE_PORT", default=4190)
+WEBMAIL_MANAGESIEVE_SECURITY = env.str("WEBMAIL_MANAGESIEVE_SECURITY", default="starttls")
 WEBMAIL_TLS_VERIFY = env.bool("WEBMAIL_TLS_VERIFY", default=True)
 WEBMAIL_TLS_CA_FILE = env.str("WEBMAIL_TLS_CA_FILE", default="") or None
 WEBMAIL_IMAP_TIMEOUT = env.float("WEBMAIL_IMAP_TIMEOUT", default=15.0)
@@ -337,6 +343,17 @@ CELERY_BEAT_SCHEDULE["sessions-purge"] = {
 CELERY_BEAT_SCHEDULE["credential-attempts-purge"] = {
     "task": "accounts.credential_attempts_purge",
     "schedule": crontab(hour=4, minute=17),
+}
+# --- Filters (webmail/filters): "apply to the messages already there" in a worker ---
+# Messages flagged/moved per batch; each batch renews the job's lease and records its progress.
+WEBMAIL_FILTERS_APPLY_BATCH = env.int("WEBMAIL_FILTERS_APPLY_BATCH", default=500)
+# A killed worker's job is taken up again once its lease lapses (beat checks this often).
+WEBMAIL_FILTERS_LEASE_SECONDS = env.int("WEBMAIL_FILTERS_LEASE_SECONDS", default=120)
+WEBMAIL_FILTERS_DISPATCH_SECONDS = env.float("WEBMAIL_FILTERS_DISPATCH_SECONDS", default=30.0)
+CELERY_IMPORTS.append("webmail.filters.tasks")
+CELERY_BEAT_SCHEDULE["filters-resume"] = {
+    "task": "filters.resume_jobs",
+    "schedule": WEBMAIL_FILTERS_DISPATCH_SECONDS,
 }
 # Attachments uploaded for messages never sent: removed a day after their last use.
 CELERY_IMPORTS.append("webmail.compose.tasks")

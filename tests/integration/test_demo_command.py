@@ -75,6 +75,9 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
         inbox = opener.open(f"{base}/login/", data=data.encode()).read().decode()
         assert inbox.count('class="msg') == 50
         assert 'data-folder="Projects/2026"' in inbox
+        # Filters are on: the demo's Dovecot offers ManageSieve.
+        filters = opener.open(f"{base}/settings/filters/").read().decode()
+        assert "Create a filter" in filters and "does not offer filters" not in filters
         # Mail between demo users goes through the demo's SMTP server into Dovecot.
         other, other_pw = DEMO_USERS[1]
         with smtplib.SMTP("127.0.0.1", 10587 + offset, timeout=10) as smtp:

@@ -31,9 +31,28 @@ from webmail.devstack.ports import free_port
 
 DOVECOT_BIN = "/usr/sbin/dovecot"
 DOVEADM_BIN = "/usr/bin/doveadm"
-DOVECOT_PACKAGES = ("dovecot-core", "dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd")
+DOVECOT_PACKAGES = (
+    "dovecot-core",
+    "dovecot-imapd",
+    "dovecot-pop3d",
+    "dovecot-lmtpd",
+    # Pigeonhole: Sieve filtering at delivery, and ManageSieve to edit the scripts.
+    "dovecot-sieve",
+    "dovecot-managesieved",
+)
+MANAGESIEVE_BIN = "/usr/lib/dovecot/managesieve"
 MAIL_USER = "vmail"
-PORT_NAMES = ("imap_port", "imaps_port", "pop3_port", "pop3s_port", "lmtp_port")
+# ``outbound_port`` is not a listener: it is where Dovecot sends what Sieve sends
+# (vacation replies, redirects), over plain SMTP on loopback; tests listen there.
+PORT_NAMES = (
+    "imap_port",
+    "imaps_port",
+    "pop3_port",
+    "pop3s_port",
+    "lmtp_port",
+    "managesieve_port",
+    "outbound_port",
+)
 SPECIAL_USE = {
     "Sent": r"\Sent",
     "Drafts": r"\Drafts",
@@ -59,8 +78,8 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def ensure_dovecot_installed() -> None:
-    """Install Dovecot from Debian packages when it is missing."""
-    if Path(DOVECOT_BIN).exists():
+    """Install Dovecot (with Pigeonhole) from Debian packages when it is missing."""
+    if Path(DOVECOT_BIN).exists() and Path(MANAGESIEVE_BIN).exists():
         return
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -77,8 +96,9 @@ def ensure_dovecot_installed() -> None:
                 f"installing Dovecot failed ({' '.join(cmd)} exited {proc.returncode}); "
                 f"install {' '.join(DOVECOT_PACKAGES)} by hand.\n{proc.stderr[-2000:]}"
             )
-    if not Path(DOVECOT_BIN).exists():
-        raise RuntimeError(f"{DOVECOT_BIN} is still missing after installing Dovecot")
+    for binary in (DOVECOT_BIN, MANAGESIEVE_BIN):
+        if not Path(binary).exists():
+            raise RuntimeError(f"{binary} is still missing after installing Dovecot")
 
 
 def ensure_mail_user() -> tuple[int, int]:
@@ -174,7 +194,11 @@ def _check_folder(folder: str) -> str:
 
 @dataclass
 class DovecotInstance:
-    """A private Dovecot (IMAP, IMAPS, POP3, POP3S, LMTP) rooted in ``root``."""
+    """A private Dovecot (IMAP, IMAPS, POP3, POP3S, LMTP, ManageSieve) rooted in ``root``.
+
+    LMTP runs each user's active Sieve script (Pigeonhole); what the scripts send
+    (vacation replies, redirects) goes to SMTP on ``outbound_port``.
+    """
 
     root: Path
     imap_port: int
@@ -182,6 +206,8 @@ class DovecotInstance:
     pop3_port: int
     pop3s_port: int
     lmtp_port: int
+    managesieve_port: int
+    outbound_port: int
     host: str = "127.0.0.1"
     # Dovecot's per user and address connection limit (tests lower it to provoke "[LIMIT]").
     max_userip_connections: int = 50
@@ -207,6 +233,8 @@ class DovecotInstance:
             pop3_port=chosen["pop3_port"],
             pop3s_port=chosen["pop3s_port"],
             lmtp_port=chosen["lmtp_port"],
+            managesieve_port=chosen["managesieve_port"],
+            outbound_port=chosen["outbound_port"],
         )
 
     # ----------------------------------------------------------------- paths
@@ -254,6 +282,10 @@ class DovecotInstance:
 
     def maildir(self, address: str) -> Path:
         return self.home(address) / "Maildir"
+
+    def sieve_dir(self, address: str) -> Path:
+        """Where a user's Sieve scripts live (the active one is ``home/.dovecot.sieve``)."""
+        return self.home(address) / "sieve"
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -568,7 +600,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 instance_name = {self.instance_name}
 listen = {self.host}
-protocols = imap pop3 lmtp
+protocols = imap pop3 lmtp sieve
 log_path = {self.log_path}
 
 default_internal_user = dovecot
@@ -604,6 +636,17 @@ namespace inbox {{
 }}
 
 pop3_uidl_format = %08Xu%08Xv
+# Sieve at delivery (Pigeonhole): each user's scripts in their home, edited over ManageSieve.
+protocol lmtp {{
+  mail_plugins = $mail_plugins sieve
+}}
+plugin {{
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  # Vacation's "once every N days" is kept per user; one day is the shortest period allowed.
+  sieve_vacation_min_period = 1d
+}}
+# Vacation replies and redirects, sent by SMTP without TLS to a listener on loopback.
+submission_host = {self.host}:{self.outbound_port}
 protocol imap {{
   mail_max_userip_connections = {self.max_userip_connections}
 }}
@@ -627,6 +670,11 @@ service pop3-login {{
   inet_listener pop3s {{
     port = {self.pop3s_port}
     ssl = yes
+  }}
+}}
+service managesieve-login {{
+  inet_listener sieve {{
+    port = {self.managesieve_port}
   }}
 }}
 service lmtp {{

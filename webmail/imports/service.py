@@ -8,10 +8,11 @@
    run while other accounts wait for a worker; past that while none does):
    a. RETR them (pipelined). One left "pending" by an interrupted run is first
       looked for in its folder (``find_copy``), and not stored again if it is there;
-   b. write "pending" rows (Message-ID, size, and the folder's UIDVALIDITY and
-      UIDNEXT from the start of the run) and commit, renewing the lease in the
-      same transaction;
-   c. APPEND them (MULTIAPPEND; INTERNALDATE from the Date header, \\Seen if asked);
+   b. write "pending" rows (Message-ID, size, the folder the user's filters chose
+      for it, and that folder's UIDVALIDITY and UIDNEXT from before the run stored
+      anything there) and commit, renewing the lease in the same transaction;
+   c. APPEND them, one MULTIAPPEND per folder (INTERNALDATE from the Date header,
+      \\Seen if asked, and the filters' flags);
    d. record them stored, and commit;
    e. only now delete (POP3: DELE) those the policy lets go.
 5. Finish the session (POP3: QUIT, which is when the server deletes); then record the deletions.
@@ -33,6 +34,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.fields import secret_unreadable
+from webmail.filters import imported
+from webmail.filters.imported import Placer
 from webmail.mailaccess.append import Incoming, MailboxWriter, describe, normalise_crlf
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError
 from webmail.mailaccess.types import Endpoint
@@ -186,7 +189,10 @@ def _store_all(
             mark = mailbox.uid_mark(folder)
         # Only after a UIDL reset: old mail under new UIDLs is recognised by Message-ID and size.
         pairs = ledger.stored_pairs(account) if plan.uidl_reset else None
-        step = _Step(run, account, tally, source, mailbox, folder, known, pairs, mark)
+        # The user's own filters say where each message goes, and with which flags.
+        with own_mailbox():
+            placer = imported.placer_for(account.user_id, mailbox.existing_folders())
+        step = _Step(run, account, tally, source, mailbox, folder, known, pairs, {folder: mark}, placer)
         todo = plan.fetch
         while todo:
             for batch in batches(
@@ -222,13 +228,14 @@ class _Step:
     folder: str
     known: dict[str, Known]
     pairs: set[tuple[str, int]] | None
-    mark: tuple[int, int]  # the folder's UIDVALIDITY and UIDNEXT when the run began
+    # Each folder's UIDVALIDITY and UIDNEXT from before the run stored anything in it.
+    marks: dict[str, tuple[int, int]]
+    placer: Placer
 
     def store(self, batch: list[ServerMessage]) -> list[Outcome]:
-        uidvalidity, uid_floor = self.mark
         interrupted = {m.key for m in batch if (k := self.known.get(m.key)) and k.state == State.PENDING}
         outcomes: list[Outcome] = []
-        to_store: list[tuple[Outcome, bytes, datetime | None]] = []
+        to_store: list[tuple[Outcome, bytes, datetime | None, tuple[bytes, ...]]] = []
         limit = settings.WEBMAIL_POP_MAX_MESSAGE_BYTES
         for message, body in self.source.retrieve(batch, max_size=limit):
             if body is None:
@@ -241,16 +248,28 @@ class _Step:
             elif self.pairs is not None and mid and (mid, len(raw)) in self.pairs:
                 outcomes.append(Outcome(message.key, State.DUPLICATE, mid, len(raw)))
             else:
-                to_store.append((Outcome(message.key, State.STORED, mid, len(raw), self.folder), raw, date))
-        # The intent, committed before the APPEND (the lease is checked in the same transaction).
-        intents = [intent for intent, _raw, _date in to_store]
-        ledger.write_intent(self.run, self.account, intents, uidvalidity=uidvalidity, uid_floor=uid_floor)
-        flags = SEEN if self.account.mark_seen else ()
-        with own_mailbox():
-            refusals = self.mailbox.append(
-                self.folder, [Incoming(raw, flags, date) for _intent, raw, date in to_store]
-            )
-        for intent, refusal in zip(intents, refusals, strict=True):
+                placed = self.placer.place(
+                    raw, folder=self.folder, flags=SEEN if self.account.mark_seen else ()
+                )
+                outcome = Outcome(message.key, State.STORED, mid, len(raw), placed.folder)
+                to_store.append((outcome, raw, date, placed.flags))
+        groups: dict[str, list[tuple[Outcome, bytes, datetime | None, tuple[bytes, ...]]]] = {}
+        for item in to_store:
+            groups.setdefault(item[0].folder, []).append(item)
+        # The intents, committed before the APPEND (the lease is checked in the same transaction),
+        # each with the mark of the folder it goes to: where an interrupted run's copy is looked for.
+        for folder, items in groups.items():
+            uidvalidity, uid_floor = self._mark(folder)
+            intents = [item[0] for item in items]
+            ledger.write_intent(self.run, self.account, intents, uidvalidity=uidvalidity, uid_floor=uid_floor)
+        stored: list[tuple[Outcome, str | None]] = []
+        for folder, items in groups.items():
+            with own_mailbox():
+                refusals = self.mailbox.append(
+                    folder, [Incoming(raw, flags, date) for _o, raw, date, flags in items]
+                )
+            stored += zip([item[0] for item in items], refusals, strict=True)
+        for intent, refusal in stored:
             if refusal is None:
                 outcomes.append(intent)
                 if self.pairs is not None and intent.message_id:
@@ -267,6 +286,12 @@ class _Step:
             else:
                 self.tally.skipped += 1
         return outcomes
+
+    def _mark(self, folder: str) -> tuple[int, int]:
+        if folder not in self.marks:
+            with own_mailbox():
+                self.marks[folder] = self.mailbox.uid_mark(folder)
+        return self.marks[folder]
 
     def _already_stored(self, entry: Known, raw: bytes) -> bool:
         """Did an interrupted run store this message after writing its intent?"""

@@ -275,6 +275,11 @@ class MailboxWriter:
             for data in fetched.values()
         )
 
+    def existing_folders(self) -> set[str]:
+        """Every folder of the mailbox, by full name (where the user's filters may file mail)."""
+        with translate_errors():
+            return {name for _flags, _sep, name in self.client.list_folders()}
+
     def _unselect(self) -> None:
         try:
             if self.client.has_capability("UNSELECT"):

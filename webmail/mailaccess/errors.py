@@ -6,6 +6,7 @@ messages are for people, so they are translated; none carries a password.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
@@ -79,3 +80,23 @@ class CannotMoveSafely(MailError):
 
 class MessageTooLarge(MailError):
     default_message = _("This message is too large to forward or edit here.")
+
+
+class FiltersUnavailable(ServerUnavailable):
+    """The server has no ManageSieve service (not configured, or nothing listening)."""
+
+    default_message = _(
+        "Your mail server does not offer filters and vacation replies (it has no ManageSieve service)."
+    )
+
+
+class ScriptRejected(MailError):
+    """The server refused a Sieve script (CHECKSCRIPT or PUTSCRIPT); its active rules are unchanged."""
+
+    default_message = _("Your mail server refused these filters.")
+
+    def __init__(
+        self, user_message: str | None = None, *, detail: str = "", problems: Sequence[object] = ()
+    ) -> None:
+        super().__init__(user_message, detail=detail)
+        self.problems = list(problems)  # managesieve.ScriptProblem: line and text

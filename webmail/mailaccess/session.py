@@ -26,7 +26,8 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from . import changes, folder_admin, store
+from . import batch, changes, folder_admin, store
+from .batch import BatchResult, FilterQuery, FolderChanged, format_uid_set, parse_uid_set
 from .changes import FLAGGED, SEEN, ActionResult
 from .connection import ImapConnection
 from .folders import list_folders
@@ -67,6 +68,9 @@ __all__ = [
     "MAX_SHOWN_PER_THREAD",
     "SEEN",
     "ActionResult",
+    "BatchResult",
+    "FilterQuery",
+    "FolderChanged",
     "FolderHits",
     "MailSession",
     "MessageHead",
@@ -74,7 +78,9 @@ __all__ = [
     "ThreadEntry",
     "ThreadPage",
     "UserMailbox",
+    "format_uid_set",
     "get_pool",
+    "parse_uid_set",
 ]
 
 
@@ -223,6 +229,19 @@ class MailSession:
     def remove(self, folder: str, uid: int) -> None:
         """Expunge exactly this message (a replaced draft)."""
         store.remove_message(self._imap, folder, uid)
+
+    # -- a filter applied to the messages already there ------------------------------
+    def matching(self, folder: str, query: FilterQuery) -> tuple[int, list[int]]:
+        """(UIDVALIDITY, the UIDs in ``folder`` that match, ascending)."""
+        return batch.matching_uids(self._imap, folder, query)
+
+    def apply_batch(
+        self, folder: str, uids: list[int], *, uidvalidity: int, add_flags: list[bytes], target: str = ""
+    ) -> BatchResult:
+        """Flag, then move, those of ``uids`` still in ``folder``; safe to repeat (see ``batch``)."""
+        return batch.apply_batch(
+            self._imap, folder, uids, uidvalidity=uidvalidity, add_flags=add_flags, target=target
+        )
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,9 @@ DEMO_PORTS = {
     "pop3_port": 10110,
     "pop3s_port": 10995,
     "lmtp_port": 10024,
+    "managesieve_port": 14190,
+    # Where Dovecot sends what Sieve sends (vacation replies, redirects): a relay below.
+    "outbound_port": 10025,
 }
 SMTP_PORT = 10587
 # A local account for the admin panel (/admin/), demo only: mailbox users are not staff.
@@ -125,6 +128,13 @@ class Command(BaseCommand):
         )
         stack.callback(relay.stop)
         relay.start()
+        # Vacation replies and redirects from users' filters: delivered to the demo's own
+        # domains, refused for any other (this relay never sends anything out).
+        sieve_relay = LocalRelay(
+            "127.0.0.1", dovecot.outbound_port, "127.0.0.1", dovecot.lmtp_port, local_domains
+        )
+        stack.callback(sieve_relay.stop)
+        sieve_relay.start()
         env_file = var / "demo.env"
         env_file.write_text(self._env_text(dovecot, smtp_port, options["addr"]))
         children: list[subprocess.Popen[bytes]] = []
@@ -179,6 +189,8 @@ class Command(BaseCommand):
             "WEBMAIL_SMTP_HOST": "127.0.0.1",
             "WEBMAIL_SMTP_PORT": smtp_port,
             "WEBMAIL_SMTP_SECURITY": "none",
+            "WEBMAIL_MANAGESIEVE_HOST": "127.0.0.1",
+            "WEBMAIL_MANAGESIEVE_PORT": dovecot.managesieve_port,
             "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1,localhost",
             # The demo relay may send as the imported account's domain: both "Send mail as" routes work.
             "WEBMAIL_SEND_AS_DOMAINS": "pop.example.test",
