@@ -47,7 +47,7 @@ def test_add_confirm_and_send_as_another_address(
     p.click("button[type=submit]")  # type: ignore[attr-defined]
     p.wait_for_url(re.compile(r".*/mail/"))  # type: ignore[attr-defined]
 
-    p.goto(f"{base}/settings/")  # type: ignore[attr-defined]
+    p.goto(f"{base}/settings/identities/")  # type: ignore[attr-defined]
     p.click("a.sendas-add")  # type: ignore[attr-defined]
     p.fill("input[name=email]", "me@work.test")  # type: ignore[attr-defined]
     p.fill("input[name=display_name]", "Work Me")  # type: ignore[attr-defined]

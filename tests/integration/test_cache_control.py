@@ -63,7 +63,7 @@ def test_the_admin_is_not_stored_either(client: Client, django_user_model: Any) 
 
 def test_static_files_keep_their_caching(signed_in: tuple[Client, MailUser]) -> None:
     web, _user = signed_in
-    response = web.get("/static/js/app.js")
+    response = web.get("/static/shared/app.js")
     assert response.status_code == 200
     assert "no-store" not in response.get("Cache-Control", "")
     assert "max-age" in response.get("Cache-Control", "")

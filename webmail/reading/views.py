@@ -21,6 +21,7 @@ from webmail.http.decorators import mailbox_required
 from webmail.http.errors import NotFoundPage
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
 from webmail.mailaccess.session import MailSession, UserMailbox
+from webmail.mailaccess.types import FolderRole
 from webmail.messages.choose import attachment_name
 from webmail.messages.transfer import decode_stream
 from webmail.reading.models import Preferences, TrustedSender
@@ -98,9 +99,17 @@ def message_view(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         "previewable": INLINE_TYPES,
         "is_draft": "\\draft" in opened.head.flags,
         "uidvalidity": opened.head.uidvalidity or 0,
+        # The list says which special folder this is (no "Archive" in Archive).
+        "folder_role": role_param(request),
+        "back_url": f"{reverse('mailbox:list')}?{urlencode({'folder': folder})}",
     }
     template = "reading/partials/message.html" if request.htmx else "reading/message_page.html"
     return render(request, template, context)
+
+
+def role_param(request: HttpRequest) -> str:
+    role = request.GET.get("role", "")
+    return role if role in {r.value for r in FolderRole} else ""
 
 
 def cache_scope(mailbox: UserMailbox) -> str:
