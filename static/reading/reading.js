@@ -111,7 +111,7 @@
         var width = Math.round(entry.contentRect.width);
         var before = widths.get(frame);
         widths.set(frame, width);
-        if (before === undefined || Math.abs(before - width) < 24) return;
+        if (before === undefined || Math.abs(before - width) < 2) return;
         clearTimeout(frame._reloadTimer);
         frame._reloadTimer = setTimeout(function () { frame.src = frame.getAttribute("src"); }, 250);
       });

@@ -29,14 +29,15 @@ SORT_LABELS = [
 ]
 
 
-def message_url(folder: str, role: str = "") -> str:
-    """A message's address without its UID: built once per page, each row appends its UID.
+def message_url(folder: str, role: str = "", view: str = "message") -> str:
+    """A message's (or, with view="conversation", a conversation's) address without its UID:
+    built once per page, each row appends its UID.
 
     The folder's role rides along so the reading pane offers the actions that fit it (no
     "Archive" in Archive) without asking the server for the folder list again.
     """
     query = {"folder": folder, "role": role} if role else {"folder": folder}
-    return f"{reverse('reading:message')}?{urlencode(query)}&uid="
+    return f"{reverse('reading:' + view)}?{urlencode(query)}&uid="
 
 
 @dataclass(frozen=True)
@@ -136,13 +137,15 @@ def context_role(role: str) -> str:
 def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
     current = next((f for f in folders if f.name == listing.folder), None)
     unread_inbox = next((f.unseen for f in folders if f.name.upper() == "INBOX"), None)
+    role = current.role.value if current else ""
     return {
         "folders": folders,
         "current_folder": current,
         "listing": listing,
         "sort_choices": SORT_LABELS,
         # Built once, not per row: rows only append their UID.
-        "message_url": message_url(listing.folder, current.role.value if current else ""),
+        "message_url": message_url(listing.folder, role),
+        "conversation_url": message_url(listing.folder, role, "conversation"),
         "unread_inbox": unread_inbox or 0,
     }
 
