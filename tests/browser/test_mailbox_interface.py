@@ -243,3 +243,23 @@ def test_reading_pane_below_or_off_is_remembered_by_the_device(
     assert page.evaluate("getComputedStyle(document.body).colorScheme") == "dark"
     assert not page.errors  # type: ignore[attr-defined]
     page.context.close()
+
+
+def test_a_request_slower_than_300_ms_shows_it_is_working(
+    browser: object, live_server: object, imap_settings: DovecotInstance, mail_user: MailUser
+) -> None:
+    _seed(imap_settings, mail_user, 2)
+    page = _open(browser, live_server.url, mail_user, LAPTOP)  # type: ignore[attr-defined]
+    held: list[object] = []
+    page.route("**/mail/message/?*", lambda route: held.append(route))
+    page.locator("tr.msg a.open").first.click()
+    page.wait_for_timeout(150)
+    assert held and not page.locator("#busy").is_visible()  # not for a quick answer
+    page.wait_for_timeout(400)
+    assert page.locator("#busy").is_visible()
+    assert page.evaluate("document.documentElement.classList.contains('busy')")
+    held[0].continue_()  # type: ignore[attr-defined]
+    page.wait_for_selector("#reading-pane article.message")
+    page.wait_for_selector("#busy", state="hidden")
+    assert not page.errors  # type: ignore[attr-defined]
+    page.context.close()
