@@ -26,7 +26,7 @@ ICONS = sorted(
     undo-2 copy download external-link code eye user users at-sign filter bell share-2 keyboard
     sliders-horizontal plus maximize-2 minimize-2 image file loader-circle triangle-alert info
     circle-help rows-3 rows-2 ban shield-check arrow-up-down languages upload square mail-plus printer
-    minus circle-check-big folder-tree user-round
+    minus circle-check-big folder-tree user-round type
     """.split()
 )
 

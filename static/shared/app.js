@@ -211,6 +211,7 @@
       flash.remove();
     });
   }
+  webmail.collectNotices = collectNotices;
   onReady(function () { collectNotices(document); });
   document.addEventListener("htmx:load", function (event) { collectNotices(event.detail.elt.parentNode || document); });
   // A server answer can carry a notice for a request that swaps nothing (HX-Trigger: webmail:notice).
