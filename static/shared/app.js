@@ -85,9 +85,23 @@
   // --- Menus (HTML popovers), placed here under the button that opened them (flipped above
   // or to the left when there is no room); every menu starts with its first item focused.
   var lastInvoker = null;
+  var placeFor = null; // a popover opened from a menu: placed under the menu's own button
   document.addEventListener("click", function (event) {
     var invoker = event.target.closest && event.target.closest("[popovertarget]");
-    if (invoker) lastInvoker = invoker;
+    if (!invoker) return;
+    var menu = invoker.closest(".menu[popover]");
+    var target = document.getElementById(invoker.getAttribute("popovertarget"));
+    if (menu && target && !menu.contains(target) && target.showPopover && invoker.getAttribute("popovertargetaction") !== "hide") {
+      // An item of a menu that opens something else: the menu gives way to it, and it
+      // appears where the menu's own button is (not stacked over the menu).
+      event.preventDefault();
+      var anchor = document.querySelector('[popovertarget="' + menu.id + '"][aria-expanded="true"]');
+      menu.hidePopover();
+      placeFor = { id: target.id, anchor: anchor };
+      target.showPopover();
+      return;
+    }
+    lastInvoker = invoker;
   }, true);
   function place(popover, invoker) {
     if (!invoker) return;
@@ -112,6 +126,7 @@
     var popover = event.target;
     if (!popover.matches || !popover.matches("[popover]")) return;
     var invoker = lastInvoker && lastInvoker.getAttribute("popovertarget") === popover.id ? lastInvoker : null;
+    if (placeFor && placeFor.id === popover.id) { invoker = placeFor.anchor; if (event.newState === "open") placeFor = null; }
     if (event.newState === "open") {
       place(popover, invoker);
       if (invoker) invoker.setAttribute("aria-expanded", "true");

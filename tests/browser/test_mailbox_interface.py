@@ -101,7 +101,11 @@ def _open(browser: object, base: str, user: MailUser, viewport: dict[str, int], 
     page.fill("input[name=email]", user.email)
     page.fill("input[name=password]", user.password)
     page.click("button[type=submit]")
-    page.wait_for_selector("tr.msg")
+    try:
+        page.wait_for_selector("tr.msg", timeout=10000)
+    except Exception:
+        print("DEBUG", page.url, page.inner_text("body")[:2000])
+        raise
     return page
 
 
