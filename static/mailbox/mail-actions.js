@@ -184,13 +184,20 @@
     syncRowState();
   }
 
+  // Delete or archive: the open message (then the next one opens), else the ticked rows or the cursor's.
+  function onOpenOrTargets(action) {
+    var button = !checked().length && document.querySelector('#reading-pane [data-reader-action="' + action + '"]');
+    if (button) button.click();
+    else act(action, targets());
+  }
+
   var KEYS = {
     j: function () { var open = reading(); moveCursor(1); if (open) openRow(rowFor(cursorRow)); },
     k: function () { var open = reading(); moveCursor(-1); if (open) openRow(rowFor(cursorRow)); },
     o: function () { var r = rowFor(cursorRow); if (r) r.querySelector("a.open").click(); },
-    "#": function () { act("delete", targets()); },
-    Delete: function () { act("delete", targets()); },
-    e: function () { act("archive", targets()); },
+    "#": function () { onOpenOrTargets("delete"); },
+    Delete: function () { onOpenOrTargets("delete"); },
+    e: function () { onOpenOrTargets("archive"); },
     s: function () {
       var r = targetRows()[0];
       act(r && r.classList.contains("flagged") ? "unflag" : "flag", targets());
@@ -337,8 +344,8 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("#reading-pane [data-reader-action]");
     if (!button || !form()) return;
-    var article = button.closest("article.message");
-    var row = article && document.querySelector('#bulk-form tr.msg[data-uid="' + article.dataset.uid + '"]');
+    var shown = button.closest(".conversation, article.message"); // the bar's message, or conversation
+    var row = shown && document.querySelector('#bulk-form tr.msg[data-uid="' + shown.dataset.uid + '"]');
     if (!row || !visible(row)) return; // not on this page of the list: the form goes as it is
     event.preventDefault();
     var all = rows(), at = all.indexOf(row);
