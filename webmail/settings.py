@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Dates in the reader's time zone (a cookie the page sets from the browser).
+    "webmail.preferences.device.DeviceTimeZoneMiddleware",
     "webmail.http.middleware.MailErrorMiddleware",
     # Last, so it can turn a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -114,6 +116,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Theme, density and reading pane of this browser (cookies).
+                "webmail.preferences.device.device",
             ],
         },
     },

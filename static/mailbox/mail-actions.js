@@ -8,6 +8,8 @@
   // The row j/k moved to, by its data-row id (unique, unlike UIDs: a
   // conversation row and its newest message share one), kept across refreshes.
   var cursorRow = null;
+  var cursorIndex = -1; // where the cursor was: after a delete the row below takes its place
+  var openAfterRefresh = null; // the row to open once the list is redrawn (after archiving the open message)
   var expanded = {}; // "folder\0conversation key" -> true, kept across list refreshes
 
   function form() { return document.getElementById("bulk-form"); }
@@ -38,6 +40,11 @@
       scope.hidden = !(n > 0 && c === n);
       if (scope.hidden) scope.querySelector("input").checked = false;
     }
+    // The head shows what can be done once something is ticked, and how many are.
+    var head = document.querySelector("#bulk-form .list-head");
+    if (head) head.classList.toggle("has-selection", c > 0);
+    var count = document.querySelector("#bulk-form .selected-count");
+    if (count) count.textContent = c === 1 ? count.dataset.one : count.dataset.many.replace("#", c);
   }
 
   document.addEventListener("change", function (event) {
@@ -56,13 +63,14 @@
   function act(action, values, target) {
     var f = form();
     if (!f || !values.length) return false;
-    var button = f.querySelector('button[data-action="' + action + '"]');
-    if (!button) return false;
+    var button = null;
     if (target) {
-      var select = f.querySelector("select[name=target]");
-      if (!select || !Array.prototype.some.call(select.options, function (o) { return o.value === target; })) return false;
-      select.value = target;
+      var field = action === "copy" ? "copy_to" : "move_to";
+      button = Array.prototype.find.call(f.querySelectorAll('button[name="' + field + '"]'), function (b) { return b.value === target; });
+    } else {
+      button = f.querySelector('button[data-action="' + action + '"]');
     }
+    if (!button) return false;
     document.querySelectorAll("#bulk-form input[name=uid]").forEach(function (b) {
       b.checked = visible(b) && values.indexOf(b.value) !== -1;
     });
@@ -104,8 +112,16 @@
     document.querySelectorAll("tr.msg.cursor").forEach(function (r) { r.classList.remove("cursor"); });
     cursorRow = id;
     var r = rowFor(id);
-    if (r) { r.classList.add("cursor"); r.scrollIntoView({ block: "nearest" }); }
+    if (r) {
+      r.classList.add("cursor");
+      r.scrollIntoView({ block: "nearest" });
+      cursorIndex = rows().indexOf(r);
+    }
   }
+
+  // Is a message open (in the pane, or in the list's place)? Then j/k open the next one.
+  function reading() { return !!document.querySelector("#reading-pane article.message, #reading-pane .conversation"); }
+  function openRow(row) { var a = row && row.querySelector("a.open"); if (a) a.click(); }
 
   function clickIn(selector) {
     var el = document.querySelector(selector);
@@ -168,13 +184,20 @@
     syncRowState();
   }
 
+  // Delete or archive: the open message (then the next one opens), else the ticked rows or the cursor's.
+  function onOpenOrTargets(action) {
+    var button = !checked().length && document.querySelector('#reading-pane [data-reader-action="' + action + '"]');
+    if (button) button.click();
+    else act(action, targets());
+  }
+
   var KEYS = {
-    j: function () { moveCursor(1); },
-    k: function () { moveCursor(-1); },
+    j: function () { var open = reading(); moveCursor(1); if (open) openRow(rowFor(cursorRow)); },
+    k: function () { var open = reading(); moveCursor(-1); if (open) openRow(rowFor(cursorRow)); },
     o: function () { var r = rowFor(cursorRow); if (r) r.querySelector("a.open").click(); },
-    "#": function () { act("delete", targets()); },
-    Delete: function () { act("delete", targets()); },
-    e: function () { act("archive", targets()); },
+    "#": function () { onOpenOrTargets("delete"); },
+    Delete: function () { onOpenOrTargets("delete"); },
+    e: function () { onOpenOrTargets("archive"); },
     s: function () {
       var r = targetRows()[0];
       act(r && r.classList.contains("flagged") ? "unflag" : "flag", targets());
@@ -204,7 +227,7 @@
       if (event.key === "Escape" && t.blur) t.blur();
       return;
     }
-    if (!document.querySelector(".app .panes")) return; // only on the mailbox page
+    if (!document.getElementById("message-list")) return; // only on the mailbox page
     var handler = KEYS[event.key];
     if (!handler) return;
     if (event.key === "Enter" && !cursorRow) return;
@@ -266,7 +289,70 @@
       if (id.indexOf(prefix) === 0) showThread(id.slice(prefix.length), true);
     });
     if (cursorRow && rowFor(cursorRow)) setCursor(cursorRow);
+    else if (cursorRow && cursorIndex >= 0) {
+      // The cursor's row left (deleted, archived, moved): the list keeps its place.
+      var all = rows();
+      if (all.length) setCursor(all[Math.min(cursorIndex, all.length - 1)].dataset.row);
+    }
+    if (openAfterRefresh) {
+      var next = rowFor(openAfterRefresh);
+      openAfterRefresh = null;
+      if (next) { setCursor(next.dataset.row); openRow(next); }
+      else clearReader();
+    }
     syncRowState();
+  });
+
+  function clearReader() {
+    var pane = document.getElementById("reading-pane");
+    if (window.webmail.closeReader) window.webmail.closeReader();
+    if (pane && pane.dataset.emptyHtml) pane.innerHTML = pane.dataset.emptyHtml;
+  }
+
+  // The star of a row: flag or unflag at once, then tell the server (the button itself is a
+  // submit of the list's form, for pages without script).
+  document.addEventListener("click", function (event) {
+    var star = event.target.closest && event.target.closest("button.star[data-star]");
+    if (!star) return;
+    event.preventDefault();
+    var f = form();
+    var on = star.getAttribute("aria-pressed") !== "true";
+    function show(state) {
+      star.setAttribute("aria-pressed", state ? "true" : "false");
+      star.title = state ? f.dataset.flaggedText : f.dataset.unflaggedText;
+      star.value = (state ? "unflag " : "flag ") + star.dataset.star;
+      var row = star.closest("tr");
+      if (row) row.classList.toggle("flagged", state);
+    }
+    show(on);
+    var data = new FormData();
+    data.append("folder", folder());
+    data.append("uid", star.dataset.star);
+    data.append("on", on ? "1" : "0");
+    fetch(f.dataset.starUrl, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "X-CSRFToken": f.querySelector("input[name=csrfmiddlewaretoken]").value, "HX-Request": "true" },
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+    }).catch(function () {
+      show(!on);
+      if (window.webmail.toast) window.webmail.toast(f.dataset.starFailedText, "error");
+    });
+  });
+
+  // The reading pane's Archive, Delete and Spam act through the list, then open the next message.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("#reading-pane [data-reader-action]");
+    if (!button || !form()) return;
+    var shown = button.closest(".conversation, article.message"); // the bar's message, or conversation
+    var row = shown && document.querySelector('#bulk-form tr.msg[data-uid="' + shown.dataset.uid + '"]');
+    if (!row || !visible(row)) return; // not on this page of the list: the form goes as it is
+    event.preventDefault();
+    var all = rows(), at = all.indexOf(row);
+    var next = all[at + 1] || all[at - 1] || null;
+    openAfterRefresh = next ? next.dataset.row : "";
+    if (next) setCursor(next.dataset.row);
+    if (!act(button.dataset.readerAction, [boxOf(row).value])) openAfterRefresh = null;
   });
 
   document.addEventListener("click", function (event) {

@@ -49,14 +49,19 @@ def test_bulk_select_move_drag_and_shortcuts(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
     _sign_in(page, live_server.url, mail_user)  # type: ignore[attr-defined]
 
-    # Bulk: tick two rows, choose the folder in the menu, Move.
+    # Bulk: nothing ticked, no selection actions; tick two rows, "Move to", find the folder, Enter.
     rows = page.locator("tr.msg")  # type: ignore[attr-defined]
     assert rows.count() == 5
+    move_to = page.locator("button[popovertarget=move-menu]").first  # type: ignore[attr-defined]
+    assert not move_to.is_visible()
     rows.nth(0).locator("input[name=uid]").check()  # newest first: Msg 4
     rows.nth(1).locator("input[name=uid]").check()  # Msg 3
     assert "checked" in (rows.nth(0).get_attribute("class") or "")
-    page.select_option("#move-target", "Projects")  # type: ignore[attr-defined]
-    page.click("button[data-action=move]")  # type: ignore[attr-defined]
+    assert page.inner_text(".selected-count") == "2 selected"  # type: ignore[attr-defined]
+    move_to.click()
+    page.keyboard.type("proj")  # type: ignore[attr-defined]  (the menu's filter has the focus)
+    assert page.locator("#move-menu [data-folder-name]:visible").count() == 1  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
     page.wait_for_selector("text=2 messages moved.")  # type: ignore[attr-defined]
     assert set(_subjects(dovecot, mail_user, "Projects")) == {"Msg 4", "Msg 3"}
     assert page.locator("tr.msg").count() == 3  # type: ignore[attr-defined]

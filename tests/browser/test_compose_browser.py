@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.compose import add_recipient, clear_recipients
 from tests.conftest import MailUser
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
@@ -39,9 +40,9 @@ def test_write_and_send_with_attachment(
     page.fill("input[name=email]", mail_user.email)  # type: ignore[attr-defined]
     page.fill("input[name=password]", mail_user.password)  # type: ignore[attr-defined]
     page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.click("a.compose-button")  # type: ignore[attr-defined]
-    page.fill("input[name=to]", "Bob <bob@example.test>")  # type: ignore[attr-defined]
-    page.fill("input[name=subject]", "Rapport de l'été")  # type: ignore[attr-defined]
+    page.click("a.compose-button")  # type: ignore[attr-defined]  (the panel over the mailbox)
+    add_recipient(page, "to", "Bob <bob@example.test>")
+    page.fill(".compose-form input[name=subject]", "Rapport de l'été")  # type: ignore[attr-defined]
     page.fill("textarea[name=text]", "Bonjour Bob,\nle rapport est joint.")  # type: ignore[attr-defined]
     page.check("#rich-mode")  # type: ignore[attr-defined]
     page.click("#rich-editor")  # type: ignore[attr-defined]
@@ -104,8 +105,8 @@ def test_a_mistyped_address_keeps_both_files(
     notes.write_bytes(b"ligne 1\r\nligne 2\n")
     before = len(sending.recorder.messages)
     _sign_in_and_compose(page, live_server.url, mail_user)  # type: ignore[attr-defined]
-    page.fill("input[name=to]", "bob@example")  # type: ignore[attr-defined]
-    page.fill("input[name=subject]", "Devis")  # type: ignore[attr-defined]
+    add_recipient(page, "to", "bob@example")
+    page.fill(".compose-form input[name=subject]", "Devis")  # type: ignore[attr-defined]
     page.fill("textarea[name=text]", "Le devis et mes notes.")  # type: ignore[attr-defined]
     page.set_input_files("input[name=attachments]", [str(pdf), str(notes)])  # type: ignore[attr-defined]
     page.click("button[value=send]")  # type: ignore[attr-defined]  (waits for the uploads)
@@ -116,7 +117,8 @@ def test_a_mistyped_address_keeps_both_files(
     assert page.input_value("textarea[name=text]") == "Le devis et mes notes."  # type: ignore[attr-defined]
     assert len(sending.recorder.messages) == before
 
-    page.fill("input[name=to]", "bob@example.test")  # type: ignore[attr-defined]
+    clear_recipients(page, "to")
+    add_recipient(page, "to", "bob@example.test")
     page.click("button[value=send]")  # type: ignore[attr-defined]
     page.wait_for_selector("text=Message sent.")  # type: ignore[attr-defined]
     assert _attachments(sending) == [("devis.pdf", pdf.read_bytes()), ("notes été.txt", notes.read_bytes())]
@@ -154,7 +156,7 @@ def test_an_oversized_file_is_refused_when_chosen(
     assert page.locator("#attachment-list li").count() == 1  # type: ignore[attr-defined]
     assert len(uploads) == 2
     assert page.input_value("textarea[name=text]") == "Texte précieux"  # type: ignore[attr-defined]
-    page.fill("input[name=to]", "bob@example.test")  # type: ignore[attr-defined]
+    add_recipient(page, "to", "bob@example.test")
     page.click("button[value=send]")  # type: ignore[attr-defined]
     page.wait_for_selector("text=Message sent.")  # type: ignore[attr-defined]
     assert _attachments(sending) == [("small.txt", b"small file\n")]

@@ -8,6 +8,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from tests.browser.compose import add_recipient
 from tests.conftest import MailUser
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
@@ -47,7 +48,7 @@ def test_add_confirm_and_send_as_another_address(
     p.click("button[type=submit]")  # type: ignore[attr-defined]
     p.wait_for_url(re.compile(r".*/mail/"))  # type: ignore[attr-defined]
 
-    p.goto(f"{base}/settings/")  # type: ignore[attr-defined]
+    p.goto(f"{base}/settings/identities/")  # type: ignore[attr-defined]
     p.click("a.sendas-add")  # type: ignore[attr-defined]
     p.fill("input[name=email]", "me@work.test")  # type: ignore[attr-defined]
     p.fill("input[name=display_name]", "Work Me")  # type: ignore[attr-defined]
@@ -82,8 +83,8 @@ def test_add_confirm_and_send_as_another_address(
     p.select_option("select[name=identity]", index=0)  # type: ignore[attr-defined]
     assert p.input_value("textarea[name=text]") == "Hello Bob"  # type: ignore[attr-defined]
     p.select_option("select[name=identity]", label="Work Me <me@work.test>")  # type: ignore[attr-defined]
-    p.fill("input[name=to]", "bob@example.test")  # type: ignore[attr-defined]
-    p.fill("input[name=subject]", "From my work address")  # type: ignore[attr-defined]
+    add_recipient(p, "to", "bob@example.test")
+    p.fill(".compose-form input[name=subject]", "From my work address")  # type: ignore[attr-defined]
     before = len(provider.recorder.messages)
     p.click("button[value=send]")  # type: ignore[attr-defined]
     p.wait_for_selector("text=Message sent.")  # type: ignore[attr-defined]

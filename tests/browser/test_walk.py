@@ -200,12 +200,25 @@ def _walk_folders(walker: Walker, folders: dict[str, list[tuple[int, str]]]) -> 
 
 
 def _open_conversations(walker: Walker) -> None:
-    """Unfold every conversation on the page, as a person clicking the count badges."""
-    toggles = walker.page.locator("[data-thread-toggle]")  # type: ignore[attr-defined]
+    """Unfold every conversation on the page, as a person clicking the count badges; then open
+    a few whole in the reading pane (on a phone, where there are no badges, in the list's place)."""
+    page = walker.page
+    toggles = page.locator("[data-thread-toggle]:visible")  # type: ignore[attr-defined]
     for n in range(min(toggles.count(), 10)):
         toggles.nth(n).click()
     if toggles.count():
-        walker.page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+        page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    rows = page.locator("tr.msg.conv:has([data-thread-toggle]) a.open")  # type: ignore[attr-defined]
+    for n in range(min(rows.count(), 3)):
+        with page.expect_response(lambda r: "/mail/message/conversation/?" in r.url):  # type: ignore[attr-defined]
+            rows.nth(n).click(position={"x": 4, "y": 4})
+        page.wait_for_selector("#reading-pane .conversation")  # type: ignore[attr-defined]
+        for frame in page.frames[1:]:  # type: ignore[attr-defined]
+            frame.wait_for_load_state("load")
+        walker.check_width()
+        back = page.locator("#reading-pane [data-close-reader]:visible")  # type: ignore[attr-defined]
+        if back.count():
+            back.click()
 
 
 PART_LINKS = "a[href*='/mail/message/part/'], a[href*='/mail/message/raw/']"

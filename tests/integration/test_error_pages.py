@@ -41,7 +41,7 @@ def check_page(response: object, status: int, title: str, *, fragment: bool = Fa
     if fragment:
         assert b"<html" not in body and b'class="pane-error"' in body
     else:
-        assert b"<html" in body and b"css/app.css" in body  # the product's own look
+        assert b"<html" in body and b"shared/base.css" in body  # the product's own look
     assert re.search(rb'<p class="ways"><a href="/', body), "a way back"
     return text_of(body)
 

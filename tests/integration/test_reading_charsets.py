@@ -82,7 +82,7 @@ def list_preview(web: Client, uid: int) -> str:
     listing = web.get("/mail/?folder=INBOX").content.decode()
     row = re.search(rf'data-uid="{uid}".*?</tr>', listing, re.S)
     assert row is not None
-    found = re.search(r'class="preview"> — ([^<]*)<', row.group(0))
+    found = re.search(r'class="preview">([^<]*)<', row.group(0))
     return html.unescape(found.group(1)) if found else ""
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -163,7 +164,7 @@ def addresses_view(request: SignedInRequest) -> JsonResponse:
 
 
 def _page(
-    request: HttpRequest, form: ComposeForm, staged: list[Staged], *, status: int = 200
+    request: SignedInRequest, form: ComposeForm, staged: list[Staged], *, status: int = 200
 ) -> HttpResponse:
     context = {
         "form": form,
@@ -172,8 +173,29 @@ def _page(
         "max_attachment_bytes": staging.max_message_bytes(),
         "max_attachment_mb": attachments.limit_mb(),
         "max_attachments": MAX_ATTACHMENTS,
+        "compose_mode": compose_mode(request, form),
     }
-    return render(request, "compose/compose.html", context, status=status)
+    # The compose panel over the mailbox asks for the form alone.
+    template = "compose/partials/form.html" if request.htmx else "compose/compose.html"
+    return render(request, template, context, status=status)
+
+
+def compose_mode(request: SignedInRequest, form: ComposeForm) -> str:
+    """What is being written (where the cursor starts): "new", a reply, a forward or a draft."""
+    mode = request.GET.get("mode", "")
+    if mode in (*ORIGIN_MODES, "draft"):
+        return mode
+    origin = str(form["origin"].value() or "")
+    return origin.partition(":")[0] if origin.partition(":")[0] in ORIGIN_MODES else "new"
+
+
+def _panel_done(text: str, level: str, **headers: str) -> HttpResponse:
+    """The compose panel's answer once the message is sent or saved: no page, a notice."""
+    response = HttpResponse(status=204)
+    response["HX-Trigger"] = json.dumps({"webmail:notice": {"text": text, "level": level}})
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 def _with_upload_budget(view: View) -> View:
@@ -236,6 +258,8 @@ def compose_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
                 return JsonResponse({"draft_uid": uid, "saved": True})
             # The draft holds the files now; opening it stages them again.
             staging.discard(request.user.pk, [s.token for s in kept.staged])
+            if request.htmx:
+                return _panel_done(_("Draft saved."), "success", **{"X-Draft-Uid": str(uid)})
             messages.success(request, _("Draft saved."))
             return redirect(
                 f"{reverse('compose:write')}?{urlencode({'mode': 'draft', 'folder': 'Drafts', 'uid': uid})}"
@@ -254,12 +278,14 @@ def compose_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
         )
     except InvalidMessage as exc:
         if autosave:
-            return JsonResponse({"saved": False, "error": str(exc)}, status=400)
+            # A draft that cannot be saved yet (a half-typed address) is no failure of the
+            # request: the page keeps it and says why.
+            return JsonResponse({"saved": False, "error": str(exc)})
         form.add_error(None, str(exc))
         return _page(request, form, kept.staged, status=400)
     except MailError as exc:
         if autosave:
-            return JsonResponse({"saved": False, "error": str(exc.user_message)}, status=502)
+            return JsonResponse({"saved": False, "error": str(exc.user_message)})
         form.add_error(None, exc.user_message)
         return _page(request, form, kept.staged, status=502)
     if not outcome.sent:
@@ -274,11 +300,15 @@ def compose_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
     staging.discard(request.user.pk, [s.token for s in kept.staged])
     remember(request.user, _typed_addresses(draft))
     if outcome.refused:
-        messages.warning(
-            request, _("Sent, but refused for: %(who)s") % {"who": ", ".join(sorted(outcome.refused))}
+        text, level = (
+            _("Sent, but refused for: %(who)s") % {"who": ", ".join(sorted(outcome.refused))},
+            "warning",
         )
     else:
-        messages.success(request, _("Message sent."))
+        text, level = _("Message sent."), "success"
+    if request.htmx:
+        return _panel_done(text, level)
+    messages.add_message(request, messages.WARNING if level == "warning" else messages.SUCCESS, text)
     return redirect("mailbox:list")
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from webmail.http.bounds import MAX_FOLDER_NAME
+from webmail.http.bounds import MAX_FOLDER_NAME, parse_uid
 from webmail.http.decorators import mailbox_required
 from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import CannotMoveSafely, FolderNotFound, MessageGone, NoSuchRoleFolder
@@ -56,12 +56,29 @@ def posted_folder(request: HttpRequest, field: str) -> str | None:
     return name
 
 
-def _uids(request: HttpRequest) -> list[int] | None:
+def posted_action(request: HttpRequest) -> tuple[str, str | None, list[str] | None]:
+    """What was asked: the action, the target folder it names, and the rows it is for.
+
+    The list's buttons send ``action`` (for the ticked rows); a row's own buttons send
+    ``row_action`` = "archive 3:7,12" (that row only, whatever is ticked); the folder menus
+    send ``move_to`` or ``copy_to`` = the folder. The rows are None when they are the ticked ones.
+    """
+    row = request.POST.get("row_action", "")
+    if row:
+        action, _sep, box = row.partition(" ")
+        return action, None, [box]
+    for field, action in (("move_to", "move"), ("copy_to", "copy")):
+        if request.POST.get(field):
+            return action, field, None
+    return request.POST.get("action") or "", None, None
+
+
+def _uids(request: HttpRequest, boxes: list[str] | None = None) -> list[int] | None:
     """The selected UIDs; None means every message in the folder."""
-    if request.POST.get("scope") == "all":
+    if boxes is None and request.POST.get("scope") == "all":
         return None
     # A conversation's box carries all its UIDs as a compact set ("3:7,12").
-    uids, cut = parse_uid_sets(request.POST.getlist("uid"), MAX_UIDS)
+    uids, cut = parse_uid_sets(request.POST.getlist("uid") if boxes is None else boxes, MAX_UIDS)
     if cut:
         messages.warning(
             request,
@@ -112,13 +129,13 @@ VALID_ACTIONS = frozenset({*FLAG_ACTIONS, "move", "copy", "delete", *ROLE_ACTION
 @require_POST
 @mailbox_required
 def bulk_action_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
-    folder, target = posted_folder(request, "folder"), posted_folder(request, "target")
+    action, target_field, boxes = posted_action(request)
+    folder, target = posted_folder(request, "folder"), posted_folder(request, target_field or "target")
     if folder is None or target is None:
         return redirect(_back(request, "INBOX"))
-    action = request.POST.get("action") or ""
     if not folder or action not in VALID_ACTIONS or (action in ("move", "copy") and not target):
         return HttpResponseBadRequest(_("This action is not possible."))
-    uids = _uids(request)
+    uids = _uids(request, boxes)
     if uids == []:
         messages.info(request, _("Select one or more messages first."))
         return redirect(_back(request, folder))
@@ -137,8 +154,9 @@ def bulk_action_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResp
     except (NoSuchRoleFolder, CannotMoveSafely) as exc:
         messages.error(request, exc.user_message)
         return redirect(_back(request, folder))
+    undoable = _remember_undo(request, action, result)
     if result.count:
-        messages.success(request, _done_message(action, result))
+        messages.success(request, _done_message(action, result), extra_tags="undo" if undoable else "")
     if result.missing:
         messages.info(
             request,
@@ -149,12 +167,13 @@ def bulk_action_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResp
             )
             % {"n": len(result.missing)},
         )
-    _remember_undo(request, action, result)
     return redirect(_back(request, folder))
 
 
-def _remember_undo(request: HttpRequest, action: str, result: ActionResult) -> None:
-    """Keep the last move/delete so it can be undone (needs the server's COPYUID)."""
+def _remember_undo(request: HttpRequest, action: str, result: ActionResult) -> bool:
+    """Keep the last move or delete so it can be undone (needs the server's COPYUID); True
+    when this action can be. A flag change is not offered an undo: which messages had the
+    flag before is not known here, and the opposite button is one click away."""
     if action in ("move", "delete", *ROLE_ACTIONS) and result.target and result.uid_map:
         request.session[UNDO_KEY] = {
             "from": result.target,
@@ -162,8 +181,10 @@ def _remember_undo(request: HttpRequest, action: str, result: ActionResult) -> N
             # Compact ("1:40000"): moving a whole folder must not bloat the session.
             "uids": format_uid_set(result.uid_map.values()),
         }
-    elif action not in FLAG_ACTIONS and action != "copy":
+        return True
+    if action not in FLAG_ACTIONS and action != "copy":
         request.session.pop(UNDO_KEY, None)
+    return False
 
 
 @require_POST
@@ -188,6 +209,29 @@ def undo_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
         % {"n": result.count},
     )
     return redirect(_back(request, undo["to"]))
+
+
+@require_POST
+@mailbox_required
+def star_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
+    """The star of a row: flag or unflag one message. 204 for the page's script, else back to the list."""
+    folder = posted_folder(request, "folder")
+    uid = parse_uid(request.POST.get("uid", ""))
+    if not folder or uid is None:
+        return HttpResponseBadRequest(_("This action is not possible."))
+    on = request.POST.get("on") == "1"
+    try:
+        with mailbox.session() as mail:
+            mail.set_flags(folder, [uid], [FLAGGED], add=on)
+    except (MessageGone, FolderNotFound):
+        if request.htmx:
+            return HttpResponse(status=410)
+        messages.warning(
+            request, _("This message is no longer here; it may have been moved on another device.")
+        )
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect(_back(request, folder))
 
 
 @require_POST

@@ -112,7 +112,7 @@ def search_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
                     "role": hits.folder.role.value,
                     "total": hits.total,
                     "messages": hits.messages,
-                    "message_url": message_url(hits.folder.name),
+                    "message_url": message_url(hits.folder.name, hits.folder.role.value),
                 }
                 for hits in found
             ]

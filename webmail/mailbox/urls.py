@@ -11,6 +11,7 @@ urlpatterns = [
     path("mail/search/", search.search_view, name="search"),
     path("mail/actions/", organise.bulk_action_view, name="action"),
     path("mail/actions/undo/", organise.undo_view, name="undo"),
+    path("mail/actions/star/", organise.star_view, name="star"),
     path("mail/actions/empty/", organise.empty_folder_view, name="empty"),
     path("settings/folders/", folders.folders_view, name="folders"),
 ]

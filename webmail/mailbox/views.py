@@ -17,7 +17,7 @@ from webmail.http.bounds import MAX_TOKEN, BadInput, bounded, folder_param, page
 from webmail.http.decorators import mailbox_required
 from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.session import MailSession, UserMailbox
-from webmail.mailaccess.types import Folder, MessagePage, SortKey
+from webmail.mailaccess.types import Folder, FolderRole, MessagePage, SortKey
 from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree, parse_uid
 
 SORT_CHOICES = [s.value for s in SortKey]
@@ -30,9 +30,15 @@ SORT_LABELS = [
 ]
 
 
-def message_url(folder: str) -> str:
-    """A message's address without its UID: built once per page, each row appends its UID."""
-    return f"{reverse('reading:message')}?{urlencode({'folder': folder})}&uid="
+def message_url(folder: str, role: str = "", view: str = "message") -> str:
+    """A message's (or, with view="conversation", a conversation's) address without its UID:
+    built once per page, each row appends its UID.
+
+    The folder's role rides along so the reading pane offers the actions that fit it (no
+    "Archive" in Archive) without asking the server for the folder list again.
+    """
+    query = {"folder": folder, "role": role} if role else {"folder": folder}
+    return f"{reverse('reading:' + view)}?{urlencode(query)}&uid="
 
 
 @dataclass(frozen=True)
@@ -114,25 +120,33 @@ def conversation_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpRes
     entries = mailbox.read(lambda mail: mail.conversation(folder, tree))
     context = {
         "entries": entries,
-        # Only the role matters to the rows (Sent and Drafts show recipients): no folder listing.
-        "current_folder": {"role": role if role in ("sent", "drafts") else ""},
+        # Only the role matters to the rows (Sent and Drafts show recipients, Trash deletes
+        # for good, Archive has no "Archive"): no folder listing.
+        "current_folder": {"role": context_role(role)},
         "key": parse_uid(request.GET.get("key", "")) or 0,
         "more": min(parse_uid(request.GET.get("more", "")) or 0, 10**6),
-        "message_url": message_url(folder),
+        "message_url": message_url(folder, context_role(role)),
     }
     return render(request, "mailbox/partials/_conversation_rows.html", context)
+
+
+def context_role(role: str) -> str:
+    """A folder role named in a URL, if it is one."""
+    return role if role in {r.value for r in FolderRole} else ""
 
 
 def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
     current = next((f for f in folders if f.name == listing.folder), None)
     unread_inbox = next((f.unseen for f in folders if f.name.upper() == "INBOX"), None)
+    role = current.role.value if current else ""
     return {
         "folders": folders,
         "current_folder": current,
         "listing": listing,
         "sort_choices": SORT_LABELS,
         # Built once, not per row: rows only append their UID.
-        "message_url": message_url(listing.folder),
+        "message_url": message_url(listing.folder, role),
+        "conversation_url": message_url(listing.folder, role, "conversation"),
         "unread_inbox": unread_inbox or 0,
     }
 

@@ -1,4 +1,6 @@
-"""The reader's own settings: reading preferences and trusted senders."""
+"""Settings: General (reading, this device's look, trusted senders), Identities and send
+mail as, and the device choices the app bar changes. Other sections are their features' pages
+(webmail/preferences/sections.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,6 +17,8 @@ from webmail.http.signedin import SignedInRequest
 from webmail.reading.models import Preferences, TrustedSender
 from webmail.sendas.forms import SignatureForm
 from webmail.sendas.selectors import external_accounts_to_offer, identities_for
+
+from . import device
 
 
 class PreferencesForm(forms.ModelForm):
@@ -35,11 +40,37 @@ def preferences_view(request: SignedInRequest) -> HttpResponse:
     context = {
         "form": form,
         "senders": senders,
+        "section": "general",
+    }
+    return render(request, "preferences/general.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def identities_view(request: SignedInRequest) -> HttpResponse:
+    context = {
         "identities": identities_for(request.user),
         "identity_form": SignatureForm(),
         "send_as_offers": external_accounts_to_offer(request.user),
+        "section": "identities",
     }
-    return render(request, "preferences/preferences.html", context)
+    return render(request, "preferences/identities.html", context)
+
+
+@login_required
+@require_POST
+def device_view(request: SignedInRequest) -> HttpResponse:
+    """Theme, density and reading pane for this browser (the app bar's menu without script)."""
+    choices: dict[str, str] = {}
+    for key, allowed in (("theme", device.THEMES), ("density", device.DENSITIES), ("pane", device.PANES)):
+        value = request.POST.get(key, "")
+        if value in allowed:
+            choices[key] = value
+    nxt = request.POST.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure())
+    response = redirect(nxt if nxt and safe else "preferences:index")
+    device.remember(response, **choices)
+    return response
 
 
 @login_required

@@ -22,8 +22,11 @@ from webmail.http.errors import NotFoundPage
 from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
 from webmail.mailaccess.session import MailSession, UserMailbox
+from webmail.mailaccess.types import FolderRole
+from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree
 from webmail.messages.choose import attachment_name
 from webmail.messages.transfer import decode_stream
+from webmail.reading.conversation import open_conversation
 from webmail.reading.models import Preferences, TrustedSender
 from webmail.reading.reader import OpenedMessage, html_cache_key, open_message
 
@@ -99,9 +102,59 @@ def message_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
         "previewable": INLINE_TYPES,
         "is_draft": "\\draft" in opened.head.flags,
         "uidvalidity": opened.head.uidvalidity or 0,
+        # The list says which special folder this is (no "Archive" in Archive).
+        "folder_role": role_param(request),
+        "back_url": f"{reverse('mailbox:list')}?{urlencode({'folder': folder})}",
     }
+    context["in_conversation"] = request.GET.get("in_conversation") == "1"
     template = "reading/partials/message.html" if request.htmx else "reading/message_page.html"
     return render(request, template, context)
+
+
+@require_GET
+@mailbox_required
+def conversation_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
+    """A conversation stacked in the reading pane (the list's conversation rows open it)."""
+    folder, uid = _target(request)
+    tree_text = request.GET.get("tree", "")
+    if not request.htmx or len(tree_text) > MAX_TREE_TEXT:
+        # A page of its own is the newest message's; a link too long is not a conversation we drew.
+        return redirect(f"{reverse('reading:message')}?{urlencode({'folder': folder, 'uid': uid})}")
+    prefs = Preferences.for_user(request.user)
+
+    def trusted(sender: str) -> bool:
+        return TrustedSender.objects.filter(user=request.user, email=sender).exists()
+
+    items = mailbox.read(
+        lambda mail: open_conversation(
+            mail,
+            folder,
+            parse_tree(tree_text),
+            prefer_html=prefs.prefer_html,
+            mark_read=prefs.mark_read_on_open,
+            trusts_sender=trusted,
+            cache_scope=cache_scope(mailbox),
+        )
+    )
+    for item in items:
+        if item.opened is not None:
+            learn_sender(request.user, item.opened.head.envelope, item.opened.head.flags)
+    latest = items[-1].opened if items else None
+    context = {
+        "folder": folder,
+        "uid": items[-1].uid if items else uid,
+        "items": items,
+        "latest": latest,
+        "folder_role": role_param(request),
+        "previewable": INLINE_TYPES,
+        "is_draft": False,
+    }
+    return render(request, "reading/partials/conversation.html", context)
+
+
+def role_param(request: HttpRequest) -> str:
+    role = request.GET.get("role", "")
+    return role if role in {r.value for r in FolderRole} else ""
 
 
 def cache_scope(mailbox: UserMailbox) -> str:

@@ -100,7 +100,7 @@ def _edit(
                     )
                     % {"address": form.instance.email, "host": form.instance.smtp_host},
                 )
-            return redirect("preferences:index")
+            return redirect("preferences:identities")
     context = {"form": form, "adding": adding, "identity": identity}
     return render(request, "sendas/form.html", context, status=400 if form.errors else 200)
 
@@ -130,14 +130,14 @@ def _send_verification(request: SignedInRequest, mailbox: UserMailbox, identity:
 def identity_resend_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
     identity = _own(request, pk)
     if identity.verified:
-        return redirect("preferences:index")
+        return redirect("preferences:identities")
     if not identity.enabled:
         messages.error(request, IdentityDisabled().user_message)
     elif not actions.may_resend(identity):
         messages.error(request, _("A confirmation message was just sent; please wait a minute."))
     else:
         _send_verification(request, mailbox, identity)
-    return redirect("preferences:index")
+    return redirect("preferences:identities")
 
 
 @login_required
@@ -169,7 +169,7 @@ def identity_verify_code_view(request: SignedInRequest, pk: int) -> HttpResponse
         messages.error(
             request, _("That code has expired or was tried too often. Send a new confirmation message.")
         )
-    return redirect("preferences:index")
+    return redirect("preferences:identities")
 
 
 @login_required
@@ -189,11 +189,11 @@ def signature_add_view(request: SignedInRequest) -> HttpResponse:
         messages.error(
             request, _("The identity could not be saved: %(errors)s") % {"errors": form.errors.as_text()}
         )
-    return redirect("preferences:index")
+    return redirect("preferences:identities")
 
 
 @login_required
 @require_POST
 def identity_delete_view(request: SignedInRequest, pk: int) -> HttpResponse:
     get_object_or_404(Identity, pk=pk, user=request.user).delete()  # another user's id: 404
-    return redirect("preferences:index")
+    return redirect("preferences:identities")

@@ -258,5 +258,5 @@ def test_an_unreadable_stored_password_is_never_sent_and_the_user_is_told(
     assert len(other_smtp.recorder.messages) == theirs
     ((_flags, raw),) = folder(dovecot, mail_user, "Drafts")
     assert b"typed before the key changed" in raw
-    settings_page = web.get("/settings/").content.decode()
+    settings_page = web.get("/settings/identities/").content.decode()
     assert "Its password can no longer be read here" in settings_page

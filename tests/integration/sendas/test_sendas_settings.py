@@ -84,7 +84,7 @@ def test_add_then_prove_by_link_then_send(
     assert CODE.search(text)
     assert identity.verification_token_hash not in text  # only a hash is stored, never what is sent
 
-    page = web.get("/settings/").content.decode()
+    page = web.get("/settings/identities/").content.decode()
     assert "Waiting for confirmation" in page
 
     # Unproved: not offered, and refused if forced.
@@ -154,7 +154,7 @@ def test_settings_page_links_and_offers_pop_accounts(web: Client, mail_user: Mai
     account = ExternalAccount(user=user, email="me@pop.test", host="pop.pop.test", username="me.pop")
     account.password = "x"
     account.save()
-    page = web.get("/settings/").content.decode()
+    page = web.get("/settings/identities/").content.decode()
     assert 'href="/settings/accounts/"' in page
     assert f'href="/settings/send-as/add/?from={account.pk}"' in page
     form = web.get(f"/settings/send-as/add/?from={account.pk}").context["form"]
