@@ -177,11 +177,13 @@ def test_rules_written_elsewhere_are_kept_intact_and_shown_as_raw(
 
 def test_without_managesieve_the_pages_say_why(web: Client, mail_user: MailUser, settings: Any) -> None:
     settings.WEBMAIL_MANAGESIEVE_PORT = 0
-    settings_page = web.get("/settings/").content.decode()
-    assert "does not offer filters" in settings_page and 'href="/settings/filters/"' not in settings_page
+    # The section stays in the settings' navigation: its page is where the reason is read.
+    assert 'href="/settings/filters/"' in web.get("/settings/").content.decode()
     response = web.get(URL)
     assert response.status_code == 200
     assert "does not offer filters" in response.content.decode()
+    search = web.get("/mail/search/", {"folder": "INBOX", "from": "bank"}).content.decode()
+    assert "filter-like-these" not in search
 
 
 def test_nothing_listening_is_said_and_remembered(web: Client, settings: Any) -> None:
@@ -190,7 +192,9 @@ def test_nothing_listening_is_said_and_remembered(web: Client, settings: Any) ->
     settings.WEBMAIL_MANAGESIEVE_PORT = free_port()
     response = web.get(URL)
     assert "nothing answers ManageSieve" in response.content.decode()
-    assert "nothing answers ManageSieve" in web.get("/settings/").content.decode()
+    # Remembered: the mail pages, which never connect to ManageSieve, stop offering filters.
+    search = web.get("/mail/search/", {"folder": "INBOX", "from": "bank"}).content.decode()
+    assert "filter-like-these" not in search
 
 
 def test_filter_messages_from_this_sender_starts_from_the_open_message(
