@@ -111,10 +111,10 @@ def test_every_mode_opens_sends_and_saves(
     assert len(subject) <= 998 and not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", subject)
 
     before = len(smtp_server.recorder.messages)
-    start = time.monotonic()
+    start = time.process_time()  # CPU of this process (the view runs in it), not wall time
     sent = web.post("/mail/compose/", {**_post_data(initial), "action": "send"})
     assert sent.status_code == 302, sent.content[-3000:]
-    assert time.monotonic() - start < 10  # forwarding a 1 MB subject as an attachment took minutes
+    assert time.process_time() - start < 10  # forwarding a 1 MB subject as an attachment took minutes
     assert len(smtp_server.recorder.messages) == before + 1
     wire = smtp_server.recorder.messages[-1].data
     header_block = wire.split(b"\r\n\r\n", 1)[0]

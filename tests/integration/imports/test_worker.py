@@ -280,6 +280,7 @@ def test_with_every_worker_busy_a_waiting_account_gets_its_turn_at_the_next_cap(
         what="the check",
     )
     small = FetchRun.objects.get(account=accounts[2])
+    yielded = 0
     for account in accounts[:2]:
         wait_for(
             lambda a=account: FetchRun.objects.filter(account=a, status="ok").exists(),
@@ -288,7 +289,13 @@ def test_with_every_worker_busy_a_waiting_account_gets_its_turn_at_the_next_cap(
         )
         runs = list(FetchRun.objects.filter(account=account).order_by("started_at"))
         stopped = [r for r in runs if r.status == "partial"]
-        assert stopped and stopped[0].imported % 500 == 0  # it stopped at a cap, with more to do
-        assert stopped[0].finished_at < small.finished_at < runs[-1].finished_at
+        # The check waited for neither import to end: both were still going when it finished.
+        assert small.finished_at < runs[-1].finished_at
+        if stopped and stopped[0].finished_at < small.finished_at:
+            assert stopped[0].imported % 500 == 0  # it stopped at a cap, with more to do
+            yielded += 1
         assert refreshed(account).total_imported == BIG
+    # One of them handed its process on at a cap; whether the other also stops at its next cap
+    # depends on whether anyone is still waiting then (the first one's continuation may be).
+    assert yielded >= 1
     assert small.imported == 5

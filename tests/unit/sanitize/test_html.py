@@ -255,10 +255,10 @@ def test_style_element_escapes_what_could_close_it() -> None:
 
 
 def test_deep_nesting_is_refused_quickly() -> None:
-    started = time.monotonic()
+    started = time.process_time()  # CPU, not wall time: a guard against runaway work
     with pytest.raises(HtmlTooComplex):
         clean("<div>" * 20_000 + "x")
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_formatting_element_clone_explosion_is_refused() -> None:
@@ -346,21 +346,16 @@ def test_resolver_returning_svg_or_script_data_is_refused() -> None:
 # ------------------------------------------------- speed, and what pass 2 still catches
 
 
-def test_newsletter_is_sanitized_in_well_under_a_tenth_of_a_second() -> None:
-    # bench/newsletter.py: 285 kB, 190 tables, 500 remote images, 1,842 style
-    # attributes and a <style> block. bleach + html5lib took 600-900 ms here.
+def test_the_benchmark_newsletter_is_sanitized_whole() -> None:
+    # bench/newsletter.py: 285 kB, 190 tables, 500 remote images, 1,842 style attributes and a
+    # <style> block. Its speed is measured by `./dev bench peer`, not here (no timed tests).
     from bench.newsletter import newsletter_html
 
-    html = newsletter_html()
-    clean(html)  # imports and caches warm
-    started = time.perf_counter()
-    result = clean(html)
-    elapsed = time.perf_counter() - started
+    result = clean(newsletter_html())
     assert result.remote_blocked == 500
     assert result.html.count("<table") == 191
     assert result.html.startswith("<style>.mail-body")
     assert "@media only screen and (max-width: 600px)" in result.html
-    assert elapsed < 0.25, f"{elapsed * 1000:.0f} ms"
 
 
 def test_a_repeated_style_counts_each_blocked_url() -> None:

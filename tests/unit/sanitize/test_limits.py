@@ -42,10 +42,10 @@ ATTACKS = {
 
 @pytest.mark.parametrize("name", list(ATTACKS))
 def test_attack_is_refused_before_parsing(name: str) -> None:
-    started = time.monotonic()
+    started = time.process_time()  # CPU, not wall time: a guard against runaway work
     with pytest.raises(HtmlTooComplex):
         check_parse_cost(ATTACKS[name])
-    assert time.monotonic() - started < 2
+    assert time.process_time() - started < 2
 
 
 REAL_MAIL = {
