@@ -228,6 +228,16 @@
   }
   webmail.collectNotices = collectNotices;
   onReady(function () { collectNotices(document); });
+
+  // On a phone the settings' sections are one scrolling row: bring the current one into it
+  // (once the styles that make it a row have loaded).
+  window.addEventListener("load", function () {
+    var current = document.querySelector(".settings-nav [aria-current=page]");
+    var row = current && current.closest("ul");
+    if (row && row.scrollWidth > row.clientWidth) {
+      row.scrollLeft = current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2;
+    }
+  });
   document.addEventListener("htmx:load", function (event) { collectNotices(event.detail.elt.parentNode || document); });
   // A server answer can carry a notice for a request that swaps nothing (HX-Trigger: webmail:notice).
   document.addEventListener("webmail:notice", function (event) {

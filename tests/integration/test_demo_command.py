@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from imapclient import IMAPClient
 
 from webmail.devstack.demodata import DEMO_USERS
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.ports import free_port
-from webmail.management.commands.demo import DEMO_ADMIN
+from webmail.management.commands.demo import DEMO_ADMIN, REDIS_PORT
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -91,6 +92,9 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
         imap.select_folder("INBOX", readonly=True)
         assert imap.search(["SUBJECT", "demo hello"])
         imap.logout()
+        # Celery's broker is the demo's own Redis (not files, whose race killed the worker).
+        demo_redis = redis.Redis(port=REDIS_PORT + offset, socket_timeout=5)
+        _wait(lambda: demo_redis.exists("_kombu.binding.celery"), "the worker to bind its queue")
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
@@ -100,6 +104,15 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
     assert f"/admin/  as  {DEMO_ADMIN[0]}  /  {DEMO_ADMIN[1]}" in output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{base}/login/", timeout=2)  # noqa: S310
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=REDIS_PORT + offset, socket_timeout=2).ping()
+
+
+def _wait(condition: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
 
 
 def _admin_signs_in(base: str, login: tuple[str, str]) -> None:

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand
 
 from webmail.devstack.demodata import DEMO_USERS, EXTERNAL_POP_USER, seed_demo
 from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
+from webmail.devstack.redis import PrivateRedis, redis_available
 from webmail.devstack.smtprelay import LocalRelay
 
 DEMO_PORTS = {
@@ -33,6 +34,7 @@ DEMO_PORTS = {
     "outbound_port": 10025,
 }
 SMTP_PORT = 10587
+REDIS_PORT = 16379
 # A local account for the admin panel (/admin/), demo only: mailbox users are not staff.
 DEMO_ADMIN = ("admin", "admin-demo-pw")
 
@@ -145,6 +147,14 @@ class Command(BaseCommand):
             "WEBMAIL_ENV_FILE": str(env_file),
             "WEBMAIL_VAR_DIR": str(var),
         }
+        if redis_available():
+            redis = PrivateRedis(var / "redis", REDIS_PORT + offset)
+            stack.callback(redis.stop)
+            redis.start()
+            child_env["REDIS_URL"] = child_env["CELERY_BROKER_URL"] = redis.url
+            child_env.pop("CACHE_URL", None)  # the cache follows REDIS_URL
+        else:
+            self.stderr.write("redis-server is not installed: Celery uses a broker in files (var/broker).")
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=child_env, check=True)
