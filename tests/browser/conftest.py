@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.conftest import MailUser
+from tests.support.smtpd import SubmissionServer
 
 CHROMIUM = os.environ.get("WEBMAIL_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -40,3 +44,16 @@ def page(browser: object) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def sending(
+    smtp_server: SubmissionServer, mail_user: MailUser, settings: object, tmp_path: Path
+) -> SubmissionServer:
+    """The live server sends through the test's SMTP server, as the signed-in user."""
+    settings.WEBMAIL_SMTP_HOST = "127.0.0.1"  # type: ignore[attr-defined]
+    settings.WEBMAIL_SMTP_PORT = smtp_server.port  # type: ignore[attr-defined]
+    settings.WEBMAIL_SMTP_SECURITY = "starttls"  # type: ignore[attr-defined]
+    settings.WEBMAIL_UPLOAD_DIR = str(tmp_path / "uploads")  # type: ignore[attr-defined]
+    smtp_server.users[mail_user.email] = mail_user.password
+    return smtp_server

@@ -74,18 +74,6 @@ def _sign_in_and_compose(page: object, base: str, user: MailUser) -> None:
     page.click("a.compose-button")  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def sending(
-    smtp_server: SubmissionServer, mail_user: MailUser, settings: object, tmp_path: Path
-) -> SubmissionServer:
-    settings.WEBMAIL_SMTP_HOST = "127.0.0.1"  # type: ignore[attr-defined]
-    settings.WEBMAIL_SMTP_PORT = smtp_server.port  # type: ignore[attr-defined]
-    settings.WEBMAIL_SMTP_SECURITY = "starttls"  # type: ignore[attr-defined]
-    settings.WEBMAIL_UPLOAD_DIR = str(tmp_path / "uploads")  # type: ignore[attr-defined]
-    smtp_server.users[mail_user.email] = mail_user.password
-    return smtp_server
-
-
 def _attachments(server: SubmissionServer) -> list[tuple[str, bytes]]:
     parsed = message_from_bytes(server.recorder.messages[-1].data, policy=policy.default)
     return [(a.get_filename(), a.get_payload(decode=True)) for a in parsed.iter_attachments()]

@@ -31,18 +31,6 @@ DROP = """([selector, kind]) => {
 }"""
 
 
-@pytest.fixture
-def sending(
-    smtp_server: SubmissionServer, mail_user: MailUser, settings: object, tmp_path: Path
-) -> SubmissionServer:
-    settings.WEBMAIL_SMTP_HOST = "127.0.0.1"  # type: ignore[attr-defined]
-    settings.WEBMAIL_SMTP_PORT = smtp_server.port  # type: ignore[attr-defined]
-    settings.WEBMAIL_SMTP_SECURITY = "starttls"  # type: ignore[attr-defined]
-    settings.WEBMAIL_UPLOAD_DIR = str(tmp_path / "uploads")  # type: ignore[attr-defined]
-    smtp_server.users[mail_user.email] = mail_user.password
-    return smtp_server
-
-
 def _known(user: MailUser, *addresses: tuple[str, str]) -> None:
     from django.contrib.auth import get_user_model
 

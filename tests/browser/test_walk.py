@@ -323,6 +323,8 @@ def _settings_data(user_email: str) -> None:
     Identity.objects.create(user=user, email="other@pop.example.test", display_name="Other me")
 
 
+# About 75 s per viewport on a quiet machine; the default 300 s cut it short on a loaded one.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_walk_everything_a_person_can_reach(
     viewport: str,
