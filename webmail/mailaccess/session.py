@@ -45,6 +45,7 @@ from .message import (
     set_seen,
 )
 from .pool import ImapPool, PoolKey
+from .quota import QuotaUsage, read_quota
 from .search import FolderHits, SearchQuery, search_all_folders, search_folder
 from .selection import select
 from .sync import folder_snapshot
@@ -74,6 +75,7 @@ __all__ = [
     "FolderHits",
     "MailSession",
     "MessageHead",
+    "QuotaUsage",
     "SearchQuery",
     "ThreadEntry",
     "ThreadPage",
@@ -121,6 +123,10 @@ class MailSession:
 
     def set_subscribed(self, name: str, subscribed: bool) -> None:
         folder_admin.set_subscribed(self._imap, name, subscribed)
+
+    def quota(self) -> list[QuotaUsage]:
+        """How full the mailbox is, per quota root (RFC 9208); [] where the server has no QUOTA."""
+        return read_quota(self._imap)
 
     # -- lists -------------------------------------------------------------------
     def page(

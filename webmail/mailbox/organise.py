@@ -21,7 +21,14 @@ from django.views.decorators.http import require_POST
 from webmail.http.bounds import MAX_FOLDER_NAME, parse_uid
 from webmail.http.decorators import mailbox_required
 from webmail.http.signedin import SignedInRequest
-from webmail.mailaccess.errors import CannotMoveSafely, FolderNotFound, MessageGone, NoSuchRoleFolder
+from webmail.mailaccess.errors import (
+    CannotMoveSafely,
+    FolderNotFound,
+    MailboxFull,
+    MessageGone,
+    NoSuchRoleFolder,
+    NotAllowed,
+)
 from webmail.mailaccess.session import FLAGGED, SEEN, ActionResult, MailSession, UserMailbox
 from webmail.mailaccess.types import FolderRole
 from webmail.mailbox.uidsets import expand_uid_set, format_uid_set, parse_uid_sets
@@ -151,7 +158,7 @@ def bulk_action_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResp
     except FolderNotFound:
         messages.error(request, _("That folder no longer exists; it may have been renamed or deleted."))
         return redirect(_back(request, folder))
-    except (NoSuchRoleFolder, CannotMoveSafely) as exc:
+    except (NoSuchRoleFolder, CannotMoveSafely, MailboxFull, NotAllowed) as exc:
         messages.error(request, exc.user_message)
         return redirect(_back(request, folder))
     undoable = _remember_undo(request, action, result)
@@ -203,6 +210,9 @@ def undo_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     except (MessageGone, FolderNotFound):
         messages.warning(request, _("The messages could not be moved back; they have been moved since."))
         return redirect(_back(request, undo["to"]))
+    except (MailboxFull, NotAllowed) as exc:
+        messages.error(request, exc.user_message)
+        return redirect(_back(request, undo["to"]))
     messages.success(
         request,
         ngettext("%(n)d message moved back.", "%(n)d messages moved back.", result.count)
@@ -229,6 +239,10 @@ def star_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
         messages.warning(
             request, _("This message is no longer here; it may have been moved on another device.")
         )
+    except NotAllowed as exc:
+        if request.htmx:
+            return HttpResponse(exc.user_message, status=403, content_type="text/plain; charset=utf-8")
+        messages.error(request, exc.user_message)
     if request.htmx:
         return HttpResponse(status=204)
     return redirect(_back(request, folder))
