@@ -612,7 +612,8 @@ namespace shared {{
   list = children
 }}
 plugin {{
-  acl = vfile
+  # cache_secs=0: a change of rights (a withdrawal) counts from the next command, not 30 s later.
+  acl = vfile::cache_secs=0
   acl_shared_dict = file:{root}/mail/shared-mailboxes.db
   quota = count:User quota
   quota_vsizes = yes

@@ -93,6 +93,16 @@ class NotAllowed(MailError):
     default_message = _("You do not have the right to do this in this folder.")
 
 
+class SharingUnavailable(MailError):
+    """The server has no ACL extension (RFC 4314): folders cannot be shared there."""
+
+    default_message = _("Your mail server does not offer shared folders.")
+
+
+class InvalidShareAddress(MailError):
+    default_message = _("This address cannot be given rights on a folder.")
+
+
 class MessageTooLarge(MailError):
     default_message = _("This message is too large to forward or edit here.")
 

@@ -117,7 +117,21 @@ def _done_message(action: str, result: ActionResult) -> str:
     return texts[action] % {"n": n}
 
 
+# The RFC 4314 rights each action needs in the folder it acts on; the rest move mail out
+# of it ("t" to mark it deleted, "e" to expunge). Dovecot ignores a flag change the user has
+# no right to without a word, so in someone else's folder we ask MYRIGHTS first and say so.
+NEEDED_RIGHTS = {"read": "s", "unread": "s", "flag": "w", "unflag": "w", "copy": "r"}
+
+
+def check_rights(mail: MailSession, action: str, folder: str) -> None:
+    if mail.namespaces().in_shared(folder) and not mail.my_rights(folder).has(
+        NEEDED_RIGHTS.get(action, "te")
+    ):
+        raise NotAllowed(detail=f"{action} without the right")
+
+
 def _run(mail: MailSession, action: str, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+    check_rights(mail, action, folder)
     if action in FLAG_ACTIONS:
         flag, add = FLAG_ACTIONS[action]
         return mail.set_flags(folder, uids, [flag], add=add)
@@ -232,6 +246,7 @@ def star_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     on = request.POST.get("on") == "1"
     try:
         with mailbox.session() as mail:
+            check_rights(mail, "flag", folder)
             mail.set_flags(folder, [uid], [FLAGGED], add=on)
     except (MessageGone, FolderNotFound):
         if request.htmx:
