@@ -6,6 +6,7 @@ their own IMAP connection (the server's word) and through their own web session.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -203,6 +204,11 @@ def test_shared_with_me_in_the_tree_with_buttons_as_rights_allow(
     client.select_folder(folder, readonly=True)
     uids = client.search("ALL")
     client.logout()
+    # The reading pane too: no archive, delete or spam; "mark as unread" (s) stays.
+    reader = friend_web.get("/mail/message/", {"folder": folder, "uid": uids[0]})
+    assert reader.status_code == 200 and "Plan" in reader.content.decode()
+    assert 'data-reader-action="delete"' not in reader.content.decode()
+    assert "mark-unread" in reader.content.decode()
     for action in ("flag", "delete"):
         response = friend_web.post(
             "/mail/actions/", {"action": action, "folder": folder, "uid": [str(uids[0])]}, follow=True
@@ -225,12 +231,69 @@ def test_shared_with_me_in_the_tree_with_buttons_as_rights_allow(
     friend_web.post("/mail/actions/", {"action": "flag", "folder": folder, "uid": [str(uids[0])]})
     assert b"\\Flagged" in owner_flags(dovecot, owner)[0]
 
+    reader = friend_web.get("/mail/message/", {"folder": folder, "uid": uids[0]}).content.decode()
+    assert 'data-reader-action="delete"' not in reader
     # Add and delete: the friend's delete goes (to the friend's own Trash), gone for the owner too.
     share(owner_web, "Équipe", friend.email, "edit")
     page = friend_web.get("/mail/", {"folder": folder}).content.decode()
     assert 'data-row-action="delete"' in page
+    reader = friend_web.get("/mail/message/", {"folder": folder, "uid": uids[1]}).content.decode()
+    assert 'data-reader-action="delete"' in reader
     response = friend_web.post(
         "/mail/actions/", {"action": "delete", "folder": folder, "uid": [str(uids[1])]}, follow=True
     )
     assert "1 message moved to Trash." in response.content.decode()
     assert len(owner_flags(dovecot, owner)) == 1
+
+
+def test_two_people_in_one_folder_see_each_others_moves_and_flags_on_the_next_poll(
+    team: tuple[MailUser, MailUser, MailUser], dovecot: DovecotInstance, imap_settings: object
+) -> None:
+    owner, friend, _third = team
+    owner_web, friend_web = web_for(owner, imap_settings), web_for(friend, imap_settings)
+    share(owner_web, "Équipe", friend.email, "edit")
+    folder = shared_name(dovecot, friend, owner, "Équipe")
+    client = imap_login(dovecot.imap_port, owner.email, owner.password)
+    client.create_folder("Done")
+    client.logout()
+
+    def token(web: Client, name: str) -> str:
+        found = re.search(rb"state=([0-9a-f]+)", web.get("/mail/", {"folder": name}).content)
+        assert found
+        return found.group(1).decode()
+
+    def poll(web: Client, name: str, state: str) -> tuple[int, str]:
+        response = web.get("/mail/poll/", {"folder": name, "state": state})
+        return response.status_code, response.content.decode()
+
+    friend_state, owner_state = token(friend_web, folder), token(owner_web, "Équipe")
+    assert poll(friend_web, folder, friend_state)[0] == 204  # nothing changed yet
+
+    # The owner flags "Budget" in the web page: the friend's next poll redraws it flagged.
+    uids = {
+        subject: uid
+        for uid, subject in [
+            (u, m[b"ENVELOPE"].subject.decode()) for u, m in _envelopes(dovecot, owner, "Équipe").items()
+        ]
+    }
+    owner_web.post("/mail/actions/", {"action": "flag", "folder": "Équipe", "uid": [str(uids["Budget"])]})
+    status, page = poll(friend_web, folder, friend_state)
+    assert status == 200 and 'aria-pressed="true"' in page
+
+    # The friend moves "Plan" out (to their own Inbox): gone from the owner's list on the next poll.
+    friend_uid = uids["Plan"]  # one folder, one set of UIDs for everyone who shares it
+    response = friend_web.post(
+        "/mail/actions/", {"action": "move", "folder": folder, "uid": [str(friend_uid)], "target": "INBOX"}
+    )
+    assert response.status_code == 302
+    status, page = poll(owner_web, "Équipe", owner_state)
+    assert status == 200 and "Budget" in page and "Plan" not in page
+
+
+def _envelopes(dovecot: DovecotInstance, user: MailUser, folder: str) -> dict[int, dict[bytes, object]]:
+    client = imap_login(dovecot.imap_port, user.email, user.password)
+    try:
+        client.select_folder(folder, readonly=True)
+        return client.fetch(client.search("ALL"), ["ENVELOPE"])
+    finally:
+        client.logout()
