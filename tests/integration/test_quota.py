@@ -169,3 +169,16 @@ def test_copy_into_a_full_mailbox_is_refused_in_words_and_loses_nothing(
     )
     assert "1 message moved." in response.content.decode()
     assert folder(dovecot, full_user, "INBOX") == [] and len(folder(dovecot, full_user, "Keep")) == 1
+
+
+def test_emptying_the_trash_shows_the_room_at_once(
+    make_user: Callable[..., MailUser], login: Callable[[MailUser], Client], dovecot: DovecotInstance
+) -> None:
+    user = make_user("quota", quota_kb=1000)
+    fill(dovecot, user, 950, "Trash")
+    web = login(user)
+    classes, used, _limit = meter(web)
+    assert used >= 900 and "quota-warning" in classes
+    web.post("/mail/actions/empty/", {"folder": "Trash", "confirm": "1"})
+    classes, used, _limit = meter(web)  # not the minute-old reading
+    assert used < 10 and "quota-warning" not in classes

@@ -31,6 +31,7 @@ from webmail.mailaccess.errors import (
 )
 from webmail.mailaccess.session import FLAGGED, SEEN, ActionResult, MailSession, UserMailbox
 from webmail.mailaccess.types import FolderRole
+from webmail.mailbox.quota import forget_quota
 from webmail.mailbox.uidsets import expand_uid_set, format_uid_set, parse_uid_sets
 
 UNDO_KEY = "webmail_undo"
@@ -175,6 +176,8 @@ def bulk_action_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResp
     except (NoSuchRoleFolder, CannotMoveSafely, MailboxFull, NotAllowed) as exc:
         messages.error(request, exc.user_message)
         return redirect(_back(request, folder))
+    if action == "delete" and result.expunged:
+        forget_quota(mailbox, session_key=request.session.session_key or "")
     undoable = _remember_undo(request, action, result)
     if result.count:
         messages.success(request, _done_message(action, result), extra_tags="undo" if undoable else "")
@@ -278,6 +281,7 @@ def empty_folder_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpRes
             messages.warning(request, _("Please confirm to empty this folder."))
             return redirect(_back(request, folder))
         result = mail.empty_folder(folder)
+    forget_quota(mailbox, session_key=request.session.session_key or "")  # room was made: show it
     messages.success(
         request,
         ngettext("%(n)d message deleted for good.", "%(n)d messages deleted for good.", result.count)
