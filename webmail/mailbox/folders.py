@@ -16,6 +16,8 @@ from webmail.mailaccess.errors import (
     FolderNotEmpty,
     FolderNotFound,
     InvalidFolderName,
+    MailboxFull,
+    NotAllowed,
     ProtectedFolder,
     ProtocolError,
 )
@@ -82,6 +84,8 @@ def _folder_post(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         FolderExists,
         InvalidFolderName,
         FolderNotFound,
+        MailboxFull,
+        NotAllowed,
     ) as exc:
         messages.error(request, exc.user_message)
     except ProtocolError:
