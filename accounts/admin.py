@@ -9,6 +9,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,6 +18,7 @@ from webmail.mailaccess.probe import probe_imap, probe_smtp
 
 from .backends import is_mailbox_user
 from .fields import secret_unreadable
+from .mailbox_overview import mailbox_overview
 from .models import CredentialAttempt, MailAccount, MailServer
 
 
@@ -93,10 +96,37 @@ class MailAccountAdmin(admin.ModelAdmin):
         "has_stored_credential",
         "created",
         "last_login",
+        "mailbox_on_server",
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=gettext_lazy("quota and shared folders (read from the server)"))
+    def mailbox_on_server(self, obj: MailAccount) -> SafeString:
+        """For support: asked of the server when the page opens (GETQUOTAROOT, GETACL), never stored."""
+        overview = mailbox_overview(obj)
+        if overview.problem:
+            return format_html("<p>{}</p>", overview.problem)
+        quota = format_html_join(
+            "",
+            "<p>{}: {} / {} ({} %)</p>",
+            ((q.root or q.resource, q.used, q.limit, q.percent) for q in overview.quotas),
+        ) or format_html("<p>{}</p>", _("The server reports no quota."))
+        if not overview.sharing_offered:
+            shares = format_html("<p>{}</p>", _("The server does not offer shared folders."))
+        elif not overview.shares:
+            shares = format_html("<p>{}</p>", _("Shares no folder."))
+        else:
+            shares = format_html_join(
+                "",
+                "<p>{}: {}</p>",
+                (
+                    (folder, ", ".join(f"{who} ({rights})" for who, rights in grants))
+                    for folder, grants in overview.shares
+                ),
+            )
+        return format_html("{}{}", quota, shares)
 
     @admin.display(boolean=True, description=gettext_lazy("stored credential"))
     def has_stored_credential(self, obj: MailAccount) -> bool | None:

@@ -57,10 +57,10 @@ _user_ids = itertools.count(1)
 def make_user(dovecot: DovecotInstance) -> Callable[..., MailUser]:
     """Create a fresh mailbox on the test Dovecot; returns its address and password."""
 
-    def make(prefix: str = "user") -> MailUser:
+    def make(prefix: str = "user", *, quota_kb: int | None = None) -> MailUser:
         n = next(_user_ids)
         user = MailUser(f"{prefix}{n}-{os.getpid()}@example.test", f"pw-{n}-{os.urandom(4).hex()}")
-        dovecot.add_user(user.email, user.password)
+        dovecot.add_user(user.email, user.password, quota_kb=quota_kb)
         return user
 
     return make

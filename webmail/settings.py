@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "webmail.sendas",
     "webmail.imports",
     "webmail.filters",
+    "webmail.sharing",
     "webmail.preferences",
 ]
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("settings/", include("webmail.preferences.urls")),
     path("settings/accounts/", include("webmail.imports.urls")),
     path("settings/filters/", include("webmail.filters.urls")),
+    path("settings/sharing/", include("webmail.sharing.urls")),
     path("settings/", include("webmail.sendas.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -102,7 +102,14 @@ def test_no_serious_accessibility_violation(
         page.wait_for_selector("#compose-panel form.compose-form .chip-input")
         _audit(page, "compose panel", findings)
 
-    for path in ("/settings/", "/settings/identities/", "/settings/folders/", "/settings/accounts/"):
+    for path in (
+        "/settings/",
+        "/settings/identities/",
+        "/settings/folders/",
+        "/settings/accounts/",
+        "/settings/sharing/",
+        "/settings/sharing/folder/?folder=INBOX",
+    ):
         page.goto(base + path)
         _audit(page, path, findings)
     context.close()

@@ -37,6 +37,8 @@ class Outcome:
     draft_uid: int | None = None  # where the draft now lives, when kept
     error: str = ""
     refused: dict[str, str] | None = None
+    # Sent, but its copy could not be filed in Sent (a full mailbox): why, in words.
+    sent_copy_error: str = ""
 
 
 def _domain(address: str) -> str:
@@ -97,17 +99,29 @@ def send_draft(
     except MailError as exc:
         kept = _keep_as_draft(mailbox, draft, draft_uid)
         return Outcome(sent=False, draft_uid=kept, error=exc.user_message)
-    with mailbox.session() as mail:
-        sent_folder = mail.role_folder(FolderRole.SENT, "Sent")
-        mail.append(sent_folder, raw, flags=(b"\\Seen",), when=timezone.now())
-        if origin is not None:
+    copy_error = ""
+    try:
+        with mailbox.session() as mail:
+            # The message has left: whatever happens to its copy, it must not be reported unsent.
             try:
-                mail.add_flag(origin.folder, origin.uid, origin.flag)
-            except MailError:
-                logger.info("could not flag the original message; it may have moved")
-        if draft_uid:
-            mail.remove(mail.role_folder(FolderRole.DRAFTS, "Drafts"), draft_uid)
-    return Outcome(sent=True, refused=result.refused or None)
+                sent_folder = mail.role_folder(FolderRole.SENT, "Sent")
+                mail.append(sent_folder, raw, flags=(b"\\Seen",), when=timezone.now())
+            except MailError as exc:
+                logger.warning("sent, but the Sent copy was refused: %s", exc.__class__.__name__)
+                copy_error = exc.user_message
+            if origin is not None:
+                try:
+                    mail.add_flag(origin.folder, origin.uid, origin.flag)
+                except MailError:
+                    logger.info("could not flag the original message; it may have moved")
+            if draft_uid:
+                try:
+                    mail.remove(mail.role_folder(FolderRole.DRAFTS, "Drafts"), draft_uid)
+                except MailError:
+                    logger.info("sent, but its draft could not be removed")
+    except MailError as exc:  # the connection itself failed after sending
+        copy_error = copy_error or exc.user_message
+    return Outcome(sent=True, refused=result.refused or None, sent_copy_error=copy_error)
 
 
 def _keep_as_draft(mailbox: UserMailbox, draft: Draft, draft_uid: int | None) -> int | None:

@@ -30,7 +30,7 @@ from webmail.compose.service import ANSWERED, FORWARDED, Origin, save_draft, sen
 from webmail.compose.staging import MAX_ATTACHMENTS, Staged
 from webmail.http.decorators import View, mailbox_required
 from webmail.http.signedin import SignedInRequest
-from webmail.mailaccess.errors import MailError
+from webmail.mailaccess.errors import MailboxFull, MailError
 from webmail.mailaccess.session import UserMailbox
 from webmail.messages.decode import Address
 from webmail.sanitize import sanitize_html
@@ -284,9 +284,15 @@ def compose_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
         form.add_error(None, str(exc))
         return _page(request, form, kept.staged, status=400)
     except MailError as exc:
+        reason = exc.user_message
+        if isinstance(exc, MailboxFull) and request.POST.get("action") == "save":
+            reason = _(
+                "The draft could not be saved: your mailbox is full. Your message is still here; "
+                "delete some messages or empty the Trash, then save again."
+            )
         if autosave:
-            return JsonResponse({"saved": False, "error": str(exc.user_message)})
-        form.add_error(None, exc.user_message)
+            return JsonResponse({"saved": False, "error": str(reason)})
+        form.add_error(None, reason)
         return _page(request, form, kept.staged, status=502)
     if not outcome.sent:
         kept_post = request.POST.copy()
@@ -299,7 +305,13 @@ def compose_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
         return _page(request, form, kept.staged, status=502)
     staging.discard(request.user.pk, [s.token for s in kept.staged])
     remember(request.user, _typed_addresses(draft))
-    if outcome.refused:
+    if outcome.sent_copy_error:
+        text, level = (
+            _("Message sent, but no copy could be kept in Sent: %(reason)s")
+            % {"reason": outcome.sent_copy_error},
+            "warning",
+        )
+    elif outcome.refused:
         text, level = (
             _("Sent, but refused for: %(who)s") % {"who": ", ".join(sorted(outcome.refused))},
             "warning",

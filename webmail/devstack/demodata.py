@@ -30,6 +30,8 @@ from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr
 from typing import TYPE_CHECKING
 
+from webmail.mailaccess.connection import ImapConnection
+
 if TYPE_CHECKING:
     from webmail.devstack.dovecot import DovecotInstance
 
@@ -1210,6 +1212,23 @@ def seed_demo(instance: DovecotInstance, *, end: float | None = None) -> None:
     for address, _n, make in fillers:
         if not has_mail(address):
             instance.write_messages(address, "INBOX", make())
+    _share_team_folder(instance, owner=bob, reader=alice, end=end)
+
+
+def _share_team_folder(instance: DovecotInstance, *, owner: str, reader: str, end: float | None) -> None:
+    """Bob shares "Team" with Alice (read and organise), so her tree shows "Shared with me".
+
+    Over IMAP (SETACL), as any client would; only the first time, so a later change by hand stays."""
+    if instance.message_count(owner, "Team") > 0:
+        return
+    instance.write_messages(owner, "Team", simple_inbox(owner, 6, seed="team", end=end))
+    password = dict(DEMO_USERS)[owner]
+    client = ImapConnection(instance.host, port=instance.imap_port, ssl=False, timeout=10)
+    try:
+        client.login(owner, password)
+        client.setacl("Team", reader, "lrsw")
+    finally:
+        client.logout()
 
 
 def _external_inbox(address: str, end: float | None) -> list[Item]:

@@ -370,11 +370,11 @@ class DovecotInstance:
         self.stop()
 
     # ----------------------------------------------------------------- users
-    def add_user(self, address: str, password: str) -> None:
-        """Add or replace ``address`` (see :meth:`add_users`)."""
-        self.add_users([(address, password)])
+    def add_user(self, address: str, password: str, *, quota_kb: int | None = None) -> None:
+        """Add or replace ``address`` (see :meth:`add_users`); ``quota_kb``: a storage quota of its own."""
+        self.add_users([(address, password)], quota_kb=quota_kb)
 
-    def add_users(self, users: Iterable[tuple[str, str]]) -> None:
+    def add_users(self, users: Iterable[tuple[str, str]], *, quota_kb: int | None = None) -> None:
         """Add or replace users: one passwd-file per user under ``users_path``.
 
         Dovecot opens a per-user passwd file afresh when it has not seen it (a
@@ -403,7 +403,9 @@ class DovecotInstance:
             path = self.users_path / address
             old_mtime = path.stat().st_mtime if path.exists() else None
             tmp = self.users_path / f".{address}.{os.getpid()}.tmp"
-            tmp.write_text(f"{address}:{{PLAIN}}{password}::::::\n")
+            # The last field holds extra fields: userdb_ ones reach the userdb (the quota rule).
+            extra = f"userdb_quota_rule=*:storage={int(quota_kb)}K" if quota_kb is not None else ""
+            tmp.write_text(f"{address}:{{PLAIN}}{password}::::::{extra}\n")
             now = time.time()
             if old_mtime is not None:
                 mtime = max(now, int(old_mtime) + 1.0)
@@ -588,6 +590,38 @@ class DovecotInstance:
         self.key_path.chmod(0o600)
         self.cert_path.chmod(0o644)
 
+    def _sharing_and_quota_text(self) -> str:
+        """Shared folders (acl, a shared namespace) and quota, as Dovecot's documentation sets them up.
+
+        - Others' folders appear under ``shared/<owner>/`` (the webmail reads prefix and
+          separator from NAMESPACE); ``list = children`` lists an owner only once they
+          share something with the user (the shared-mailboxes dictionary).
+        - ``INDEXPVT``: each reader keeps \\Seen in a private index of their own, so
+          read/unread stays personal in shared folders; other flags are shared.
+        - Quota: the "count" backend with a default of 1 GB; a user's passwd file may
+          override it (``add_user(..., quota_kb=...)``) so tests can fill a mailbox.
+        """
+        root = self.root
+        return f"""\
+namespace shared {{
+  type = shared
+  separator = /
+  prefix = shared/%%u/
+  location = maildir:{root}/mail/%%u/Maildir:INDEXPVT={root}/mail/%u/shared-pvt/%%u
+  subscriptions = no
+  list = children
+}}
+plugin {{
+  # cache_secs=0: a change of rights (a withdrawal) counts from the next command, not 30 s later.
+  acl = vfile::cache_secs=0
+  acl_shared_dict = file:{root}/mail/shared-mailboxes.db
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_rule = *:storage=1G
+  quota_grace = 0
+}}
+"""
+
     def _config_text(self, uid: int, gid: int) -> str:
         root = self.root
         mailboxes = "\n".join(
@@ -627,13 +661,15 @@ mail_uid = {uid}
 mail_gid = {gid}
 first_valid_uid = {min(uid, 100)}
 mail_location = maildir:{root}/mail/%Lu/Maildir
-mail_plugins =
+# Quota (RFC 9208) and access rights (RFC 4314): see "Sharing and quota" below.
+mail_plugins = quota acl
 
 namespace inbox {{
   inbox = yes
   separator = /
 {mailboxes}
 }}
+{self._sharing_and_quota_text()}
 
 pop3_uidl_format = %08Xu%08Xv
 # Sieve at delivery (Pigeonhole): each user's scripts in their home, edited over ManageSieve.
@@ -649,6 +685,7 @@ plugin {{
 submission_host = {self.host}:{self.outbound_port}
 protocol imap {{
   mail_max_userip_connections = {self.max_userip_connections}
+  mail_plugins = $mail_plugins imap_quota imap_acl
 }}
 protocol pop3 {{
   mail_max_userip_connections = {self.max_userip_connections}

@@ -19,10 +19,10 @@ from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from imapclient import exceptions as imap_exc
 
+from .errors import MailboxFull as MailboxFull  # re-exported: the import catches it from here
 from .errors import MailError, ProtocolError
 from .imap import ImapConnection, authenticate, close_quietly, open_connection, translate_errors
 from .types import Endpoint
@@ -34,10 +34,9 @@ DOT_LOOKALIKE = "\u2024"  # ONE DOT LEADER: shows as "." where a server refuses 
 MAX_CANDIDATES = 20  # copies compared header by header when looking for a stored message
 _FUTURE_SLACK = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
-
-
-class MailboxFull(MailError):
-    default_message = gettext_lazy("Your mailbox is full.")
+# MailboxFull (errors.py) is what translate_errors makes of a quota refusal ([OVERQUOTA]);
+# the import says it in its own words, with the promise that it goes on by itself.
+_IMPORT_FULL = gettext_lazy("Your mailbox is full; imported mail will be stored once there is room again.")
 
 
 @dataclass(frozen=True)
@@ -209,8 +208,14 @@ class MailboxWriter:
         if len(messages) > 1 and self.client.has_capability("MULTIAPPEND"):
             try:
                 with translate_errors(folder):
-                    self.client.multiappend(folder, [self._item(m) for m in messages])
+                    answer = self.client.multiappend(folder, [self._item(m) for m in messages])
+                    # imapclient hands back a NO (a full mailbox: [OVERQUOTA]) instead of raising it:
+                    # taken as stored, the batch would be recorded and deleted from the source, lost.
+                    if isinstance(answer, tuple) and answer and answer[0] != "OK":
+                        raise imap_exc.IMAPClientError(f"MULTIAPPEND refused: {answer[1]!r}"[:300])
                 return [None] * len(messages)
+            except MailboxFull as exc:
+                raise MailboxFull(_IMPORT_FULL, detail=exc.detail) from exc
             except ProtocolError as exc:
                 self._raise_if_full(exc)
                 logger.info("MULTIAPPEND refused (%s); appending one by one", exc.detail)
@@ -221,6 +226,8 @@ class MailboxWriter:
                     self.client.append(
                         folder, message.raw, flags=message.flags, msg_time=message.internaldate
                     )
+            except MailboxFull as exc:
+                raise MailboxFull(_IMPORT_FULL, detail=exc.detail) from exc
             except ProtocolError as exc:
                 self._raise_if_full(exc)
                 results.append(exc.detail or exc.user_message)
@@ -231,10 +238,7 @@ class MailboxWriter:
     @staticmethod
     def _raise_if_full(exc: ProtocolError) -> None:
         if "quota" in exc.detail.lower():
-            raise MailboxFull(
-                _("Your mailbox is full; imported mail will be stored once there is room again."),
-                detail=exc.detail,
-            ) from exc
+            raise MailboxFull(_IMPORT_FULL, detail=exc.detail) from exc
 
     @staticmethod
     def _item(message: Incoming) -> dict[str, object]:

@@ -25,6 +25,8 @@ class ImapConnection(imapclient.IMAPClient):
         self.selected: Selected | None = None  # see selection.select
         # Out of step with its server (an answer read only half-way): never reuse it.
         self.unusable = False
+        # The NAMESPACE answer (acl.namespaces), asked once per connection: it never changes.
+        self.namespaces: object | None = None
 
     # -- untagged answers imapclient keeps to itself --------------------------------
     def take_untagged(self, name: str) -> list[Any]:
@@ -45,6 +47,13 @@ class ImapConnection(imapclient.IMAPClient):
     def raw_command_untagged(self, command: bytes, args: list[bytes], *, uid: bool = False) -> list[Any]:
         """Send ``command args`` and return its untagged answers of the same name, unparsed."""
         return list(self._raw_command_untagged(command, args, uid=uid))
+
+    def quoted_folder(self, name: str) -> bytes:
+        """A folder name as a command argument: modified UTF-7, quoted (as imapclient sends names)."""
+        if any(c in name for c in "\r\n\0"):
+            raise ValueError("control characters in a folder name")
+        value = self._normalise_folder(name)
+        return value if isinstance(value, bytes) else value.encode("ascii")
 
     def parse_folder_list(self, answers: list[Any]) -> list[tuple[tuple[bytes, ...], bytes, str]]:
         """LIST answers read as ``list_folders`` would (flags, delimiter, decoded name)."""

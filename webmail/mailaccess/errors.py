@@ -78,6 +78,31 @@ class CannotMoveSafely(MailError):
     default_message = _("The mail server cannot move messages safely (it lacks MOVE and UIDPLUS).")
 
 
+class MailboxFull(MailError):
+    """The server refused to store: the user's quota is used up (RFC 5530 [OVERQUOTA])."""
+
+    default_message = _(
+        "Your mailbox is full: the server refused to store this. "
+        "Delete some messages or empty the Trash to make room."
+    )
+
+
+class NotAllowed(MailError):
+    """The server refused an action the user has no right to (RFC 5530 [NOPERM], ACL RFC 4314)."""
+
+    default_message = _("You do not have the right to do this in this folder.")
+
+
+class SharingUnavailable(MailError):
+    """The server has no ACL extension (RFC 4314): folders cannot be shared there."""
+
+    default_message = _("Your mail server does not offer shared folders.")
+
+
+class InvalidShareAddress(MailError):
+    default_message = _("This address cannot be given rights on a folder.")
+
+
 class MessageTooLarge(MailError):
     default_message = _("This message is too large to forward or edit here.")
 

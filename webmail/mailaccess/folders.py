@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from imapclient import exceptions as imap_exc
 
+from .acl import namespaces
 from .connection import ImapConnection
 from .extensions import ListEntry, list_with_status
 from .imap import translate_errors
@@ -74,7 +76,29 @@ def list_folders(client: ImapConnection) -> list[Folder]:
         )
         for e in entries
     ]
+    if client.has_capability("NAMESPACE") and client.has_capability("ACL"):
+        folders = _mark_shared(client, folders)
     return order_tree(folders)
+
+
+def _mark_shared(client: ImapConnection, folders: list[Folder]) -> list[Folder]:
+    """Tell others' folders from the user's own, by the namespaces the server names."""
+    spaces = namespaces(client)
+    if not spaces.other and not spaces.shared:
+        return folders
+    out = []
+    for folder in folders:
+        if spaces.in_shared(folder.name):
+            owned = spaces.owner_of(folder.name)
+            folder = replace(
+                folder,
+                in_shared=True,
+                shared_root=spaces.is_shared_root(folder.name),
+                owner=owned[0] if owned else "",
+                role=FolderRole.NONE,  # another's Sent is not the user's Sent
+            )
+        out.append(folder)
+    return out
 
 
 def order_tree(folders: list[Folder]) -> list[Folder]:
@@ -83,6 +107,8 @@ def order_tree(folders: list[Folder]) -> list[Folder]:
 
     def top_key(folder: Folder) -> tuple[int, str]:
         rank = _ROLE_ORDER.index(folder.role) if folder.role in _ROLE_ORDER else len(_ROLE_ORDER)
+        if folder.in_shared:
+            rank += 1  # "Shared with me" after the user's own folders
         return (rank, folder.name.casefold())
 
     children: dict[str | None, list[Folder]] = {}

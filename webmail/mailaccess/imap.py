@@ -17,7 +17,9 @@ from .diagnose import connection_error
 from .errors import (
     AuthenticationFailed,
     FolderNotFound,
+    MailboxFull,
     MailError,
+    NotAllowed,
     ProtocolError,
     ServerBusy,
     ServerUnavailable,
@@ -38,6 +40,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 # Response codes of a NO to LOGIN that mean "not now", not "wrong password" (RFC 5530).
 _BUSY_CODES = re.compile(r"\[(LIMIT|UNAVAILABLE|INUSE)\]", re.IGNORECASE)
+# A NO that means "the mailbox is full" (RFC 5530 and RFC 9208; Dovecot's own words for
+# servers that send no code), and one that means "not allowed" (RFC 5530, ACL RFC 4314).
+_FULL = re.compile(r"\[OVERQUOTA\]|quota exceeded", re.IGNORECASE)
+_NOPERM = re.compile(r"\[NOPERM\]", re.IGNORECASE)
 
 
 def open_connection(endpoint: Endpoint) -> ImapConnection:
@@ -142,6 +148,10 @@ def translate_errors(folder: str | None = None) -> Iterator[None]:
         raise ServerUnavailable(detail=exc.__class__.__name__) from exc
     except imap_exc.IMAPClientError as exc:
         text = str(exc).lower()
+        if _FULL.search(text):
+            raise MailboxFull(detail=str(exc)[:200]) from exc
+        if _NOPERM.search(text):
+            raise NotAllowed(detail=str(exc)[:200]) from exc
         if folder is not None and (
             "nonexistent" in text
             or "doesn't exist" in text

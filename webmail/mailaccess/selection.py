@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .acl import Namespaces
 from .connection import ImapConnection
 from .imap import translate_errors
 
@@ -43,7 +44,7 @@ def forget_selection(client: ImapConnection) -> None:
 def select(client: ImapConnection, folder: str) -> Selected:
     """SELECT (read-write: the same selection serves listing, reading and flagging)."""
     state = client.selected
-    if state is not None and state.folder == folder:
+    if state is not None and state.folder == folder and not _others(client, folder):
         refreshed = _refresh(client, state)
         if refreshed is not None:
             return refreshed
@@ -51,6 +52,13 @@ def select(client: ImapConnection, folder: str) -> Selected:
     with translate_errors(folder):
         info = client.select_folder(folder)
     return _remember(client, folder, info)
+
+
+def _others(client: ImapConnection, folder: str) -> bool:
+    """A folder someone shares with the user: selected afresh on every request, since the
+    owner may have withdrawn it meanwhile, and a kept selection would go on answering."""
+    spaces = client.namespaces  # acl.namespaces keeps the answer on the connection
+    return isinstance(spaces, Namespaces) and spaces.in_shared(folder)
 
 
 def _refresh(client: ImapConnection, state: Selected) -> Selected | None:

@@ -26,7 +26,8 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from . import batch, changes, folder_admin, store
+from . import acl, batch, changes, folder_admin, store
+from .acl import Namespaces, Rights, Share
 from .batch import BatchResult, FilterQuery, FolderChanged, format_uid_set, parse_uid_set
 from .changes import FLAGGED, SEEN, ActionResult
 from .connection import ImapConnection
@@ -45,6 +46,7 @@ from .message import (
     set_seen,
 )
 from .pool import ImapPool, PoolKey
+from .quota import QuotaUsage, read_quota
 from .search import FolderHits, SearchQuery, search_all_folders, search_folder
 from .selection import select
 from .sync import folder_snapshot
@@ -74,7 +76,11 @@ __all__ = [
     "FolderHits",
     "MailSession",
     "MessageHead",
+    "Namespaces",
+    "QuotaUsage",
+    "Rights",
     "SearchQuery",
+    "Share",
     "ThreadEntry",
     "ThreadPage",
     "UserMailbox",
@@ -121,6 +127,32 @@ class MailSession:
 
     def set_subscribed(self, name: str, subscribed: bool) -> None:
         folder_admin.set_subscribed(self._imap, name, subscribed)
+
+    def quota(self) -> list[QuotaUsage]:
+        """How full the mailbox is, per quota root (RFC 9208); [] where the server has no QUOTA."""
+        return read_quota(self._imap)
+
+    # -- sharing (ACL, RFC 4314; NAMESPACE, RFC 2342) -------------------------------
+    def can_share(self) -> bool:
+        """Whether the server offers access rights at all (else sharing is hidden)."""
+        return acl.has_acl(self._imap)
+
+    def namespaces(self) -> Namespaces:
+        return acl.namespaces(self._imap)
+
+    def my_rights(self, folder: str) -> Rights:
+        """MYRIGHTS: what the user may do in ``folder`` (everything where the server has no ACL)."""
+        return acl.my_rights(self._imap, folder)
+
+    def shares(self, folder: str) -> list[Share]:
+        """GETACL: who has which rights on ``folder``."""
+        return acl.get_shares(self._imap, folder)
+
+    def set_share(self, folder: str, identifier: str, rights: str) -> None:
+        acl.set_share(self._imap, folder, identifier, rights)
+
+    def remove_share(self, folder: str, identifier: str) -> None:
+        acl.remove_share(self._imap, folder, identifier)
 
     # -- lists -------------------------------------------------------------------
     def page(

@@ -53,6 +53,12 @@ class Folder:
     role: FolderRole = FolderRole.NONE
     messages: int | None = None
     unseen: int | None = None
+    # Folders others share with the user (RFC 2342's "other users" namespace, ACL RFC 4314):
+    # ``in_shared`` for every one of them, ``shared_root`` for the namespace's own node
+    # ("Shared with me"), ``owner`` the address of whose folder it is.
+    in_shared: bool = False
+    shared_root: bool = False
+    owner: str = ""
 
     @property
     def selectable(self) -> bool:
@@ -80,6 +86,8 @@ class Folder:
         """What people call the folder: "Inbox", the translated special folders, else its own name."""
         if self.role == FolderRole.INBOX:
             return gettext("Inbox")
+        if self.shared_root:
+            return gettext("Shared with me")
         label = _ROLE_LABELS.get(self.role) if self.depth == 0 else None
         return gettext(label) if label else self.leaf_name
 
@@ -88,6 +96,13 @@ class Folder:
         """The same, but the whole path for other folders ("Projects/2026"), where the tree is not shown."""
         if self.role == FolderRole.INBOX or (self.depth == 0 and self.role in _ROLE_LABELS):
             return self.display_name
+        if self.in_shared and self.owner:
+            return gettext("%(folder)s (shared by %(owner)s)") % {
+                "folder": self.name.split(self.owner + self.delimiter, 1)[-1]
+                if self.delimiter
+                else self.name,
+                "owner": self.owner,
+            }
         return self.name
 
 

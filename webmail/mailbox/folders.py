@@ -16,6 +16,8 @@ from webmail.mailaccess.errors import (
     FolderNotEmpty,
     FolderNotFound,
     InvalidFolderName,
+    MailboxFull,
+    NotAllowed,
     ProtectedFolder,
     ProtocolError,
 )
@@ -31,11 +33,17 @@ def folders_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
     if request.method == "POST":
         return _folder_post(request, mailbox)
 
-    def load(mail: MailSession) -> tuple[list[Folder], set[str]]:
-        return mail.folders(), mail.subscribed_folders()
+    def load(mail: MailSession) -> tuple[list[Folder], set[str], bool]:
+        # Folders others share with the user are theirs to manage, not the user's.
+        own = [f for f in mail.folders() if not f.in_shared]
+        return own, mail.subscribed_folders(), mail.can_share()
 
-    folders, subscribed = mailbox.read(load)
-    return render(request, "mailbox/folders.html", {"folders": folders, "subscribed": subscribed})
+    folders, subscribed, can_share = mailbox.read(load)
+    return render(
+        request,
+        "mailbox/folders.html",
+        {"folders": folders, "subscribed": subscribed, "can_share": can_share},
+    )
 
 
 def _folder_post(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
@@ -76,6 +84,8 @@ def _folder_post(request: HttpRequest, mailbox: UserMailbox) -> HttpResponse:
         FolderExists,
         InvalidFolderName,
         FolderNotFound,
+        MailboxFull,
+        NotAllowed,
     ) as exc:
         messages.error(request, exc.user_message)
     except ProtocolError:

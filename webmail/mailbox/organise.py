@@ -21,9 +21,17 @@ from django.views.decorators.http import require_POST
 from webmail.http.bounds import MAX_FOLDER_NAME, parse_uid
 from webmail.http.decorators import mailbox_required
 from webmail.http.signedin import SignedInRequest
-from webmail.mailaccess.errors import CannotMoveSafely, FolderNotFound, MessageGone, NoSuchRoleFolder
+from webmail.mailaccess.errors import (
+    CannotMoveSafely,
+    FolderNotFound,
+    MailboxFull,
+    MessageGone,
+    NoSuchRoleFolder,
+    NotAllowed,
+)
 from webmail.mailaccess.session import FLAGGED, SEEN, ActionResult, MailSession, UserMailbox
 from webmail.mailaccess.types import FolderRole
+from webmail.mailbox.quota import forget_quota
 from webmail.mailbox.uidsets import expand_uid_set, format_uid_set, parse_uid_sets
 
 UNDO_KEY = "webmail_undo"
@@ -110,7 +118,21 @@ def _done_message(action: str, result: ActionResult) -> str:
     return texts[action] % {"n": n}
 
 
+# The RFC 4314 rights each action needs in the folder it acts on; the rest move mail out
+# of it ("t" to mark it deleted, "e" to expunge). Dovecot ignores a flag change the user has
+# no right to without a word, so in someone else's folder we ask MYRIGHTS first and say so.
+NEEDED_RIGHTS = {"read": "s", "unread": "s", "flag": "w", "unflag": "w", "copy": "r"}
+
+
+def check_rights(mail: MailSession, action: str, folder: str) -> None:
+    if mail.namespaces().in_shared(folder) and not mail.my_rights(folder).has(
+        NEEDED_RIGHTS.get(action, "te")
+    ):
+        raise NotAllowed(detail=f"{action} without the right")
+
+
 def _run(mail: MailSession, action: str, folder: str, uids: list[int] | None, target: str) -> ActionResult:
+    check_rights(mail, action, folder)
     if action in FLAG_ACTIONS:
         flag, add = FLAG_ACTIONS[action]
         return mail.set_flags(folder, uids, [flag], add=add)
@@ -151,9 +173,11 @@ def bulk_action_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResp
     except FolderNotFound:
         messages.error(request, _("That folder no longer exists; it may have been renamed or deleted."))
         return redirect(_back(request, folder))
-    except (NoSuchRoleFolder, CannotMoveSafely) as exc:
+    except (NoSuchRoleFolder, CannotMoveSafely, MailboxFull, NotAllowed) as exc:
         messages.error(request, exc.user_message)
         return redirect(_back(request, folder))
+    if action == "delete" and result.expunged:
+        forget_quota(mailbox, session_key=request.session.session_key or "")
     undoable = _remember_undo(request, action, result)
     if result.count:
         messages.success(request, _done_message(action, result), extra_tags="undo" if undoable else "")
@@ -203,6 +227,9 @@ def undo_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     except (MessageGone, FolderNotFound):
         messages.warning(request, _("The messages could not be moved back; they have been moved since."))
         return redirect(_back(request, undo["to"]))
+    except (MailboxFull, NotAllowed) as exc:
+        messages.error(request, exc.user_message)
+        return redirect(_back(request, undo["to"]))
     messages.success(
         request,
         ngettext("%(n)d message moved back.", "%(n)d messages moved back.", result.count)
@@ -222,6 +249,7 @@ def star_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     on = request.POST.get("on") == "1"
     try:
         with mailbox.session() as mail:
+            check_rights(mail, "flag", folder)
             mail.set_flags(folder, [uid], [FLAGGED], add=on)
     except (MessageGone, FolderNotFound):
         if request.htmx:
@@ -229,6 +257,10 @@ def star_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
         messages.warning(
             request, _("This message is no longer here; it may have been moved on another device.")
         )
+    except NotAllowed as exc:
+        if request.htmx:
+            return HttpResponse(exc.user_message, status=403, content_type="text/plain; charset=utf-8")
+        messages.error(request, exc.user_message)
     if request.htmx:
         return HttpResponse(status=204)
     return redirect(_back(request, folder))
@@ -249,6 +281,7 @@ def empty_folder_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpRes
             messages.warning(request, _("Please confirm to empty this folder."))
             return redirect(_back(request, folder))
         result = mail.empty_folder(folder)
+    forget_quota(mailbox, session_key=request.session.session_key or "")  # room was made: show it
     messages.success(
         request,
         ngettext("%(n)d message deleted for good.", "%(n)d messages deleted for good.", result.count)

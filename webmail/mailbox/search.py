@@ -14,7 +14,7 @@ from webmail.http.decorators import mailbox_required
 from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.session import MailSession, SearchQuery, UserMailbox
 from webmail.mailaccess.types import MessagePage
-from webmail.mailbox.views import _context, list_params, message_url
+from webmail.mailbox.views import _context, folder_rights, list_params, message_url
 
 TEXT_FIELDS = {"q": "text", "from": "sender", "to": "recipient", "subject": "subject", "body": "body"}
 FLAG_FIELDS = {"attachment": "has_attachment", "unread": "unread", "flagged": "flagged"}
@@ -102,7 +102,7 @@ def search_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
                 sort=params.sort,
                 reverse=params.reverse,
             )
-        context = _context(folders, listing)
+        context = _context(folders, listing, folder_rights(mail, folders, params.folder))
         if everywhere:
             found = mail.search_everywhere(query, folders=folders)
             context["search_groups"] = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import folders, organise, search, views
+from . import folders, organise, quota, search, views
 
 app_name = "mailbox"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("mail/", views.mailbox_view, name="list"),
     path("mail/conversation/", views.conversation_view, name="conversation"),
     path("mail/poll/", views.poll_view, name="poll"),
+    path("mail/quota/", quota.quota_view, name="quota"),
     path("mail/search/", search.search_view, name="search"),
     path("mail/actions/", organise.bulk_action_view, name="action"),
     path("mail/actions/undo/", organise.undo_view, name="undo"),

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from webmail.http.bounds import MAX_TOKEN, BadInput, bounded, folder_param, page_param
 from webmail.http.decorators import mailbox_required
 from webmail.http.signedin import SignedInRequest
-from webmail.mailaccess.session import MailSession, UserMailbox
+from webmail.mailaccess.session import MailSession, Rights, UserMailbox
 from webmail.mailaccess.types import Folder, FolderRole, MessagePage, SortKey
 from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree, parse_uid
 
@@ -90,7 +90,7 @@ def load_listing(mail: MailSession, params: ListParams, mode: str) -> MessagePag
 def listing_context(mail: MailSession, params: ListParams, mode: str) -> dict[str, object]:
     """Folder tree, one page of the list, and the change token the page's poller starts from."""
     token, folders = mail.snapshot(params.folder)
-    context = _context(folders, load_listing(mail, params, mode))
+    context = _context(folders, load_listing(mail, params, mode), folder_rights(mail, folders, params.folder))
     context["sync_state"] = token
     context["list_view"] = mode
     return context
@@ -135,7 +135,16 @@ def context_role(role: str) -> str:
     return role if role in {r.value for r in FolderRole} else ""
 
 
-def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
+def folder_rights(mail: MailSession, folders: list[Folder], folder: str) -> Rights:
+    """What the user may do in the listed folder: MYRIGHTS where someone else owns it (RFC 4314),
+    everything in the user's own folders (no round trip). Buttons it forbids are left out."""
+    current = next((f for f in folders if f.name == folder), None)
+    if current is not None and current.in_shared:
+        return mail.my_rights(folder)
+    return Rights.everything()
+
+
+def _context(folders: list[Folder], listing: MessagePage, rights: Rights | None = None) -> dict[str, object]:
     current = next((f for f in folders if f.name == listing.folder), None)
     unread_inbox = next((f.unseen for f in folders if f.name.upper() == "INBOX"), None)
     role = current.role.value if current else ""
@@ -148,6 +157,7 @@ def _context(folders: list[Folder], listing: MessagePage) -> dict[str, object]:
         "message_url": message_url(listing.folder, role),
         "conversation_url": message_url(listing.folder, role, "conversation"),
         "unread_inbox": unread_inbox or 0,
+        "rights": rights or Rights.everything(),
     }
 
 
@@ -164,7 +174,9 @@ def poll_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
         token, folders = mail.snapshot(params.folder)
         if known and token == known:
             return None
-        context = _context(folders, load_listing(mail, params, mode))
+        context = _context(
+            folders, load_listing(mail, params, mode), folder_rights(mail, folders, params.folder)
+        )
         context.update(sync_state=token, list_view=mode)
         return context
 

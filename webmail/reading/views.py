@@ -21,7 +21,7 @@ from webmail.http.decorators import mailbox_required
 from webmail.http.errors import NotFoundPage
 from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError, ServerUnavailable
-from webmail.mailaccess.session import MailSession, UserMailbox
+from webmail.mailaccess.session import MailSession, Rights, UserMailbox
 from webmail.mailaccess.types import FolderRole
 from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree
 from webmail.messages.choose import attachment_name
@@ -76,8 +76,8 @@ def message_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
     def trusted(sender: str) -> bool:
         return TrustedSender.objects.filter(user=request.user, email=sender).exists()
 
-    def load(mail: MailSession) -> OpenedMessage:
-        return open_message(
+    def load(mail: MailSession) -> tuple[OpenedMessage, Rights]:
+        opened = open_message(
             mail,
             folder,
             uid,
@@ -87,8 +87,11 @@ def message_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
             trusts_sender=trusted,
             cache_scope=cache_scope(mailbox),
         )
+        # In someone else's folder the bar offers only what MYRIGHTS allows (RFC 4314).
+        shared = mail.namespaces().in_shared(folder)
+        return opened, mail.my_rights(folder) if shared else Rights.everything()
 
-    opened = mailbox.read(load)
+    opened, rights = mailbox.read(load)
     learn_sender(request.user, opened.head.envelope, opened.head.flags)  # suggested when writing
     sender, remote = opened.sender, opened.remote
     context = {
@@ -105,6 +108,7 @@ def message_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
         # The list says which special folder this is (no "Archive" in Archive).
         "folder_role": role_param(request),
         "back_url": f"{reverse('mailbox:list')}?{urlencode({'folder': folder})}",
+        "rights": rights,
     }
     context["in_conversation"] = request.GET.get("in_conversation") == "1"
     template = "reading/partials/message.html" if request.htmx else "reading/message_page.html"
