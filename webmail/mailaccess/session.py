@@ -44,7 +44,7 @@ from .message import (
     iter_section,
     set_seen,
 )
-from .pool import ImapPool, PoolKey
+from .pool import ImapPool, LeaseBudget, PoolKey
 from .search import FolderHits, SearchQuery, search_all_folders, search_folder
 from .selection import select
 from .sync import folder_snapshot
@@ -249,7 +249,32 @@ def get_pool() -> ImapPool:
     return ImapPool(
         max_per_key=settings.WEBMAIL_POOL_MAX_PER_USER,
         idle_seconds=settings.WEBMAIL_POOL_IDLE_SECONDS,
+        spare_seconds=settings.WEBMAIL_POOL_SPARE_SECONDS,
+        budget=connection_budget(),
     )
+
+
+@lru_cache(maxsize=1)
+def connection_budget() -> LeaseBudget | None:
+    """The per-mailbox budget shared by every process on the same Redis (None: no Redis, or off)."""
+    if not settings.REDIS_URL or settings.WEBMAIL_IMAP_CONNECTIONS_PER_USER <= 0:
+        return None
+    return LeaseBudget(
+        settings.REDIS_URL,
+        limit=settings.WEBMAIL_IMAP_CONNECTIONS_PER_USER,
+        # Renewed at every checkout and checkin; past this a crashed process's share comes back.
+        lease_seconds=settings.WEBMAIL_POOL_IDLE_SECONDS + 120,
+    )
+
+
+def lease_connection(endpoint: Endpoint, username: str, *, wait_seconds: float = 30.0) -> Callable[[], None]:
+    """A place in the mailbox's connection budget for a connection outside the pool (an import
+    worker's); returns what gives it back. ServerBusy when none frees up within ``wait_seconds``."""
+    budget = connection_budget()
+    if budget is None:
+        return lambda: None
+    key = PoolKey(endpoint.host, endpoint.port, username.lower(), "")  # the budget ignores the digest
+    return budget.hold(key, wait_seconds=wait_seconds)
 
 
 def pool_key(endpoint: Endpoint, username: str, password: str) -> PoolKey:
