@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Right after the user is known, so it sees every response made below it.
     "webmail.http.cachecontrol.PrivateNoStoreMiddleware",
+    # The balancer's routing cookie (deploy/haproxy.cfg): one user, one web instance.
+    "webmail.http.affinity.AffinityCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -38,3 +38,17 @@ def test_the_reaper_thread_closes_idle_connections_with_no_request_coming() -> N
         assert pool.stats()["open"] == 0 and pool.users() == 0
     finally:
         pool.shutdown()
+
+
+def test_a_sign_in_connection_no_request_used_here_is_only_a_spare() -> None:
+    # Behind the balancer the sign-in may land on one instance and the user's pages on another.
+    pool = ImapPool(idle_seconds=5, spare_seconds=0.05, reap_every=0)
+    unused, used = StubClient(), StubClient()
+    pool.adopt(KEY, unused)
+    pool.adopt(OTHER, used)
+    with pool.connection(OTHER, StubClient) as client:
+        assert client is used
+    time.sleep(0.1)
+    assert pool.reap() == 1
+    assert unused.closed and not used.closed
+    assert pool.held(KEY) == 0 and pool.held(OTHER) == 1

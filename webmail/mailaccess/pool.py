@@ -143,6 +143,7 @@ class LeaseBudget:
 class _Idle:
     client: ImapConnection
     since: float
+    adopted: bool = False  # the sign-in's connection, not yet used by a request here
 
 
 @dataclass
@@ -236,7 +237,7 @@ class ImapPool:
             else:
                 full = False
                 slot.open_count += 1
-                slot.idle.append(_Idle(client, time.monotonic()))
+                slot.idle.append(_Idle(client, time.monotonic(), adopted=True))
                 if lease:
                     self._leases[id(client)] = lease
                 self.opened += 1
@@ -410,7 +411,9 @@ class ImapPool:
 
     def _evict_expired(self, out: list[tuple[PoolKey, ImapConnection]]) -> None:
         """Take off the books what has idled too long: the newest idle one per key after
-        ``idle_seconds``, the others (spares from a burst) after ``spare_seconds``."""
+        ``idle_seconds``, the others (spares from a burst) after ``spare_seconds``. A sign-in's
+        connection no request here has used yet is a spare too: behind a balancer the user's
+        next requests may go to another instance, which then holds their connection."""
         now = time.monotonic()
         for key, slot in list(self._slots.items()):
             if slot.idle:
@@ -418,7 +421,8 @@ class ImapPool:
                 keep = [
                     i
                     for i in slot.idle
-                    if now - i.since < (self.idle_seconds if i is newest else self.spare_seconds)
+                    if now - i.since
+                    < (self.idle_seconds if i is newest and not i.adopted else self.spare_seconds)
                 ]
                 out.extend((key, i.client) for i in slot.idle if not any(i is k for k in keep))
                 slot.open_count -= len(slot.idle) - len(keep)

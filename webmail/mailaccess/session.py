@@ -17,6 +17,7 @@ the session owns its connection and, through it, the selected folder.
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -246,12 +247,14 @@ class MailSession:
 
 @lru_cache(maxsize=1)
 def get_pool() -> ImapPool:
-    return ImapPool(
+    pool = ImapPool(
         max_per_key=settings.WEBMAIL_POOL_MAX_PER_USER,
         idle_seconds=settings.WEBMAIL_POOL_IDLE_SECONDS,
         spare_seconds=settings.WEBMAIL_POOL_SPARE_SECONDS,
         budget=connection_budget(),
     )
+    atexit.register(pool.shutdown)  # log out and give the leases back when the process stops
+    return pool
 
 
 @lru_cache(maxsize=1)
