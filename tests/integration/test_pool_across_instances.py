@@ -178,3 +178,20 @@ def test_an_instance_that_died_gives_its_share_back(
     finally:
         pool.shutdown()
     assert short.held(mailbox.key) == 0
+
+
+def test_an_import_workers_connection_counts_in_the_same_budget(
+    dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    from webmail.mailaccess.append import MailboxWriter
+    from webmail.mailaccess.session import connection_budget
+
+    shared = connection_budget()
+    if shared is None:
+        pytest.skip("the shared budget needs REDIS_URL")
+    endpoint = Endpoint("127.0.0.1", dovecot.imap_port, Security.NONE)
+    key = _mailbox(dovecot, mail_user).key
+    with MailboxWriter.open(endpoint, mail_user.email, mail_user.password) as writer:
+        assert writer.delimiter()
+        assert shared.held(key) == 1
+    assert shared.held(key) == 0

@@ -42,7 +42,7 @@ def test_the_reaper_thread_closes_idle_connections_with_no_request_coming() -> N
 
 def test_a_sign_in_connection_no_request_used_here_is_only_a_spare() -> None:
     # Behind the balancer the sign-in may land on one instance and the user's pages on another.
-    pool = ImapPool(idle_seconds=5, spare_seconds=0.05, reap_every=0)
+    pool = ImapPool(idle_seconds=5, spare_seconds=1, adopted_seconds=0.05, reap_every=0)
     unused, used = StubClient(), StubClient()
     pool.adopt(KEY, unused)
     pool.adopt(OTHER, used)

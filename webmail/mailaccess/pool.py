@@ -162,11 +162,13 @@ class ImapPool:
         probe_after: float = 10.0,
         wait_seconds: float = 10.0,
         budget: LeaseBudget | None = None,
-        reap_every: float = 5.0,
+        reap_every: float = 2.0,
+        adopted_seconds: float = 5.0,
     ) -> None:
         self.max_per_key = max_per_key
         self.idle_seconds = idle_seconds
         self.spare_seconds = min(spare_seconds, idle_seconds)
+        self.adopted_seconds = min(adopted_seconds, self.spare_seconds)
         self.probe_after = probe_after
         self.wait_seconds = wait_seconds
         self.budget = budget
@@ -412,23 +414,24 @@ class ImapPool:
     def _evict_expired(self, out: list[tuple[PoolKey, ImapConnection]]) -> None:
         """Take off the books what has idled too long: the newest idle one per key after
         ``idle_seconds``, the others (spares from a burst) after ``spare_seconds``. A sign-in's
-        connection no request here has used yet is a spare too: behind a balancer the user's
-        next requests may go to another instance, which then holds their connection."""
+        connection no request here has used yet goes after ``adopted_seconds``: the page after
+        the sign-in comes within a second if it comes here at all, and behind a balancer it may
+        go to another instance, which then holds the user's connection."""
         now = time.monotonic()
         for key, slot in list(self._slots.items()):
             if slot.idle:
                 newest = max(slot.idle, key=lambda i: i.since)
-                keep = [
-                    i
-                    for i in slot.idle
-                    if now - i.since
-                    < (self.idle_seconds if i is newest and not i.adopted else self.spare_seconds)
-                ]
+                keep = [i for i in slot.idle if now - i.since < self._lifetime(i, i is newest)]
                 out.extend((key, i.client) for i in slot.idle if not any(i is k for k in keep))
                 slot.open_count -= len(slot.idle) - len(keep)
                 slot.idle = keep
             if not slot.idle and slot.open_count == 0:
                 del self._slots[key]
+
+    def _lifetime(self, item: _Idle, newest: bool) -> float:
+        if item.adopted:
+            return self.adopted_seconds
+        return self.idle_seconds if newest else self.spare_seconds
 
     def _start_reaper(self) -> None:
         if self._reaper is not None or self.reap_every <= 0:
