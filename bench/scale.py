@@ -8,7 +8,7 @@ The same load runs against two shapes in one run:
 
 - **today**: one gunicorn, 3 workers x 4 threads (the Dockerfile before issue 22), each
   worker with its own pool (idle connections kept 300 s, no shared budget);
-- **balanced**: two instances of one gunicorn process x 12 threads behind HAProxy with
+- **balanced**: two instances of one gunicorn process x 16 threads (the Dockerfile) behind HAProxy with
   ``deploy/haproxy.cfg`` (routing cookie, consistent hashing), the pool's defaults
   (spares 20 s, last connection 120 s) and the shared budget in Redis.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import http.client
 import os
 import random
 import re
@@ -124,7 +125,7 @@ def main(argv: list[str]) -> None:
                     "WEBMAIL_IMAP_CONNECTIONS_PER_USER": "0",
                 },
             ),
-            Shape("balanced", 2, 1, 12, env),
+            Shape("balanced", 2, 1, 16, env),
         ]
         results = [_run_shape(shape, users, dovecot, root / "logs", args) for shape in shapes]
         _report(results, args)
@@ -241,7 +242,7 @@ def _drive(
         t0 = time.monotonic()
         try:
             response = client.get(path)
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             with lock:
                 result.errors.append(f"{path}: {exc!r}")
             return None
@@ -272,14 +273,19 @@ def _drive(
                     last_request[who] = time.monotonic()
                 try:
                     signed = client.sign_in(email, password)
-                except OSError as exc:
+                except (OSError, http.client.HTTPException) as exc:
                     signed = None
                     with lock:
                         result.errors.append(f"sign-in: {exc!r}")
                 with lock:
                     result.sign_ins += 1
-                    if signed is not None and signed.status != 302:
-                        result.errors.append(f"sign-in: {signed.status}")
+                    if signed is None or signed.status != 302:
+                        if signed is not None:
+                            result.errors.append(f"sign-in: {signed.status}")
+                        client.cookies.pop("sessionid", None)
+                        idle.append(who)
+                        time.sleep(rng.uniform(*think))
+                        continue
             until = min(end, time.monotonic() + rng.uniform(*active_for))
             while time.monotonic() < until:
                 with lock:

@@ -248,6 +248,9 @@ class WebClient:
                 if attempt == 2 or method != "GET":
                     raise
                 continue
+            except Exception:
+                self.close()  # a timeout leaves it half-way through an exchange: never reuse it
+                raise
             if raw.getheader("connection", "").lower() == "close":
                 self.close()
             for header, value in raw.getheaders():
