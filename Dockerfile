@@ -14,4 +14,7 @@ RUN pip install . && useradd --system --home /app webmail \
 ENV STATIC_ROOT=/app/staticfiles
 USER webmail
 EXPOSE 8000
-CMD ["gunicorn", "webmail.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+# One process per web instance, its threads sharing one IMAP pool (README, "Scaling"): add
+# instances behind the balancer (deploy/haproxy.cfg), not processes inside one.
+CMD ["gunicorn", "webmail.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "16", \
+     "--graceful-timeout", "20"]

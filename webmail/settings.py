@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Right after the user is known, so it sees every response made below it.
     "webmail.http.cachecontrol.PrivateNoStoreMiddleware",
+    # The balancer's routing cookie (deploy/haproxy.cfg): one user, one web instance.
+    "webmail.http.affinity.AffinityCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -281,9 +283,16 @@ WEBMAIL_UPLOAD_DIR = env.str("WEBMAIL_UPLOAD_DIR", default=str(VAR_DIR / "upload
 # Uploads above this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# Per-process pool: stay well under Dovecot's mail_max_userip_connections (10).
+# The pool, one per web process and shared by its threads (README, "Scaling"): at most this many
+# connections per mailbox in one process; a mailbox's last idle connection closes after
+# IDLE_SECONDS, the spares a burst of parallel requests opened after SPARE_SECONDS.
 WEBMAIL_POOL_MAX_PER_USER = env.int("WEBMAIL_POOL_MAX_PER_USER", default=3)
-WEBMAIL_POOL_IDLE_SECONDS = env.int("WEBMAIL_POOL_IDLE_SECONDS", default=300)
+WEBMAIL_POOL_IDLE_SECONDS = env.int("WEBMAIL_POOL_IDLE_SECONDS", default=120)
+WEBMAIL_POOL_SPARE_SECONDS = env.int("WEBMAIL_POOL_SPARE_SECONDS", default=20)
+# Across every web process and Celery worker sharing REDIS_URL: at most this many IMAP connections
+# per mailbox (leases in Redis). Keep it under Dovecot's mail_max_userip_connections (10 by
+# default) with room to spare; 0 turns the shared budget off (the per-process cap still holds).
+WEBMAIL_IMAP_CONNECTIONS_PER_USER = env.int("WEBMAIL_IMAP_CONNECTIONS_PER_USER", default=6)
 WEBMAIL_POP_ALLOWED_HOSTS = env.list("WEBMAIL_POP_ALLOWED_HOSTS", default=[])
 
 # --- Celery -----------------------------------------------------------------

@@ -211,6 +211,8 @@ class DovecotInstance:
     host: str = "127.0.0.1"
     # Dovecot's per user and address connection limit (tests lower it to provoke "[LIMIT]").
     max_userip_connections: int = 50
+    # Appended to the generated config (the scale benchmark raises the process limits).
+    extra_config: str = ""
 
     @classmethod
     def create(cls, root: Path, ports: dict[str, int] | None = None) -> DovecotInstance:
@@ -295,7 +297,7 @@ class DovecotInstance:
         self._prepare_dirs(uid, gid)
         self.stop()  # a master left over from an earlier run on this root
         self._ensure_cert()
-        self.config_path.write_text(self._config_text(uid, gid))
+        self.config_path.write_text(self._config_text(uid, gid) + self.extra_config)
         # A stale anvil-auth-penalty socket would survive "mode = 0" and re-enable
         # the 4-15 s login penalty (see NOTES.md).
         with contextlib.suppress(FileNotFoundError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -114,23 +114,35 @@ def _same_header(a: bytes, b: bytes) -> bool:
 class MailboxWriter:
     """An authenticated IMAP session used to store imported mail. Not thread-safe."""
 
-    def __init__(self, client: ImapConnection) -> None:
+    def __init__(self, client: ImapConnection, release: Callable[[], None] | None = None) -> None:
         self.client = client
+        self._release = release
         self._delimiter: str | None = None
         self._known: set[str] = set()
 
     @classmethod
     def open(cls, endpoint: Endpoint, username: str, password: str) -> MailboxWriter:
-        client = open_connection(endpoint)
+        # Counted in the mailbox's connection budget with the web pools (pool.LeaseBudget).
+        from .session import lease_connection
+
+        release = lease_connection(endpoint, username)
         try:
-            authenticate(client, username, password)
+            client = open_connection(endpoint)
+            try:
+                authenticate(client, username, password)
+            except BaseException:
+                close_quietly(client)
+                raise
         except BaseException:
-            close_quietly(client)
+            release()
             raise
-        return cls(client)
+        return cls(client, release)
 
     def close(self) -> None:
         close_quietly(self.client)
+        if self._release is not None:
+            self._release()
+            self._release = None
 
     def __enter__(self) -> MailboxWriter:
         return self

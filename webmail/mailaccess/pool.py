@@ -1,13 +1,20 @@
-"""A per-process pool of authenticated IMAP connections.
+"""A pool of authenticated IMAP connections, one per web process, shared by its threads.
 
 An ``ImapConnection`` is not thread-safe, so a connection is checked out by one
 request at a time. Idle connections are reused (Roundcube logs in on every
-request; we do not), probed with NOOP when they have been idle a while,
-evicted after ``idle_seconds``, and capped per mailbox so that the webmail
-stays well below the server's per-user connection limit.
+request; we do not), probed with NOOP when they have been idle a while, and
+closed by a reaper thread: a mailbox's most recent idle connection after
+``idle_seconds``, any further ones (opened for a burst of parallel requests)
+after ``spare_seconds``, so a user holds about one connection between bursts.
+
+Two caps keep the webmail under the server's per-user-and-IP limit: at most
+``max_per_key`` connections per mailbox in this process, and, when a
+``LeaseBudget`` is given, at most its ``limit`` across every process that
+shares its Redis (web instances and Celery workers alike).
 
 A key carries an HMAC of the password, so a pooled connection is only handed
-to a request that knows the password it was opened with.
+to a request that knows the password it was opened with; keys never share a
+connection. Nothing here prints a password or its digest.
 """
 
 from __future__ import annotations
@@ -15,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import MailError, ProtocolError, ServerBusy, ServerUnavailable
 from .imap import CONNECTION_ERRORS, ImapConnection, close_quietly, is_unusable
@@ -49,10 +58,92 @@ class PoolKey:
         return f"PoolKey({self.username}@{self.host}:{self.port})"
 
 
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+
+class LeaseBudget:
+    """Connections one mailbox may hold across processes: a Redis sorted set of leases.
+
+    Each open connection holds a lease (member: process and connection, score:
+    when it lapses). A lease is renewed whenever its connection is checked out
+    or back in, and lapses ``lease_seconds`` after that, so a process that died
+    without closing gives its share back by itself. When Redis cannot be
+    reached the budget says yes: the per-process cap still holds, and mail
+    stays readable.
+    """
+
+    def __init__(
+        self, redis_url: str, *, limit: int, lease_seconds: float, prefix: str = "webmail:imap"
+    ) -> None:
+        import redis  # only where a budget is configured
+
+        self.limit = limit
+        self.lease_seconds = lease_seconds
+        self._prefix = prefix
+        self._redis: Any = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._acquire = self._redis.register_script(_ACQUIRE)
+        self._ids = iter(range(1, 1 << 62))
+        self._ids_lock = threading.Lock()
+        self._origin = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _set(self, key: PoolKey) -> str:
+        name = hashlib.sha256(f"{key.host}:{key.port}:{key.username}".encode()).hexdigest()[:32]
+        return f"{self._prefix}:{name}"
+
+    def acquire(self, key: PoolKey) -> str | None:
+        """A new lease, or None when the mailbox already holds ``limit`` connections."""
+        with self._ids_lock:
+            lease = f"{self._origin}:{next(self._ids)}"
+        now = time.time()
+        try:
+            granted = self._acquire(
+                keys=[self._set(key)],
+                args=[now, now + self.lease_seconds, self.limit, lease, int(self.lease_seconds) + 60],
+            )
+        except Exception:  # Redis down: fail open (see the class docstring)
+            logger.warning("IMAP connection budget unavailable; only the per-process cap applies")
+            return lease
+        return lease if granted else None
+
+    def hold(self, key: PoolKey, *, wait_seconds: float) -> Callable[[], None]:
+        """Wait for a lease (ServerBusy after ``wait_seconds``); returns what releases it."""
+        deadline = time.monotonic() + wait_seconds
+        while (lease := self.acquire(key)) is None:
+            if time.monotonic() >= deadline:
+                raise ServerBusy()
+            time.sleep(0.1)
+        return lambda: self.release(key, lease)
+
+    def renew(self, key: PoolKey, lease: str) -> None:
+        try:
+            self._redis.zadd(self._set(key), {lease: time.time() + self.lease_seconds}, xx=True)
+        except Exception:
+            logger.warning("IMAP connection budget unavailable; lease not renewed")
+
+    def release(self, key: PoolKey, lease: str) -> None:
+        try:
+            self._redis.zrem(self._set(key), lease)
+        except Exception:
+            logger.warning("IMAP connection budget unavailable; lease left to lapse")
+
+    def held(self, key: PoolKey) -> int:
+        """Live leases of ``key`` across every process (for tests and benchmarks)."""
+        name = self._set(key)
+        self._redis.zremrangebyscore(name, "-inf", time.time())
+        return int(self._redis.zcard(name))
+
+
 @dataclass
 class _Idle:
     client: ImapConnection
     since: float
+    adopted: bool = False  # the sign-in's connection, not yet used by a request here
 
 
 @dataclass
@@ -66,18 +157,30 @@ class ImapPool:
         self,
         *,
         max_per_key: int = 3,
-        idle_seconds: float = 300.0,
+        idle_seconds: float = 120.0,
+        spare_seconds: float = 20.0,
         probe_after: float = 10.0,
         wait_seconds: float = 10.0,
+        budget: LeaseBudget | None = None,
+        reap_every: float = 2.0,
+        adopted_seconds: float = 5.0,
     ) -> None:
         self.max_per_key = max_per_key
         self.idle_seconds = idle_seconds
+        self.spare_seconds = min(spare_seconds, idle_seconds)
+        self.adopted_seconds = min(adopted_seconds, self.spare_seconds)
         self.probe_after = probe_after
         self.wait_seconds = wait_seconds
+        self.budget = budget
+        self.reap_every = reap_every
         self._slots: dict[PoolKey, _Slot] = {}
+        self._leases: dict[int, str] = {}  # id(connection) -> its lease in the budget
         self._cond = threading.Condition()
+        self._reaper: threading.Thread | None = None
+        self._closed = threading.Event()
         self.opened = 0  # counters, for tests and benchmarks
         self.reused = 0
+        self.peak_open = 0
 
     @contextmanager
     def connection(self, key: PoolKey, opener: Callable[[], ImapConnection]) -> Iterator[ImapConnection]:
@@ -127,17 +230,24 @@ class ImapPool:
 
     def adopt(self, key: PoolKey, client: ImapConnection) -> None:
         """Keep a connection opened elsewhere (the sign-in check) if there is room."""
+        self._start_reaper()
+        lease = self.budget.acquire(key) if self.budget else ""
         with self._cond:
             slot = self._slots.setdefault(key, _Slot())
-            if slot.open_count >= self.max_per_key:
+            if lease is None or slot.open_count >= self.max_per_key:
                 full = True
             else:
                 full = False
                 slot.open_count += 1
-                slot.idle.append(_Idle(client, time.monotonic()))
+                slot.idle.append(_Idle(client, time.monotonic(), adopted=True))
+                if lease:
+                    self._leases[id(client)] = lease
                 self.opened += 1
+                self._note_peak()
                 self._cond.notify_all()
         if full:
+            if lease:
+                self._release(key, lease)
             close_quietly(client)
 
     def discard(self, key: PoolKey) -> None:
@@ -150,7 +260,7 @@ class ImapPool:
             slot.open_count -= len(idle)
             self._cond.notify_all()
         for item in idle:
-            close_quietly(item.client)
+            self._close(key, item.client)
 
     def discard_user(self, username: str) -> None:
         with self._cond:
@@ -164,6 +274,28 @@ class ImapPool:
         for key in keys:
             self.discard(key)
 
+    def shutdown(self) -> None:
+        """Stop the reaper and close every idle connection (a process that is leaving)."""
+        self._closed.set()
+        self.close_all()
+
+    def reap(self) -> int:
+        """Close idle connections past their time now; how many were closed."""
+        stale: list[tuple[PoolKey, ImapConnection]] = []
+        with self._cond:
+            self._evict_expired(stale)
+            if stale:
+                self._cond.notify_all()
+        for key, client in stale:
+            self._close(key, client)
+        return len(stale)
+
+    def held(self, key: PoolKey) -> int:
+        """Connections ``key`` holds in this process (idle or checked out)."""
+        with self._cond:
+            slot = self._slots.get(key)
+            return slot.open_count if slot else 0
+
     def stats(self) -> dict[str, int]:
         with self._cond:
             return {
@@ -173,11 +305,17 @@ class ImapPool:
                 "reused": self.reused,
             }
 
+    def users(self) -> int:
+        """Mailboxes holding at least one connection in this process."""
+        with self._cond:
+            return sum(1 for s in self._slots.values() if s.open_count)
+
     # -- internals ---------------------------------------------------------
     def _checkout(self, key: PoolKey, opener: Callable[[], ImapConnection]) -> ImapConnection:
+        self._start_reaper()
         deadline = time.monotonic() + self.wait_seconds
         while True:
-            stale: list[ImapConnection] = []
+            stale: list[tuple[PoolKey, ImapConnection]] = []
             candidate: _Idle | None = None
             with self._cond:
                 self._evict_expired(stale)
@@ -192,22 +330,39 @@ class ImapPool:
                         raise ServerBusy()
                     self._cond.wait(remaining)
                     continue
-            for client in stale:
-                close_quietly(client)
+            for stale_key, stale_client in stale:
+                self._close(stale_key, stale_client)
             if candidate is not None:
                 if self._alive(candidate):
                     self.reused += 1
+                    self._renew(key, candidate.client)
                     return candidate.client
                 self._forget(key, candidate.client)
+                continue
+            lease = self.budget.acquire(key) if self.budget else ""
+            if lease is None:
+                # Other processes hold this mailbox's whole budget: wait for one to be given back.
+                with self._cond:
+                    slot.open_count -= 1
+                    self._cond.notify_all()
+                if time.monotonic() >= deadline:
+                    raise ServerBusy()
+                time.sleep(0.05)
                 continue
             try:
                 client = opener()
             except BaseException:
+                if lease:
+                    self._release(key, lease)
                 with self._cond:
                     slot.open_count -= 1
                     self._cond.notify_all()
                 raise
-            self.opened += 1
+            with self._cond:
+                if lease:
+                    self._leases[id(client)] = lease
+                self.opened += 1
+                self._note_peak()
             return client
 
     def _alive(self, item: _Idle) -> bool:
@@ -223,6 +378,7 @@ class ImapPool:
         if not healthy:
             self._forget(key, client)
             return
+        self._renew(key, client)
         with self._cond:
             self._slots.setdefault(key, _Slot()).idle.append(_Idle(client, time.monotonic()))
             self._cond.notify_all()
@@ -233,14 +389,62 @@ class ImapPool:
             if slot:
                 slot.open_count -= 1
             self._cond.notify_all()
-        close_quietly(client)
+        self._close(key, client)
 
-    def _evict_expired(self, out: list[ImapConnection]) -> None:
+    def _close(self, key: PoolKey, client: ImapConnection) -> None:
+        """Close a connection already taken off the books, and give its lease back."""
+        with self._cond:
+            lease = self._leases.pop(id(client), "")
+        close_quietly(client)
+        if lease:
+            self._release(key, lease)
+
+    def _renew(self, key: PoolKey, client: ImapConnection) -> None:
+        lease = self._leases.get(id(client))
+        if lease and self.budget:
+            self.budget.renew(key, lease)
+
+    def _release(self, key: PoolKey, lease: str) -> None:
+        if self.budget:
+            self.budget.release(key, lease)
+
+    def _note_peak(self) -> None:
+        self.peak_open = max(self.peak_open, sum(s.open_count for s in self._slots.values()))
+
+    def _evict_expired(self, out: list[tuple[PoolKey, ImapConnection]]) -> None:
+        """Take off the books what has idled too long: the newest idle one per key after
+        ``idle_seconds``, the others (spares from a burst) after ``spare_seconds``. A sign-in's
+        connection no request here has used yet goes after ``adopted_seconds``: the page after
+        the sign-in comes within a second if it comes here at all, and behind a balancer it may
+        go to another instance, which then holds the user's connection."""
         now = time.monotonic()
-        for slot in self._slots.values():
-            keep = [i for i in slot.idle if now - i.since < self.idle_seconds]
-            for item in slot.idle:
-                if item not in keep:
-                    out.append(item.client)
-            slot.open_count -= len(slot.idle) - len(keep)
-            slot.idle = keep
+        for key, slot in list(self._slots.items()):
+            if slot.idle:
+                newest = max(slot.idle, key=lambda i: i.since)
+                keep = [i for i in slot.idle if now - i.since < self._lifetime(i, i is newest)]
+                out.extend((key, i.client) for i in slot.idle if not any(i is k for k in keep))
+                slot.open_count -= len(slot.idle) - len(keep)
+                slot.idle = keep
+            if not slot.idle and slot.open_count == 0:
+                del self._slots[key]
+
+    def _lifetime(self, item: _Idle, newest: bool) -> float:
+        if item.adopted:
+            return self.adopted_seconds
+        return self.idle_seconds if newest else self.spare_seconds
+
+    def _start_reaper(self) -> None:
+        if self._reaper is not None or self.reap_every <= 0:
+            return
+        with self._cond:
+            if self._reaper is not None:
+                return
+            self._reaper = threading.Thread(target=self._reap_forever, name="imap-pool-reaper", daemon=True)
+        self._reaper.start()
+
+    def _reap_forever(self) -> None:
+        while not self._closed.wait(self.reap_every):
+            try:
+                self.reap()
+            except Exception:  # never let the reaper die quietly on one bad close
+                logger.exception("IMAP pool reaper failed")

@@ -17,6 +17,7 @@ the session owns its connection and, through it, the selected folder.
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from .message import (
     iter_section,
     set_seen,
 )
-from .pool import ImapPool, PoolKey
+from .pool import ImapPool, LeaseBudget, PoolKey
 from .quota import QuotaUsage, read_quota
 from .search import FolderHits, SearchQuery, search_all_folders, search_folder
 from .selection import select
@@ -278,10 +279,37 @@ class MailSession:
 
 @lru_cache(maxsize=1)
 def get_pool() -> ImapPool:
-    return ImapPool(
+    pool = ImapPool(
         max_per_key=settings.WEBMAIL_POOL_MAX_PER_USER,
         idle_seconds=settings.WEBMAIL_POOL_IDLE_SECONDS,
+        spare_seconds=settings.WEBMAIL_POOL_SPARE_SECONDS,
+        budget=connection_budget(),
     )
+    atexit.register(pool.shutdown)  # log out and give the leases back when the process stops
+    return pool
+
+
+@lru_cache(maxsize=1)
+def connection_budget() -> LeaseBudget | None:
+    """The per-mailbox budget shared by every process on the same Redis (None: no Redis, or off)."""
+    if not settings.REDIS_URL or settings.WEBMAIL_IMAP_CONNECTIONS_PER_USER <= 0:
+        return None
+    return LeaseBudget(
+        settings.REDIS_URL,
+        limit=settings.WEBMAIL_IMAP_CONNECTIONS_PER_USER,
+        # Renewed at every checkout and checkin; past this a crashed process's share comes back.
+        lease_seconds=settings.WEBMAIL_POOL_IDLE_SECONDS + 120,
+    )
+
+
+def lease_connection(endpoint: Endpoint, username: str, *, wait_seconds: float = 30.0) -> Callable[[], None]:
+    """A place in the mailbox's connection budget for a connection outside the pool (an import
+    worker's); returns what gives it back. ServerBusy when none frees up within ``wait_seconds``."""
+    budget = connection_budget()
+    if budget is None:
+        return lambda: None
+    key = PoolKey(endpoint.host, endpoint.port, username.lower(), "")  # the budget ignores the digest
+    return budget.hold(key, wait_seconds=wait_seconds)
 
 
 def pool_key(endpoint: Endpoint, username: str, password: str) -> PoolKey:
