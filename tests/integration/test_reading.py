@@ -143,7 +143,7 @@ def test_big_attachment_is_not_transferred_to_open_and_streams_on_download(
     download = web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={section}")
     assert download.streaming
     chunks = list(download.streaming_content)
-    assert len(chunks) > 10  # fetched and sent in pieces, never whole
+    assert len(chunks) >= 10  # fetched and sent in pieces, never whole
     assert b"".join(chunks) == payload
     assert download["Content-Disposition"] == 'attachment; filename="data.bin"'
     assert download["X-Content-Type-Options"] == "nosniff"

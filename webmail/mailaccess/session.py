@@ -17,6 +17,7 @@ the session owns its connection and, through it, the selected folder.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from . import batch, changes, folder_admin, store
 from .batch import BatchResult, FilterQuery, FolderChanged, format_uid_set, parse_uid_set
 from .changes import FLAGGED, SEEN, ActionResult
 from .connection import ImapConnection
+from .errors import PartDropped
 from .folders import list_folders
 from .imap import authenticate, close_quietly, open_connection
 from .listing import list_page
@@ -41,6 +43,7 @@ from .message import (
     fetch_header_fields,
     fetch_raw,
     fetch_sections,
+    iter_decoded,
     iter_section,
     set_seen,
 )
@@ -59,6 +62,7 @@ from .threads import (
 from .types import Endpoint, Folder, FolderRole, MessagePage, SortKey
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # What features may take from mailaccess besides the session: typed results and constants.
 __all__ = [
@@ -181,6 +185,14 @@ class MailSession:
         select(self._imap, folder)
         return iter_section(self._imap, uid, section, chunk=chunk)
 
+    def decoded(
+        self, folder: str, uid: int, section: str, encoding: str, *, server_decodes: bool = True
+    ) -> Iterator[bytes]:
+        """A part with its transfer encoding undone, in chunks (decoded by the server where it can;
+        PartDropped when the server hung up rather than decode it: see UserMailbox.part)."""
+        select(self._imap, folder)
+        return iter_decoded(self._imap, uid, section, encoding, server_decodes=server_decodes)
+
     def raw(self, folder: str, uid: int, *, limit: int) -> bytes:
         return fetch_raw(self._imap, folder, uid, limit=limit)
 
@@ -290,6 +302,21 @@ class UserMailbox:
         """A session for work that changes the mailbox: never retried behind the caller's back."""
         with get_pool().connection(self.key, self.sign_in) as connection:
             yield MailSession(connection)
+
+    def part(self, folder: str, uid: int, section: str, encoding: str) -> Iterator[bytes]:
+        """A part with its transfer encoding undone, streamed (an attachment's download).
+
+        Decoded by the server (BINARY) where it can; if the server hangs up
+        rather than decode it, fetched encoded on a new connection and decoded here.
+        """
+        try:
+            with self.session() as mail:
+                yield from mail.decoded(folder, uid, section, encoding)
+                return
+        except PartDropped as dropped:
+            logger.info("%s; fetching the part encoded", dropped.detail)
+        with self.session() as mail:
+            yield from mail.decoded(folder, uid, section, encoding, server_decodes=False)
 
     def adopt(self, connection: ImapConnection) -> None:
         """Keep a connection from ``sign_in`` in the pool (or close it if the pool is full)."""
