@@ -230,8 +230,19 @@ def test_images_we_do_not_inline_are_offered_as_attachments(
         web.get(f"/mail/message/part/?folder=INBOX&uid={uid}&section={s}").getvalue() for s in sections
     }
     assert downloads == {big_png, tiff}
+    # The list's paperclip is the server's $HasAttachment keyword where it sets one: Dovecot
+    # counts only parts sent as attachments (Content-Disposition), not related images the
+    # pane chooses not to inline. Without the keyword, the list reads the structure as the pane.
     row = re.search(rf'data-uid="{uid}".*?</tr>', web.get("/mail/").content.decode(), re.S)
-    assert row and "has-att" in row.group(0), "the list's paperclip agrees with the reading pane"
+    assert row and "has-att" not in row.group(0)
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    try:
+        client.select_folder("INBOX")
+        client.remove_flags([uid], [b"$HasAttachment", b"$HasNoAttachment"])
+    finally:
+        client.logout()
+    row = re.search(rf'data-uid="{uid}".*?</tr>', web.get("/mail/").content.decode(), re.S)
+    assert row and "has-att" in row.group(0), "without the keyword the paperclip agrees with the pane"
 
     # Shown as text, the HTML's images are all offered, the small one too.
     Preferences.objects.update_or_create(user=get_user_model().objects.get(), defaults={"prefer_html": False})

@@ -628,6 +628,9 @@ mail_gid = {gid}
 first_valid_uid = {min(uid, 100)}
 mail_location = maildir:{root}/mail/%Lu/Maildir
 mail_plugins =
+# $HasAttachment / $HasNoAttachment set at delivery (and when a structure is read
+# anyway): the message list's paperclip comes with FLAGS, without BODYSTRUCTURE.
+mail_attachment_detection_options = add-flags exclude-inlined
 
 namespace inbox {{
   inbox = yes
