@@ -20,10 +20,13 @@ from __future__ import annotations
 import imaplib
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import imapclient
+import imapclient.imapclient
+from imapclient.response_parser import parse_fetch_response
 
 if TYPE_CHECKING:
     from .selection import Selected
@@ -37,6 +40,45 @@ class ImapConnection(imapclient.IMAPClient):
         self.unusable = False
         if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
             self._imap.debug = 0
+
+    # -- FETCH keyed by UID, without other messages' flag news ------------------------
+    def fetch(self, messages: Any, data: Any, modifiers: Any = None) -> defaultdict[int, dict[bytes, Any]]:
+        """imapclient's ``fetch``, minus the FETCH answers that are not answers to it.
+
+        A server tells of flag changes with unsolicited ``* n FETCH (FLAGS …)``
+        lines that carry a sequence number and no UID (Dovecot sends one per
+        message when it sets $HasAttachment while sorting or searching).
+        imapclient files every FETCH line, those kept from earlier commands
+        included, under its first number, and in UID mode that number is taken
+        for a UID: another message's flags would land on the row of the message
+        whose UID equals that sequence number. Here earlier news is dropped,
+        answers are merged by sequence number (news about a message fetched now
+        joins its answer) and keyed by the UID each real answer carries.
+        """
+        if not self.use_uid:
+            return super().fetch(messages, data, modifiers)
+        if not messages:
+            return defaultdict(dict)
+        self.drop_untagged("FETCH")
+        args = [
+            "UID",
+            "FETCH",
+            imapclient.imapclient.join_message_ids(messages),
+            imapclient.imapclient.seq_to_parenstr_upper(data),
+        ]
+        if modifiers:
+            args.append(imapclient.imapclient.seq_to_parenstr_upper(modifiers))
+        tag = self._imap._command(*args)
+        typ, answer = self._imap._command_complete("FETCH", tag)
+        self._checkok("fetch", typ, answer)
+        typ, answer = self._imap._untagged_response(typ, answer, "FETCH")
+        by_seq = parse_fetch_response(answer, self.normalise_times, uid_is_key=False)
+        by_uid: defaultdict[int, dict[bytes, Any]] = defaultdict(dict)
+        for item in by_seq.values():
+            uid = item.pop(b"UID", None)
+            if isinstance(uid, int):
+                by_uid[uid].update(item)
+        return by_uid
 
     # -- untagged answers imapclient keeps to itself --------------------------------
     def take_untagged(self, name: str) -> list[Any]:
