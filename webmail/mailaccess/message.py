@@ -66,7 +66,7 @@ _UNREADABLE_TREE = MimePart(section="TEXT", content_type="multipart/mixed")
 
 def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
     """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
-    selected = select(client, folder)
+    selected = select(client, folder, refresh=False)
     unreadable = False
     try:
         with translate_errors(folder):
@@ -94,12 +94,23 @@ def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
 
 
 def fetch_sections(
-    client: ImapConnection, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
+    client: ImapConnection,
+    uid: int,
+    sections: list[str],
+    *,
+    limit: int = MAX_DISPLAY_BYTES,
+    mark_seen: bool = False,
 ) -> dict[str, bytes]:
-    """The encoded bytes of the given sections (at most ``limit`` each), in one FETCH."""
+    """The encoded bytes of the given sections (at most ``limit`` each), in one FETCH.
+
+    ``mark_seen`` fetches ``BODY[…]`` rather than ``BODY.PEEK[…]``: the server
+    sets \\Seen as it answers (RFC 9051), which spares opening a message the
+    round trip of a STORE.
+    """
     if not sections:
         return {}
-    items = [f"BODY.PEEK[{s}]<0.{limit}>".encode() for s in sections]
+    fetch = "BODY" if mark_seen else "BODY.PEEK"
+    items = [f"{fetch}[{s}]<0.{limit}>".encode() for s in sections]
     with translate_errors():
         data = client.fetch([uid], items)
     item = data.get(uid)
@@ -156,7 +167,7 @@ def repair_previews(client: ImapConnection, data: dict[int, dict[bytes, Any]]) -
 
 def set_seen(client: ImapConnection, folder: str, uid: int, seen: bool) -> None:
     """Set or clear \\Seen; MessageGone if this folder has no such UID."""
-    select(client, folder)
+    select(client, folder, refresh=False)
     with translate_errors(folder):
         if seen:
             changed = client.add_flags([uid], [b"\\Seen"])
@@ -249,7 +260,7 @@ def fetch_header_fields(client: ImapConnection, uid: int, names: list[str]) -> b
 
 def fetch_raw(client: ImapConnection, folder: str, uid: int, *, limit: int) -> bytes:
     """The whole message, for forwarding as an attachment or resuming a draft."""
-    select(client, folder)
+    select(client, folder, refresh=False)
     data = b"".join(iter_section(client, uid, ""))
     if not data:
         raise MessageGone(detail=f"{folder}/{uid}")

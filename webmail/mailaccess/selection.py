@@ -40,10 +40,18 @@ def forget_selection(client: ImapConnection) -> None:
     client.selected = None
 
 
-def select(client: ImapConnection, folder: str) -> Selected:
-    """SELECT (read-write: the same selection serves listing, reading and flagging)."""
+def select(client: ImapConnection, folder: str, *, refresh: bool = True) -> Selected:
+    """SELECT (read-write: the same selection serves listing, reading and flagging).
+
+    ``refresh=False`` is for commands that name one message by UID (reading it,
+    flagging it): they need the folder selected, not its count of this instant,
+    so a folder already selected costs no NOOP. What the server says meanwhile
+    (EXISTS, EXPUNGE) waits among the untagged answers for the next refresh.
+    """
     state = client.selected
     if state is not None and state.folder == folder:
+        if not refresh:
+            return state
         refreshed = _refresh(client, state)
         if refreshed is not None:
             return refreshed

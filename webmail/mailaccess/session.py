@@ -170,19 +170,26 @@ class MailSession:
         return fetch_head(self._imap, folder, uid)
 
     def sections(
-        self, folder: str, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
+        self,
+        folder: str,
+        uid: int,
+        sections: list[str],
+        *,
+        limit: int = MAX_DISPLAY_BYTES,
+        mark_seen: bool = False,
     ) -> dict[str, bytes]:
-        """The raw bytes of the displayed sections (each up to ``limit``)."""
-        select(self._imap, folder)
-        return fetch_sections(self._imap, uid, sections, limit=limit)
+        """The raw bytes of the displayed sections (each up to ``limit``); ``mark_seen``
+        has the server mark the message read as it answers (no STORE)."""
+        select(self._imap, folder, refresh=False)
+        return fetch_sections(self._imap, uid, sections, limit=limit, mark_seen=mark_seen)
 
     def header_fields(self, folder: str, uid: int, names: list[str]) -> bytes:
-        select(self._imap, folder)
+        select(self._imap, folder, refresh=False)
         return fetch_header_fields(self._imap, uid, names)
 
     def stream(self, folder: str, uid: int, section: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
         """A part (or the whole message: section "") in encoded chunks, never whole in memory."""
-        select(self._imap, folder)
+        select(self._imap, folder, refresh=False)
         return iter_section(self._imap, uid, section, chunk=chunk)
 
     def decoded(
@@ -190,7 +197,7 @@ class MailSession:
     ) -> Iterator[bytes]:
         """A part with its transfer encoding undone, in chunks (decoded by the server where it can;
         PartDropped when the server hung up rather than decode it: see UserMailbox.part)."""
-        select(self._imap, folder)
+        select(self._imap, folder, refresh=False)
         return iter_decoded(self._imap, uid, section, encoding, server_decodes=server_decodes)
 
     def raw(self, folder: str, uid: int, *, limit: int) -> bytes:
