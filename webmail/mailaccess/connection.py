@@ -38,8 +38,24 @@ class ImapConnection(imapclient.IMAPClient):
         self.selected: Selected | None = None  # see selection.select
         # Out of step with its server (an answer read only half-way): never reuse it.
         self.unusable = False
+        # How many times the pool has handed it out (see selection.select).
+        self.checkouts = 0
         if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
             self._imap.debug = 0
+
+    # -- capabilities: asked once after STARTTLS, not before every check -------------
+    def capabilities(self) -> tuple[bytes, ...]:
+        """The server's capabilities; before login, the list imaplib read right after STARTTLS.
+
+        imapclient asks CAPABILITY again on every call between STARTTLS and login
+        (nothing said before TLS may be trusted, RFC 2595); imaplib has already
+        asked once over TLS, so its answer serves the ID and AUTH=PLAIN checks:
+        sign-in costs one CAPABILITY, not four. After login, imapclient's own
+        caching (the CAPABILITY code of the LOGIN answer) applies.
+        """
+        if self._starttls_done and self._imap.state == "NONAUTH" and self._imap.capabilities:
+            return tuple(c.upper().encode("ascii") for c in self._imap.capabilities)
+        return tuple(super().capabilities())
 
     # -- FETCH keyed by UID, without other messages' flag news ------------------------
     def fetch(self, messages: Any, data: Any, modifiers: Any = None) -> defaultdict[int, dict[bytes, Any]]:
@@ -84,6 +100,10 @@ class ImapConnection(imapclient.IMAPClient):
     def take_untagged(self, name: str) -> list[Any]:
         """Remove and return the non-empty untagged answers named ``name`` (e.g. "COPYUID")."""
         return [item for item in self._imap.untagged_responses.pop(name, []) or [] if item]
+
+    def has_untagged(self, *names: str) -> bool:
+        """Whether answers of these names (EXISTS, EXPUNGE...) wait unread."""
+        return any(self._imap.untagged_responses.get(name) for name in names)
 
     def drop_untagged(self, *names: str) -> None:
         """Forget stale answers before a command whose own answers are wanted."""

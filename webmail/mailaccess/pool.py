@@ -197,6 +197,7 @@ class ImapPool:
             if candidate is not None:
                 if self._alive(candidate):
                     self.reused += 1
+                    candidate.client.checkouts += 1
                     return candidate.client
                 self._forget(key, candidate.client)
                 continue
@@ -208,6 +209,7 @@ class ImapPool:
                     self._cond.notify_all()
                 raise
             self.opened += 1
+            client.checkouts += 1
             return client
 
     def _alive(self, item: _Idle) -> bool:

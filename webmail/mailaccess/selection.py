@@ -28,10 +28,15 @@ class Selected:
     earlier_tops: dict[bytes, list[int]] = field(default_factory=dict)
     # The folder's conversations (a threads.ThreadIndex); None until asked for.
     threads: Any = None
+    # The pool checkout during which the count was last brought up to date.
+    checkout: int = -1
+
+
+_COUNT_NEWS = ("EXISTS", "EXPUNGE", "VANISHED")
 
 
 def _remember(client: ImapConnection, folder: str, info: dict[bytes, Any]) -> Selected:
-    state = Selected(folder, int(info.get(b"EXISTS", 0)), info.get(b"UIDVALIDITY"))
+    state = Selected(folder, int(info.get(b"EXISTS", 0)), info.get(b"UIDVALIDITY"), checkout=client.checkouts)
     client.selected = state
     return state
 
@@ -52,12 +57,18 @@ def select(client: ImapConnection, folder: str, *, refresh: bool = True) -> Sele
     if state is not None and state.folder == folder:
         if not refresh:
             return state
+        if state.checkout == client.checkouts and not client.has_untagged(*_COUNT_NEWS):
+            # Brought up to date earlier in this request (the change token's SELECT or NOOP),
+            # and the server has said nothing of arrivals or expunges since: no second NOOP.
+            return state
         refreshed = _refresh(client, state)
         if refreshed is not None:
+            refreshed.checkout = client.checkouts
             return refreshed
     forget_selection(client)
     with translate_errors(folder):
         info = client.select_folder(folder)
+    client.drop_untagged(*_COUNT_NEWS)  # the SELECT's own, counted in ``info``
     return _remember(client, folder, info)
 
 
