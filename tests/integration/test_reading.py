@@ -361,3 +361,20 @@ def test_sanitized_html_is_cached_per_uid(
     assert len(calls) == 1
     web.get(f"/mail/message/?folder=INBOX&uid={uid}&remote=1")  # another rendering, another entry
     assert len(calls) == 2
+
+
+def test_a_message_delivered_since_the_last_list_opens_at_once(
+    web: Client, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    """Opening sends no NOOP first; a server answers a FETCH only for the messages it has
+    told the session of, so one delivered since is looked up again after a SELECT."""
+    append(dovecot, mail_user, make_message(subject="Earlier"))
+    assert web.get("/mail/").status_code == 200  # the pooled connection has INBOX selected
+    uid = append(dovecot, mail_user, make_message(subject="Just arrived", body="Fresh news."))
+    response = web.get(f"/mail/message/?folder=INBOX&uid={uid}")
+    assert response.status_code == 200 and b"Fresh news." in response.content
+    download = web.get(
+        f"/mail/message/raw/?folder=INBOX&uid={append(dovecot, mail_user, make_message(subject='x'))}"
+    )
+    assert download.status_code == 200 and b"Subject: x" in b"".join(download.streaming_content)
+    assert "\\Seen" in {f.decode() for f in server_flags(dovecot, mail_user, uid)}

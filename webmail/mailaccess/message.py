@@ -27,7 +27,7 @@ from webmail.messages.transfer import decode_stream
 from .connection import BinaryRefused, ImapConnection
 from .errors import MessageGone, MessageTooLarge, PartDropped, ServerUnavailable
 from .imap import translate_errors
-from .selection import select
+from .selection import forget_selection, select
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,13 @@ _HEAD_ITEMS = [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"INTERNALDATE"]
 _UNREADABLE_TREE = MimePart(section="TEXT", content_type="multipart/mixed")
 
 
-def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
-    """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
+def fetch_head(client: ImapConnection, folder: str, uid: int, *, refreshed: bool = False) -> MessageHead:
+    """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there.
+
+    The folder is not brought up to date first (no NOOP) unless the message is not found.
+    """
+    if refreshed:
+        forget_selection(client)  # a SELECT: the server tells this session of every message
     selected = select(client, folder, refresh=False)
     unreadable = False
     try:
@@ -79,6 +84,11 @@ def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
         with translate_errors(folder):
             data = client.fetch([uid], _HEAD_ITEMS)
     item = data.get(uid)
+    if not item and not refreshed:
+        # Not there, or not there yet for this connection: a server answers only for the
+        # messages it has told this session of, and mail delivered since the last NOOP
+        # is not among them. Once more, brought up to date.
+        return fetch_head(client, folder, uid, refreshed=True)
     if not item or (b"BODYSTRUCTURE" not in item and not unreadable):
         raise MessageGone(detail=f"{folder}/{uid}")
     return MessageHead(
@@ -167,7 +177,7 @@ def repair_previews(client: ImapConnection, data: dict[int, dict[bytes, Any]]) -
 
 def set_seen(client: ImapConnection, folder: str, uid: int, seen: bool) -> None:
     """Set or clear \\Seen; MessageGone if this folder has no such UID."""
-    select(client, folder, refresh=False)
+    select(client, folder)
     with translate_errors(folder):
         if seen:
             changed = client.add_flags([uid], [b"\\Seen"])
@@ -260,7 +270,7 @@ def fetch_header_fields(client: ImapConnection, uid: int, names: list[str]) -> b
 
 def fetch_raw(client: ImapConnection, folder: str, uid: int, *, limit: int) -> bytes:
     """The whole message, for forwarding as an attachment or resuming a draft."""
-    select(client, folder, refresh=False)
+    select(client, folder)
     data = b"".join(iter_section(client, uid, ""))
     if not data:
         raise MessageGone(detail=f"{folder}/{uid}")

@@ -48,10 +48,12 @@ def forget_selection(client: ImapConnection) -> None:
 def select(client: ImapConnection, folder: str, *, refresh: bool = True) -> Selected:
     """SELECT (read-write: the same selection serves listing, reading and flagging).
 
-    ``refresh=False`` is for commands that name one message by UID (reading it,
-    flagging it): they need the folder selected, not its count of this instant,
-    so a folder already selected costs no NOOP. What the server says meanwhile
-    (EXISTS, EXPUNGE) waits among the untagged answers for the next refresh.
+    ``refresh=False`` is for opening one message by UID: it needs the folder
+    selected, not its count of this instant, so a folder already selected costs
+    no NOOP (a message the server has not yet told this session of is looked up
+    again after a SELECT: see message.fetch_head). What the server says
+    meanwhile (EXISTS, EXPUNGE) waits among the untagged answers for the next
+    refresh.
     """
     state = client.selected
     if state is not None and state.folder == folder:

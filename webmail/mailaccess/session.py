@@ -184,12 +184,12 @@ class MailSession:
         return fetch_sections(self._imap, uid, sections, limit=limit, mark_seen=mark_seen)
 
     def header_fields(self, folder: str, uid: int, names: list[str]) -> bytes:
-        select(self._imap, folder, refresh=False)
+        select(self._imap, folder)
         return fetch_header_fields(self._imap, uid, names)
 
     def stream(self, folder: str, uid: int, section: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
         """A part (or the whole message: section "") in encoded chunks, never whole in memory."""
-        select(self._imap, folder, refresh=False)
+        select(self._imap, folder)
         return iter_section(self._imap, uid, section, chunk=chunk)
 
     def decoded(
@@ -197,7 +197,7 @@ class MailSession:
     ) -> Iterator[bytes]:
         """A part with its transfer encoding undone, in chunks (decoded by the server where it can;
         PartDropped when the server hung up rather than decode it: see UserMailbox.part)."""
-        select(self._imap, folder, refresh=False)
+        select(self._imap, folder)
         return iter_decoded(self._imap, uid, section, encoding, server_decodes=server_decodes)
 
     def raw(self, folder: str, uid: int, *, limit: int) -> bytes:
