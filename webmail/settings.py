@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The idle timeout renewed once a minute, not with a database write per request.
+    "webmail.http.sessions.SlidingSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -180,7 +182,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("WEBMAIL_SESSION_IDLE_SECONDS", default=2 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True  # sliding idle timeout
+# Sliding idle timeout: renewed at most once a minute (webmail/http/sessions.py).
+SESSION_SAVE_EVERY_REQUEST = False
 WEBMAIL_SESSION_MAX_AGE = env.int("WEBMAIL_SESSION_MAX_AGE_SECONDS", default=24 * 3600)
 WEBMAIL_HTTPS = env.bool("WEBMAIL_HTTPS", default=False)
 SESSION_COOKIE_SECURE = WEBMAIL_HTTPS

@@ -74,3 +74,25 @@ def test_a_hostile_query_costs_nothing(web: Client) -> None:
     response = web.get("/mail/compose/addresses/", {"q": "a" * 100_000})
     assert response.status_code == 200 and response.json() == {"suggestions": []}
     assert time.process_time() - start < 0.5
+
+
+def test_reading_the_same_sender_again_within_the_hour_writes_nothing(
+    mail_user: MailUser, web: Client, django_assert_num_queries: Callable[..., object]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webmail.compose.addresses import remember
+    from webmail.messages.decode import Address
+
+    user = KnownAddress._meta.get_field("user").related_model.objects.get(username=mail_user.email)
+    remember(user, [Address("Ann", "ann@example.test")])
+    with django_assert_num_queries(1):  # one read, no write
+        remember(user, [Address("Ann", "ann@example.test")], keep_names=True)
+    an_hour_ago = timezone.now() - timedelta(hours=1, seconds=1)
+    KnownAddress.objects.filter(user=user).update(last_seen=an_hour_ago)
+    remember(user, [Address("Ann", "ann@example.test")], keep_names=True)
+    assert KnownAddress.objects.get(user=user).last_seen > an_hour_ago + timedelta(seconds=1)
+    remember(user, [Address("Ann Smith", "ann@example.test")])  # a new name is written at once
+    assert KnownAddress.objects.get(user=user).name == "Ann Smith"

@@ -174,3 +174,32 @@ def test_sorted_list_sees_mail_arriving_from_another_device(
     client.expunge()
     client.logout()
     assert uids_on_page(web.get("/mail/?sort=date&order=desc").content) == before
+
+
+def test_the_paperclip_comes_from_the_servers_keyword_and_without_one_from_the_structure(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    with_attachment = make_message(subject="Report", attachment=("r.pdf", b"%PDF-1.4", "application/pdf"))
+    plain = make_message(subject="Plain")
+    append_all(
+        dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(with_attachment, []), (plain, [])]
+    )
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    try:
+        client.select_folder("INBOX")
+        report, plain_uid = sorted(client.search("ALL"))
+        # Set by Dovecot at delivery (mail_attachment_detection_options = add-flags).
+        flags = client.get_flags([report, plain_uid])
+        assert b"$HasAttachment" in flags[report] and b"$HasNoAttachment" in flags[plain_uid]
+        # The list believes the keyword: a plain message said to carry one shows the paperclip.
+        client.remove_flags([plain_uid], [b"$HasNoAttachment"])
+        client.add_flags([plain_uid], [b"$HasAttachment"])
+        # A message without either keyword is read from its structure.
+        client.remove_flags([report], [b"$HasAttachment"])
+        assert b"$HasAttachment" not in client.get_flags([report])[report]
+    finally:
+        client.logout()
+    html = login(mail_user).get("/mail/").content.decode()
+    rows = dict(re.findall(r'<tr class="msg[^"]*" data-uid="(\d+)"[^>]*>(.*?)</tr>', html, re.S))
+    assert "has-att" in rows[str(plain_uid)] and "Plain" in rows[str(plain_uid)]
+    assert "has-att" in rows[str(report)] and "Report" in rows[str(report)]

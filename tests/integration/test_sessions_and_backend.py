@@ -130,3 +130,32 @@ def test_unreadable_session_password_signs_out_with_a_message(
         client.post("/login/", {"email": mail_user.email, "password": mail_user.password}).status_code == 302
     )
     assert client.get("/mail/").status_code == 200
+
+
+def test_the_idle_timeout_slides_with_one_write_a_minute_not_one_per_request(
+    client: Client, django_user_model: Any
+) -> None:
+    user = django_user_model.objects.create_superuser("busy", "busy@example.test", "admin-pw-123")
+    client.force_login(user, backend="accounts.backends.LocalAccountBackend")
+    assert client.get("/admin/").status_code == 200
+    key = client.session.session_key
+    first = Session.objects.get(session_key=key).expire_date
+    # Requests within the minute write nothing and send no new cookie.
+    for _ in range(3):
+        response = client.get("/admin/")
+        assert response.status_code == 200
+        assert django_settings.SESSION_COOKIE_NAME not in response.cookies
+    assert Session.objects.get(session_key=key).expire_date == first
+    # A minute later the next request renews the idle timeout (and the cookie).
+    session = client.session
+    session["_idle_renewed_at"] = int(time.time()) - 61
+    session.save()
+    saved = Session.objects.get(session_key=key).expire_date
+    Session.objects.filter(session_key=key).update(expire_date=saved - timedelta(minutes=5))
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert django_settings.SESSION_COOKIE_NAME in response.cookies
+    assert Session.objects.get(session_key=key).expire_date >= saved - timedelta(seconds=5)
+    assert Session.objects.get(session_key=key).expire_date > timezone.now() + timedelta(
+        seconds=django_settings.SESSION_COOKIE_AGE - 30
+    )

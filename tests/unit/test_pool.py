@@ -18,6 +18,7 @@ class StubClient:
         self.alive = alive
         self.closed = False
         self.unusable = False  # ImapConnection.unusable
+        self.checkouts = 0  # ImapConnection.checkouts, counted by the pool
         self.noops = 0
 
     def noop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from email.headerregistry import Address as HeaderAddress
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 MAX_SUGGESTIONS = 8
 MAX_KNOWN_ADDRESSES = 2000  # per user; bounds the storage and every completion query
+# "Last seen" is kept to the hour: opening mail from the same sender again within it
+# costs a read, not a write.
+SEEN_GRANULARITY = timedelta(hours=1)
 
 # C0 and C1 controls (CR, LF, NUL, tab...) and the Unicode line and paragraph separators.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -51,12 +55,19 @@ def remember(user: User, addresses: Iterable[Address], *, keep_names: bool = Fal
         return
     now = timezone.now()
     known = {row.email: row for row in KnownAddress.objects.filter(user=user, email__in=list(wanted))}
+    changed = []
     for email, row in known.items():
+        name = row.name
         if wanted[email] and not (keep_names and row.name):
-            row.name = wanted[email]
-            row.search = f"{row.name} {email}".casefold()
+            name = wanted[email]
+        if name == row.name and now - row.last_seen < SEEN_GRANULARITY:
+            continue  # nothing to tell: no write on the reading pane's path
+        row.name = name
+        row.search = f"{row.name} {email}".casefold()
         row.last_seen = now
-    KnownAddress.objects.bulk_update(list(known.values()), ["name", "search", "last_seen"])
+        changed.append(row)
+    if changed:
+        KnownAddress.objects.bulk_update(changed, ["name", "search", "last_seen"])
     new = [
         KnownAddress(user=user, email=email, name=name, search=f"{name} {email}".casefold(), last_seen=now)
         for email, name in wanted.items()

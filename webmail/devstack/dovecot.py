@@ -665,6 +665,9 @@ first_valid_uid = {min(uid, 100)}
 mail_location = maildir:{root}/mail/%Lu/Maildir
 # Quota (RFC 9208) and access rights (RFC 4314): see "Sharing and quota" below.
 mail_plugins = quota acl
+# $HasAttachment / $HasNoAttachment set at delivery (and when a structure is read
+# anyway): the message list's paperclip comes with FLAGS, without BODYSTRUCTURE.
+mail_attachment_detection_options = add-flags exclude-inlined
 
 namespace inbox {{
   inbox = yes

@@ -5,15 +5,28 @@ per connection as typed attributes (the folder it has selected, whether it
 can still be trusted), plus the few protocol doors imapclient does not open
 in its public API: untagged answers it keeps for itself (COPYUID, ESEARCH,
 EXISTS after a NOOP), raw commands for extensions it does not know (LIST-STATUS,
-ESORT, THREAD read without recursion). This module is the only code that
-touches imapclient's internals, so an upgrade of imapclient is checked here.
+ESORT, THREAD read without recursion, BINARY's literal8 read as a stream). This
+module is the only code that touches imapclient's internals, so an upgrade of
+imapclient is checked here.
+
+imapclient switches imaplib's debug output on (level 5) and sends it to a
+logger: imaplib then formats ``repr`` of every answer it stores, a 1 MB literal
+included, even when nobody logs at DEBUG. The connection turns that off unless
+the ``imapclient.imaplib`` logger really wants DEBUG.
 """
 
 from __future__ import annotations
 
+import imaplib
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import imapclient
+import imapclient.imapclient
+from imapclient.response_parser import parse_fetch_response
 
 if TYPE_CHECKING:
     from .selection import Selected
@@ -27,11 +40,72 @@ class ImapConnection(imapclient.IMAPClient):
         self.unusable = False
         # The NAMESPACE answer (acl.namespaces), asked once per connection: it never changes.
         self.namespaces: object | None = None
+        # How many times the pool has handed it out (see selection.select).
+        self.checkouts = 0
+        if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+            self._imap.debug = 0
+
+    # -- capabilities: asked once after STARTTLS, not before every check -------------
+    def capabilities(self) -> tuple[bytes, ...]:
+        """The server's capabilities; before login, the list imaplib read right after STARTTLS.
+
+        imapclient asks CAPABILITY again on every call between STARTTLS and login
+        (nothing said before TLS may be trusted, RFC 2595); imaplib has already
+        asked once over TLS, so its answer serves the ID and AUTH=PLAIN checks:
+        sign-in costs one CAPABILITY, not four. After login, imapclient's own
+        caching (the CAPABILITY code of the LOGIN answer) applies.
+        """
+        if self._starttls_done and self._imap.state == "NONAUTH" and self._imap.capabilities:
+            return tuple(c.upper().encode("ascii") for c in self._imap.capabilities)
+        return tuple(super().capabilities())
+
+    # -- FETCH keyed by UID, without other messages' flag news ------------------------
+    def fetch(self, messages: Any, data: Any, modifiers: Any = None) -> defaultdict[int, dict[bytes, Any]]:
+        """imapclient's ``fetch``, minus the FETCH answers that are not answers to it.
+
+        A server tells of flag changes with unsolicited ``* n FETCH (FLAGS …)``
+        lines that carry a sequence number and no UID (Dovecot sends one per
+        message when it sets $HasAttachment while sorting or searching).
+        imapclient files every FETCH line, those kept from earlier commands
+        included, under its first number, and in UID mode that number is taken
+        for a UID: another message's flags would land on the row of the message
+        whose UID equals that sequence number. Here earlier news is dropped,
+        answers are merged by sequence number (news about a message fetched now
+        joins its answer) and keyed by the UID each real answer carries.
+        """
+        if not self.use_uid:
+            return super().fetch(messages, data, modifiers)
+        if not messages:
+            return defaultdict(dict)
+        self.drop_untagged("FETCH")
+        args = [
+            "UID",
+            "FETCH",
+            imapclient.imapclient.join_message_ids(messages),
+            imapclient.imapclient.seq_to_parenstr_upper(data),
+        ]
+        if modifiers:
+            args.append(imapclient.imapclient.seq_to_parenstr_upper(modifiers))
+        tag = self._imap._command(*args)
+        typ, answer = self._imap._command_complete("FETCH", tag)
+        self._checkok("fetch", typ, answer)
+        typ, answer = self._imap._untagged_response(typ, answer, "FETCH")
+        by_seq = parse_fetch_response(answer, self.normalise_times, uid_is_key=False)
+        by_uid: defaultdict[int, dict[bytes, Any]] = defaultdict(dict)
+        for item in by_seq.values():
+            uid = item.pop(b"UID", None)
+            if isinstance(uid, int):
+                by_uid[uid].update(item)
+        return by_uid
 
     # -- untagged answers imapclient keeps to itself --------------------------------
     def take_untagged(self, name: str) -> list[Any]:
         """Remove and return the non-empty untagged answers named ``name`` (e.g. "COPYUID")."""
         return [item for item in self._imap.untagged_responses.pop(name, []) or [] if item]
+
+    def has_untagged(self, *names: str) -> bool:
+        """Whether answers of these names (EXISTS, EXPUNGE...) wait unread."""
+        return any(self._imap.untagged_responses.get(name) for name in names)
 
     def drop_untagged(self, *names: str) -> None:
         """Forget stale answers before a command whose own answers are wanted."""
@@ -58,3 +132,103 @@ class ImapConnection(imapclient.IMAPClient):
     def parse_folder_list(self, answers: list[Any]) -> list[tuple[tuple[bytes, ...], bytes, str]]:
         """LIST answers read as ``list_folders`` would (flags, delimiter, decoded name)."""
         return list(self._proc_folder_list(answers))
+
+    # -- BINARY (RFC 3516): literal8 answers, streamed ---------------------------------
+    def binary_stream(self, uid: int, section: str, *, chunk: int) -> Iterator[bytes] | None:
+        """``UID FETCH uid (BINARY.PEEK[section])``, the decoded part read off the socket.
+
+        imapclient cannot parse a literal8 (``~{n}``) answer, and imaplib would
+        read the whole literal into memory; so the answer is read here: the
+        command is sent and its answer read up to the literal's size before this
+        returns. ``BinaryRefused`` when the server says NO or BAD (it could not
+        decode the part: unknown or broken transfer encoding), the connection
+        still in step; None when it answered OK without the part (the message is
+        gone). Otherwise the returned iterator yields the part ``chunk`` bytes at
+        a time and then reads the rest of the answer; a caller that stops early
+        leaves the answer half-read, so the connection is marked unusable.
+        """
+        if not re.fullmatch(r"[0-9]+(?:\.[0-9]+)*", section):
+            raise ValueError(f"not a part number: {section!r}")
+        imap = self._imap
+        tag = imap._new_tag()
+        try:
+            imap.send(b"%s UID FETCH %d (BINARY.PEEK[%s])\r\n" % (tag, uid, section.encode()))
+            size = self._read_until_literal8(tag)
+        except BinaryRefused:
+            raise  # the whole answer was read
+        except BaseException:
+            imap.tagged_commands.pop(tag, None)
+            self.unusable = True
+            raise
+        if size is None:
+            return None
+        return self._literal8_chunks(tag, size, chunk)
+
+    def _read_until_literal8(self, tag: bytes) -> int | None:
+        imap = self._imap
+        while True:
+            line = imap._get_line()
+            if line.startswith(tag + b" "):
+                imap.tagged_commands.pop(tag, None)
+                status = line[len(tag) + 1 :].split(b" ", 1)[0].upper()
+                if status == b"OK":
+                    return None
+                raise BinaryRefused(line[len(tag) + 1 :][:200].decode("ascii", "replace"))
+            found = _BINARY_LITERAL.search(line)
+            if found and line.startswith(b"* "):
+                return int(found.group(1))
+            self._keep_untagged(line)
+
+    def _keep_untagged(self, line: bytes) -> None:
+        """Another answer (EXISTS, EXPUNGE, a flag change) stored as imaplib would store it."""
+        imap = self._imap
+        while True:
+            literal = _LITERAL.search(line)
+            if literal is None:
+                break
+            imap.read(int(literal.group(1)))  # nothing we asked for: read past it
+            line = imap._get_line()
+        match = _UNTAGGED.match(line)
+        if match is None:
+            if line.startswith(b"+"):
+                raise imaplib.IMAP4.abort(f"unexpected continuation: {line[:80]!r}")
+            return
+        number, rest = match.group("number"), match.group("rest")
+        data = number + b" " + rest if number and rest else number or rest or b""
+        imap._append_untagged(match.group("type").decode("ascii"), data)
+
+    def _literal8_chunks(self, tag: bytes, size: int, chunk: int) -> Iterator[bytes]:
+        imap = self._imap
+        done = False
+        try:
+            left = size
+            while left:
+                data = imap.read(min(chunk, left))
+                if not data:
+                    raise imaplib.IMAP4.abort("socket error: EOF in a literal")
+                left -= len(data)
+                yield data
+            imap._get_line()  # the rest of the FETCH line: ")"
+            while True:
+                line = imap._get_line()
+                if line.startswith(tag + b" "):
+                    imap.tagged_commands.pop(tag, None)
+                    break
+                self._keep_untagged(line)
+            done = True
+        finally:
+            if not done:
+                imap.tagged_commands.pop(tag, None)
+                self.unusable = True
+
+
+class BinaryRefused(Exception):
+    """The server would not give a part decoded (NO or BAD to BINARY); the connection is fine."""
+
+
+# The FETCH line ends where the literal starts: "* 3 FETCH (UID 7 BINARY[2] ~{10485760}".
+_BINARY_LITERAL = re.compile(rb"BINARY\[[0-9.]*\] ~?\{([0-9]+)\}$")
+# Untagged answers as imaplib files them: "* 4 EXISTS" under EXISTS as b"4",
+# "* 5 FETCH (FLAGS ())" under FETCH as b"5 (FLAGS ())", "* OK [x] y" under OK as b"[x] y".
+_UNTAGGED = re.compile(rb"\* (?:(?P<number>[0-9]+) )?(?P<type>[A-Z-]+)(?: (?P<rest>.*))?")
+_LITERAL = re.compile(rb"~?\{([0-9]+)\}$")

@@ -42,6 +42,11 @@ class ServerBusy(ServerUnavailable):
     default_message = _("Too many connections to the mail server are open; please retry.")
 
 
+class PartDropped(ServerUnavailable):
+    """The server closed the connection instead of decoding a part for BINARY (Dovecot does so
+    on base64 that ends mid-way); the part can still be fetched encoded on a new connection."""
+
+
 class FolderNotFound(MailError):
     default_message = _("This folder does not exist (it may have been renamed or deleted).")
 

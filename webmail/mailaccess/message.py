@@ -1,13 +1,18 @@
 """Reading one message lazily: structure first, then only the sections shown.
 
-Nothing here downloads a whole message to display it. Attachments and the raw
-source are streamed with partial fetches (``BODY.PEEK[sec]<offset.length>``)
-so memory stays flat whatever their size. (``BINARY.PEEK`` would spare the
-base64 overhead, but imapclient cannot parse its ``~{n}`` literal8 answers.)
+Nothing here downloads a whole message to display it. Attachments come
+decoded by the server where it offers BINARY (RFC 3516): one ``BINARY.PEEK``
+whose literal8 answer is read off the socket chunk by chunk (see
+connection.binary_stream), so the bytes on the wire are the decoded size and
+memory stays flat. Elsewhere, and when the server cannot decode a part (broken
+base64, an unknown encoding), parts and the raw source are streamed with partial
+fetches (``BODY.PEEK[sec]<offset.length>``) and decoded here as they come.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +22,14 @@ from webmail.messages.choose import choose_display
 from webmail.messages.decode import decode_header_value, decode_part_body
 from webmail.messages.parts import Envelope, MimePart, build_part_tree, envelope_from_imap
 from webmail.messages.preview import preview_text, server_preview_is_wrong
+from webmail.messages.transfer import decode_stream
 
-from .connection import ImapConnection
-from .errors import MessageGone, MessageTooLarge
+from .connection import BinaryRefused, ImapConnection
+from .errors import MessageGone, MessageTooLarge, PartDropped, ServerUnavailable
 from .imap import translate_errors
-from .selection import select
+from .selection import forget_selection, select
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 MAX_DISPLAY_BYTES = 2 * 1024 * 1024  # a text part larger than this is shown truncated
@@ -56,9 +64,14 @@ _HEAD_ITEMS = [b"FLAGS", b"ENVELOPE", b"RFC822.SIZE", b"INTERNALDATE"]
 _UNREADABLE_TREE = MimePart(section="TEXT", content_type="multipart/mixed")
 
 
-def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
-    """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there."""
-    selected = select(client, folder)
+def fetch_head(client: ImapConnection, folder: str, uid: int, *, refreshed: bool = False) -> MessageHead:
+    """ENVELOPE, FLAGS, size and BODYSTRUCTURE of one message; MessageGone if it is not there.
+
+    The folder is not brought up to date first (no NOOP) unless the message is not found.
+    """
+    if refreshed:
+        forget_selection(client)  # a SELECT: the server tells this session of every message
+    selected = select(client, folder, refresh=False)
     unreadable = False
     try:
         with translate_errors(folder):
@@ -71,6 +84,11 @@ def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
         with translate_errors(folder):
             data = client.fetch([uid], _HEAD_ITEMS)
     item = data.get(uid)
+    if not item and not refreshed:
+        # Not there, or not there yet for this connection: a server answers only for the
+        # messages it has told this session of, and mail delivered since the last NOOP
+        # is not among them. Once more, brought up to date.
+        return fetch_head(client, folder, uid, refreshed=True)
     if not item or (b"BODYSTRUCTURE" not in item and not unreadable):
         raise MessageGone(detail=f"{folder}/{uid}")
     return MessageHead(
@@ -86,12 +104,23 @@ def fetch_head(client: ImapConnection, folder: str, uid: int) -> MessageHead:
 
 
 def fetch_sections(
-    client: ImapConnection, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
+    client: ImapConnection,
+    uid: int,
+    sections: list[str],
+    *,
+    limit: int = MAX_DISPLAY_BYTES,
+    mark_seen: bool = False,
 ) -> dict[str, bytes]:
-    """The encoded bytes of the given sections (at most ``limit`` each), in one FETCH."""
+    """The encoded bytes of the given sections (at most ``limit`` each), in one FETCH.
+
+    ``mark_seen`` fetches ``BODY[…]`` rather than ``BODY.PEEK[…]``: the server
+    sets \\Seen as it answers (RFC 9051), which spares opening a message the
+    round trip of a STORE.
+    """
     if not sections:
         return {}
-    items = [f"BODY.PEEK[{s}]<0.{limit}>".encode() for s in sections]
+    fetch = "BODY" if mark_seen else "BODY.PEEK"
+    items = [f"{fetch}[{s}]<0.{limit}>".encode() for s in sections]
     with translate_errors():
         data = client.fetch([uid], items)
     item = data.get(uid)
@@ -183,6 +212,49 @@ def iter_section(client: ImapConnection, uid: int, section: str, *, chunk: int =
         if len(data) < chunk:
             return
         offset += len(data)
+
+
+_PART_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+_SERVER_DECODES = ("base64", "quoted-printable")
+
+
+def iter_decoded(
+    client: ImapConnection,
+    uid: int,
+    section: str,
+    encoding: str,
+    *,
+    chunk: int = CHUNK,
+    server_decodes: bool = True,
+) -> Iterator[bytes]:
+    """A part with its Content-Transfer-Encoding undone, chunk by chunk.
+
+    With BINARY (and ``server_decodes``) the server decodes it, in one FETCH
+    read as a stream. A server that refuses (Dovecot says NO to base64 with
+    foreign characters) gets the partial fetches and our own decoder, on the
+    same connection; one that hangs up instead (Dovecot does on base64 cut
+    mid-way) raises PartDropped before any byte is given, for the caller to ask
+    again on a new connection with ``server_decodes=False``.
+    """
+    wanted = (encoding or "").lower() in _SERVER_DECODES and _PART_NUMBER.fullmatch(section)
+    if server_decodes and wanted and client.has_capability("BINARY"):
+        try:
+            with translate_errors():
+                stream = client.binary_stream(uid, section, chunk=chunk)
+        except BinaryRefused as refused:
+            logger.info("BINARY refused for part %s (%s); decoding it here", section, refused)
+        except ServerUnavailable as dropped:
+            raise PartDropped(detail=f"BINARY of part {section}: {dropped.detail}") from dropped
+        else:
+            if stream is None:
+                raise MessageGone(detail=str(uid))
+            return _translated(stream)
+    return decode_stream(iter_section(client, uid, section, chunk=chunk), encoding)
+
+
+def _translated(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    with translate_errors():
+        yield from chunks
 
 
 def fetch_header_fields(client: ImapConnection, uid: int, names: list[str]) -> bytes:

@@ -336,6 +336,7 @@ class ImapPool:
                 if self._alive(candidate):
                     self.reused += 1
                     self._renew(key, candidate.client)
+                    candidate.client.checkouts += 1
                     return candidate.client
                 self._forget(key, candidate.client)
                 continue
@@ -363,6 +364,7 @@ class ImapPool:
                     self._leases[id(client)] = lease
                 self.opened += 1
                 self._note_peak()
+            client.checkouts += 1
             return client
 
     def _alive(self, item: _Idle) -> bool:

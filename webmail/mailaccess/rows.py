@@ -8,8 +8,14 @@ fields themselves, in two capped partial sections (``BODY.PEEK[HEADER.FIELDS
 (…)]<0.n>``, always sent as literals) and parse them here: a huge header costs
 at most the cap, and one message cannot break the page around it.
 
-BODYSTRUCTURE (for the attachment mark) has no such cap, so it goes in a
-second FETCH after the rows are in hand: if the server's answer is more than
+The attachment mark comes from the ``$HasAttachment`` / ``$HasNoAttachment``
+keywords where the server sets them (Dovecot's ``mail_attachment_detection_options
+= add-flags``, at delivery and whenever it has read a structure anyway): they
+arrive with FLAGS, for free. Only messages with neither keyword (a server
+without the option, mail stored before it was set) get BODYSTRUCTURE, the
+largest and slowest-to-parse item of a row, and so do the few whose preview
+must be made again. BODYSTRUCTURE has no cap like the headers', so it goes in
+a second FETCH after the rows are in hand: if the server's answer is more than
 imaplib can read, the rows are still shown (without the mark) and the
 connection, now out of step with the server, is marked unusable so that the
 pool closes it.
@@ -30,6 +36,7 @@ from imapclient import exceptions as imap_exc
 from webmail.messages.choose import choose_display
 from webmail.messages.decode import Address, decode_address_list, decode_date, decode_header_value
 from webmail.messages.parts import build_part_tree
+from webmail.messages.preview import server_preview_is_wrong
 
 from .connection import ImapConnection
 from .imap import mark_unusable
@@ -64,12 +71,45 @@ def fetch_summaries(client: ImapConnection, uids: Iterable[int]) -> dict[int, Me
     if not wanted:
         return {}
     data = client.fetch(wanted, row_items(client))
-    structures = _structures(client, [uid for uid in wanted if uid in data])
+    marks = {uid: _attachment_keyword(item.get(b"FLAGS", ())) for uid, item in data.items()}
+    structures = _structures(
+        client,
+        [uid for uid in wanted if uid in data and (marks[uid] is None or _preview_wrong(data[uid]))],
+    )
     _repair_previews(client, data, structures)
     return {
-        uid: summarize(uid, item, has_attachments(structures[uid]) if uid in structures else False)
+        uid: summarize(uid, item, _has_attachment(marks[uid], structures.get(uid)))
         for uid, item in data.items()
     }
+
+
+HAS_ATTACHMENT = b"$hasattachment"
+HAS_NO_ATTACHMENT = b"$hasnoattachment"
+
+
+def _attachment_keyword(flags: Iterable[Any]) -> bool | None:
+    """What the server's keyword says (RFC 9051 $HasAttachment), None when it says nothing."""
+    said: bool | None = None
+    for flag in flags:
+        name = flag.lower() if isinstance(flag, bytes) else str(flag).lower().encode()
+        if name == HAS_ATTACHMENT:
+            return True
+        if name == HAS_NO_ATTACHMENT:
+            said = False
+    return said
+
+
+def _has_attachment(keyword: bool | None, structure: Any) -> bool:
+    if keyword is not None:
+        return keyword
+    return has_attachments(structure) if structure is not None else False
+
+
+def _preview_wrong(item: dict[bytes, Any]) -> bool:
+    preview = item.get(b"PREVIEW")
+    if isinstance(preview, tuple):
+        preview = preview[-1]
+    return bool(preview) and server_preview_is_wrong(decode_header_value(preview))
 
 
 def _repair_previews(

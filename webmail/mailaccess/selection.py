@@ -29,10 +29,15 @@ class Selected:
     earlier_tops: dict[bytes, list[int]] = field(default_factory=dict)
     # The folder's conversations (a threads.ThreadIndex); None until asked for.
     threads: Any = None
+    # The pool checkout during which the count was last brought up to date.
+    checkout: int = -1
+
+
+_COUNT_NEWS = ("EXISTS", "EXPUNGE", "VANISHED")
 
 
 def _remember(client: ImapConnection, folder: str, info: dict[bytes, Any]) -> Selected:
-    state = Selected(folder, int(info.get(b"EXISTS", 0)), info.get(b"UIDVALIDITY"))
+    state = Selected(folder, int(info.get(b"EXISTS", 0)), info.get(b"UIDVALIDITY"), checkout=client.checkouts)
     client.selected = state
     return state
 
@@ -41,16 +46,34 @@ def forget_selection(client: ImapConnection) -> None:
     client.selected = None
 
 
-def select(client: ImapConnection, folder: str) -> Selected:
-    """SELECT (read-write: the same selection serves listing, reading and flagging)."""
+def select(client: ImapConnection, folder: str, *, refresh: bool = True) -> Selected:
+    """SELECT (read-write: the same selection serves listing, reading and flagging).
+
+    ``refresh=False`` is for opening one message by UID: it needs the folder
+    selected, not its count of this instant, so a folder already selected costs
+    no NOOP (a message the server has not yet told this session of is looked up
+    again after a SELECT: see message.fetch_head). What the server says
+    meanwhile (EXISTS, EXPUNGE) waits among the untagged answers for the next
+    refresh.
+    """
     state = client.selected
+    # Another person's folder is selected afresh on every request: a withdrawn share
+    # takes effect at once (see _others).
     if state is not None and state.folder == folder and not _others(client, folder):
+        if not refresh:
+            return state
+        if state.checkout == client.checkouts and not client.has_untagged(*_COUNT_NEWS):
+            # Brought up to date earlier in this request (the change token's SELECT or NOOP),
+            # and the server has said nothing of arrivals or expunges since: no second NOOP.
+            return state
         refreshed = _refresh(client, state)
         if refreshed is not None:
+            refreshed.checkout = client.checkouts
             return refreshed
     forget_selection(client)
     with translate_errors(folder):
         info = client.select_folder(folder)
+    client.drop_untagged(*_COUNT_NEWS)  # the SELECT's own, counted in ``info``
     return _remember(client, folder, info)
 
 

@@ -18,6 +18,7 @@ the session owns its connection and, through it, the selected folder.
 from __future__ import annotations
 
 import atexit
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from .acl import Namespaces, Rights, Share
 from .batch import BatchResult, FilterQuery, FolderChanged, format_uid_set, parse_uid_set
 from .changes import FLAGGED, SEEN, ActionResult
 from .connection import ImapConnection
+from .errors import PartDropped
 from .folders import list_folders
 from .imap import authenticate, close_quietly, open_connection
 from .listing import list_page
@@ -43,6 +45,7 @@ from .message import (
     fetch_header_fields,
     fetch_raw,
     fetch_sections,
+    iter_decoded,
     iter_section,
     set_seen,
 )
@@ -62,6 +65,7 @@ from .threads import (
 from .types import Endpoint, Folder, FolderRole, MessagePage, SortKey
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 # What features may take from mailaccess besides the session: typed results and constants.
 __all__ = [
@@ -199,11 +203,18 @@ class MailSession:
         return fetch_head(self._imap, folder, uid)
 
     def sections(
-        self, folder: str, uid: int, sections: list[str], *, limit: int = MAX_DISPLAY_BYTES
+        self,
+        folder: str,
+        uid: int,
+        sections: list[str],
+        *,
+        limit: int = MAX_DISPLAY_BYTES,
+        mark_seen: bool = False,
     ) -> dict[str, bytes]:
-        """The raw bytes of the displayed sections (each up to ``limit``)."""
-        select(self._imap, folder)
-        return fetch_sections(self._imap, uid, sections, limit=limit)
+        """The raw bytes of the displayed sections (each up to ``limit``); ``mark_seen``
+        has the server mark the message read as it answers (no STORE)."""
+        select(self._imap, folder, refresh=False)
+        return fetch_sections(self._imap, uid, sections, limit=limit, mark_seen=mark_seen)
 
     def header_fields(self, folder: str, uid: int, names: list[str]) -> bytes:
         select(self._imap, folder)
@@ -213,6 +224,14 @@ class MailSession:
         """A part (or the whole message: section "") in encoded chunks, never whole in memory."""
         select(self._imap, folder)
         return iter_section(self._imap, uid, section, chunk=chunk)
+
+    def decoded(
+        self, folder: str, uid: int, section: str, encoding: str, *, server_decodes: bool = True
+    ) -> Iterator[bytes]:
+        """A part with its transfer encoding undone, in chunks (decoded by the server where it can;
+        PartDropped when the server hung up rather than decode it: see UserMailbox.part)."""
+        select(self._imap, folder)
+        return iter_decoded(self._imap, uid, section, encoding, server_decodes=server_decodes)
 
     def raw(self, folder: str, uid: int, *, limit: int) -> bytes:
         return fetch_raw(self._imap, folder, uid, limit=limit)
@@ -350,6 +369,21 @@ class UserMailbox:
         """A session for work that changes the mailbox: never retried behind the caller's back."""
         with get_pool().connection(self.key, self.sign_in) as connection:
             yield MailSession(connection)
+
+    def part(self, folder: str, uid: int, section: str, encoding: str) -> Iterator[bytes]:
+        """A part with its transfer encoding undone, streamed (an attachment's download).
+
+        Decoded by the server (BINARY) where it can; if the server hangs up
+        rather than decode it, fetched encoded on a new connection and decoded here.
+        """
+        try:
+            with self.session() as mail:
+                yield from mail.decoded(folder, uid, section, encoding)
+                return
+        except PartDropped as dropped:
+            logger.info("%s; fetching the part encoded", dropped.detail)
+        with self.session() as mail:
+            yield from mail.decoded(folder, uid, section, encoding, server_decodes=False)
 
     def adopt(self, connection: ImapConnection) -> None:
         """Keep a connection from ``sign_in`` in the pool (or close it if the pool is full)."""

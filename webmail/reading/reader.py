@@ -133,10 +133,12 @@ def open_message(
     found = cache.get_many(list(keys.values())) if keys else {}
     cached = {section: found[key] for section, key in keys.items() if key in found}
     wanted = _sections_to_fetch(plan, skip=set(cached))
-    fetched = mail.sections(folder, uid, wanted) if wanted else {}
-    rendered = _render(plan, head.envelope, fetched, allow_remote=remote, keys=keys, cached=cached)
     was_unseen = not head.seen
-    if mark_read and was_unseen:
+    mark = mark_read and was_unseen
+    # Marked read by the FETCH of what is shown (BODY[…], not BODY.PEEK): one round trip less.
+    fetched = mail.sections(folder, uid, wanted, mark_seen=mark) if wanted else {}
+    rendered = _render(plan, head.envelope, fetched, allow_remote=remote, keys=keys, cached=cached)
+    if mark and not wanted:
         mail.set_seen(folder, uid, True)
     return OpenedMessage(head=head, rendered=rendered, was_unseen=was_unseen, sender=sender, remote=remote)
 

@@ -25,7 +25,6 @@ from webmail.mailaccess.session import MailSession, Rights, UserMailbox
 from webmail.mailaccess.types import FolderRole
 from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree
 from webmail.messages.choose import attachment_name
-from webmail.messages.transfer import decode_stream
 from webmail.reading.conversation import open_conversation
 from webmail.reading.models import Preferences, TrustedSender
 from webmail.reading.reader import OpenedMessage, html_cache_key, open_message
@@ -249,11 +248,9 @@ def part_view(request: SignedInRequest, mailbox: UserMailbox) -> StreamingHttpRe
     inline = request.GET.get("inline") == "1" and part.content_type in INLINE_TYPES
     content_type = part.content_type if inline else _download_type(part.content_type)
 
-    def stream() -> Iterator[bytes]:
-        with mailbox.session() as mail:
-            yield from decode_stream(mail.stream(folder, uid, section), part.encoding)
-
-    response = StreamingHttpResponse(stream(), content_type=content_type)
+    response = StreamingHttpResponse(
+        mailbox.part(folder, uid, section, part.encoding), content_type=content_type
+    )
     return _download_headers(response, name, inline=inline)
 
 
