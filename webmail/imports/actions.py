@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # The settings a user edits; the import writes the status fields, never these.
 SETTINGS_FIELDS = [
     "email",
+    "protocol",
     "host",
     "port",
     "security",
@@ -31,6 +32,7 @@ SETTINGS_FIELDS = [
     "leave_copy",
     "delete_after_days",
     "target",
+    "folders",
     "mark_seen",
     "interval_minutes",
 ]
@@ -54,10 +56,15 @@ def account_save(
     ``mailbox_password`` is the user's own, stored encrypted so the worker can write to the mailbox.
     """
     secret = password or ExternalAccount.SECRET_BINDING.stored_secret_for(account)
-    target = Target(CredentialAttempt.Kind.POP3, account.host, account.username, account.port)
+    kind = CredentialAttempt.Kind.IMAP if account.is_imap else CredentialAttempt.Kind.POP3
+    target = Target(kind, account.host, account.username, account.port)
     with credential_try(user=user, target=target, client_ip=client_ip):
         count = service.connection_test(
-            endpoint=account.pop_endpoint(), username=account.username, password=secret
+            endpoint=account.pop_endpoint(),
+            username=account.username,
+            password=secret,
+            protocol=account.protocol,
+            folders=account.chosen_folders,
         )
     with transaction.atomic():
         if password:

@@ -27,6 +27,10 @@ class ExternalAccount(models.Model):
     forms save only their own fields, so neither overwrites the other.
     """
 
+    class Protocol(models.TextChoices):
+        POP3 = "pop3", _("POP3")
+        IMAP = "imap", _("IMAP")
+
     class Target(models.TextChoices):
         INBOX = "inbox", _("Inbox")
         LABEL = "label", _("A folder named after this account")
@@ -50,7 +54,8 @@ class ExternalAccount(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_accounts"
     )
     email = models.EmailField(_("email address"))
-    host = models.CharField(_("POP3 server"), max_length=255)
+    protocol = models.CharField(_("protocol"), max_length=4, choices=Protocol.choices, default=Protocol.POP3)
+    host = models.CharField(_("server"), max_length=255)
     port = models.PositiveIntegerField(
         _("port"), default=995, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
@@ -69,6 +74,8 @@ class ExternalAccount(models.Model):
     target = models.CharField(
         _("label incoming messages"), max_length=10, choices=Target.choices, default=Target.INBOX
     )
+    # IMAP: the folders to import, one full name a line; empty for all (but Trash and Junk).
+    folders = models.TextField(_("folders"), blank=True, default="")
     mark_seen = models.BooleanField(_("mark imported messages as read"), default=False)
     interval_minutes = models.PositiveIntegerField(_("check"), choices=INTERVAL_CHOICES, default=15)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -97,8 +104,8 @@ class ExternalAccount(models.Model):
 
     class Meta:
         db_table = "accounts_externalaccount"
-        verbose_name = _("external POP3 account")
-        verbose_name_plural = _("external POP3 accounts")
+        verbose_name = _("external mail account")
+        verbose_name_plural = _("external mail accounts")
         ordering = ["email", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -109,7 +116,7 @@ class ExternalAccount(models.Model):
         ]
 
     # The password goes only to the POP3 server, port, TLS mode and login it was typed for.
-    SECRET_BINDING = SecretBinding("password", ("host", "port", "security", "username"))
+    SECRET_BINDING = SecretBinding("password", ("protocol", "host", "port", "security", "username"))
 
     def __str__(self) -> str:
         return self.email
@@ -124,6 +131,15 @@ class ExternalAccount(models.Model):
             ca_file=settings.WEBMAIL_TLS_CA_FILE,
             timeout=settings.WEBMAIL_POP_TIMEOUT,
         )
+
+    @property
+    def is_imap(self) -> bool:
+        return self.protocol == self.Protocol.IMAP
+
+    @property
+    def chosen_folders(self) -> list[str]:
+        """IMAP: the folders the user chose; [] for all of them."""
+        return [name.strip() for name in self.folders.splitlines() if name.strip()]
 
     @property
     def target_label(self) -> str | None:

@@ -64,7 +64,9 @@ def account_edit_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -
 
 def _edit(request: SignedInRequest, mailbox: UserMailbox, account: ExternalAccount) -> HttpResponse:
     adding = account.pk is None
-    form = ExternalAccountForm(request.POST or None, instance=account, user=request.user)
+    form = ExternalAccountForm(
+        request.POST or None, instance=account, user=request.user, protocol=request.GET.get("protocol", "")
+    )
     test_failed = False
     if request.method == "POST" and form.is_valid():
         try:

@@ -11,7 +11,10 @@ touches imapclient's internals, so an upgrade of imapclient is checked here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import imaplib
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import imapclient
 
@@ -49,3 +52,39 @@ class ImapConnection(imapclient.IMAPClient):
     def parse_folder_list(self, answers: list[Any]) -> list[tuple[tuple[bytes, ...], bytes, str]]:
         """LIST answers read as ``list_folders`` would (flags, delimiter, decoded name)."""
         return list(self._proc_folder_list(answers))
+
+
+class PinnedImapConnection(ImapConnection):
+    """An IMAP connection to an address already checked (``ssrf.resolve_checked``), never a name
+    looked up again: DNS rebinding cannot send an external account's password elsewhere.
+
+    TLS (implicit or STARTTLS) still verifies the certificate against the name the user typed.
+    imapclient opens its socket through imaplib's ``_create_socket``; that is the one door overridden.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        connect: Callable[[], socket.socket],
+        port: int,
+        ssl: bool,
+        ssl_context: Any = None,
+        timeout: float | None = None,
+    ) -> None:
+        self._pinned_connect = connect
+        super().__init__(host, port=port, ssl=ssl, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_IMAP4(self) -> Any:
+        connect = self._pinned_connect
+        wrap = self.ssl_context if self.ssl else None
+        host = self.host
+
+        class _Pinned(imaplib.IMAP4):
+            def _create_socket(self, timeout: float | None = None) -> socket.socket:
+                sock = connect()
+                if wrap is not None:
+                    return cast(socket.socket, wrap.wrap_socket(sock, server_hostname=host))
+                return sock
+
+        return _Pinned(host, self.port)

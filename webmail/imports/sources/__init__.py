@@ -6,8 +6,8 @@ their bytes, and deletes those the engine says may go. It never touches the
 ledger or the user's mailbox: the engine (``service``) decides what to fetch,
 records intent, stores, records the outcome, and only then deletes.
 
-POP3 is the first source (``pop3``). An IMAP source and mailbox archives plug
-in here with the same session shape.
+POP3 (``pop3``) and IMAP (``imap``) are the sources; an IMAP source's messages
+also name the folder they come from and the flags to carry over (``ServerMessage``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ class SourceSession(Protocol):
         """Mark messages deleted; returns those the source accepted. They go at ``finish``."""
         ...
 
+    def delimiter(self, origin: str) -> str:
+        """The hierarchy separator in the names of the source's folders (IMAP; "/" otherwise)."""
+        ...
+
     def finish(self) -> None:
         """End the session cleanly: only now do marked messages leave the source."""
         ...
@@ -48,7 +52,11 @@ class SourceSession(Protocol):
 
 
 def open_session(account: ExternalAccount) -> SourceSession:
-    """A logged-in session with the account's source (POP3 is the only kind yet)."""
+    """A logged-in session with the account's source, POP3 or IMAP."""
+    if account.is_imap:
+        from . import imap
+
+        return imap.ImapSource.open(account)
     from . import pop3
 
     return pop3.Pop3Source.open(account)

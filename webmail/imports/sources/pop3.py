@@ -67,6 +67,9 @@ class Pop3Source:
         by_number = {m.number: m for m in messages}
         return [by_number[n] for n in self.client.delete(list(by_number))]
 
+    def delimiter(self, origin: str) -> str:
+        return "/"  # POP3 has one inbox: no folders
+
     def finish(self) -> None:
         self.client.quit()  # the server removes the DELEted messages now, not before
 
