@@ -39,6 +39,7 @@ class ExternalAccountAdminForm(forms.ModelForm):
             "leave_copy",
             "delete_after_days",
             "target",
+            "folders",
             "mark_seen",
             "interval_minutes",
             "next_run_at",
@@ -82,6 +83,7 @@ class ExternalAccountAdmin(admin.ModelAdmin):
     list_display = (
         "email",
         "user",
+        "protocol",
         "host",
         "port",
         "security",
@@ -93,10 +95,12 @@ class ExternalAccountAdmin(admin.ModelAdmin):
         "next_run_at",
         "short_error",
     )
-    list_filter = ("enabled", "paused_reason", "security", "leave_copy", "target", "mark_seen")
+    list_filter = ("protocol", "enabled", "paused_reason", "security", "leave_copy", "target", "mark_seen")
     search_fields = ("email", "host", "username", "user__username")
     raw_id_fields = ("user",)
     readonly_fields = (
+        # POP3 and IMAP keep different ledgers: an account does not change protocol.
+        "protocol",
         "has_password",
         "created",
         "last_run_at",
@@ -110,12 +114,21 @@ class ExternalAccountAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("user", "email", "enabled", "paused_reason")}),
         (
-            gettext_lazy("POP3 server"),
-            {"fields": ("host", "port", "security", "username", "has_password", "new_password")},
+            gettext_lazy("Server"),
+            {"fields": ("protocol", "host", "port", "security", "username", "has_password", "new_password")},
         ),
         (
             gettext_lazy("Fetching"),
-            {"fields": ("leave_copy", "delete_after_days", "target", "mark_seen", "interval_minutes")},
+            {
+                "fields": (
+                    "leave_copy",
+                    "delete_after_days",
+                    "target",
+                    "folders",
+                    "mark_seen",
+                    "interval_minutes",
+                )
+            },
         ),
         (
             gettext_lazy("Status"),
