@@ -178,6 +178,8 @@ def _run(account: ExternalAccount, run: FetchRun, tally: Tally) -> None:
         deleted = source.delete(plan.delete) if plan.delete else []
         if plan.fetch:
             deleted += _store_all(account, run, tally, source, plan, known)
+        if source.more_waiting():
+            tally.remaining += 1  # due again at once (an archive uploaded meanwhile)
         source.finish()  # POP3's QUIT: the server removes the deleted messages now, not before
     finally:
         source.close()
@@ -212,7 +214,9 @@ def _store_all(
         # mail already stored under another key is recognised by Message-ID and size.
         pairs = ledger.stored_pairs(account) if plan.uidl_reset or account.is_imap else None
         # IMAP: each source folder's own folder under the account's label.
-        targets = _targets(account, mailbox, source, folder, plan) if account.is_imap else {}
+        targets = (
+            _targets(account, mailbox, source, folder, plan) if account.is_imap or account.is_archive else {}
+        )
         # The user's own filters say where each message goes, and with which flags.
         with own_mailbox():
             placer = imported.placer_for(account.user_id, mailbox.existing_folders())
@@ -237,15 +241,17 @@ def _store_all(
 def _targets(
     account: ExternalAccount, mailbox: MailboxWriter, source: SourceSession, inbox: str, plan: Plan
 ) -> dict[str, str]:
-    """Where each source folder's mail goes: the Inbox as for POP3 (``inbox``), every other
-    folder to the same name under the folder named after the account (created if missing)."""
+    """Where each source folder's mail goes: the Inbox as for POP3 (``inbox``); every other IMAP
+    folder to the same name under the folder named after the account; an archive's labels to
+    folders of their own names (all created if missing)."""
     targets: dict[str, str] = {}
+    parent = None if account.is_archive else account.email
     for origin in dict.fromkeys(m.origin for m in [*plan.fetch, *plan.later]):
         if not origin or imap_source.is_inbox(origin):
             targets[origin] = inbox
         else:
             with own_mailbox():
-                targets[origin] = mailbox.ensure_path(account.email, origin.split(source.delimiter(origin)))
+                targets[origin] = mailbox.ensure_path(parent, origin.split(source.delimiter(origin)))
     return targets
 
 

@@ -68,9 +68,10 @@ def test_sigkill_at_random_then_a_new_uidvalidity_loses_nothing_and_duplicates_n
 
     assert actions.check_now(account=account) == actions.CheckNow.QUEUED
     recoveries: list[float] = []
-    step = max(20, total // (KILLS + 2))
     while len(recoveries) < KILLS:
-        target = sum(audit().values()) + rng.randrange(step // 2, step)
+        # Spread the kills over what is left: each lands after a random share of it.
+        current = sum(audit().values())
+        target = current + rng.randrange(0, max(1, (total - current) // ((KILLS - len(recoveries)) * 3)))
         wait_for(
             lambda t=target: sum(_audit(owner, dovecot, label).values()) >= t, timeout=60, what="progress"
         )
@@ -81,7 +82,7 @@ def test_sigkill_at_random_then_a_new_uidvalidity_loses_nothing_and_duplicates_n
         assert sum(audit().values()) < total, "the import finished before the kills"
         worker.start()
         later = FetchRun.objects.filter(account=account, started_at__gt=killed_clock, imported__gt=0)
-        wait_for(later.exists, timeout=90, what="the import going on after the kill")
+        wait_for(later.exists, timeout=90, what="the import going on after the kill", interval=0.02)
         recoveries.append(time.monotonic() - killed_at)
 
     wait_for(

@@ -6,8 +6,9 @@ their bytes, and deletes those the engine says may go. It never touches the
 ledger or the user's mailbox: the engine (``service``) decides what to fetch,
 records intent, stores, records the outcome, and only then deletes.
 
-POP3 (``pop3``) and IMAP (``imap``) are the sources; an IMAP source's messages
-also name the folder they come from and the flags to carry over (``ServerMessage``).
+POP3 (``pop3``), IMAP (``imap``) and uploaded archives (``archive``, read by ``mbox``)
+are the sources; IMAP and archive messages also name the folder they come from and the
+flags to carry over (``ServerMessage``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ class SourceSession(Protocol):
         """The hierarchy separator in the names of the source's folders (IMAP; "/" otherwise)."""
         ...
 
+    def more_waiting(self) -> bool:
+        """Mail arrived on the source since its listing that the next run should take at once
+        (an archive uploaded while a run was going)."""
+        ...
+
     def finish(self) -> None:
         """End the session cleanly: only now do marked messages leave the source."""
         ...
@@ -53,6 +59,10 @@ class SourceSession(Protocol):
 
 def open_session(account: ExternalAccount) -> SourceSession:
     """A logged-in session with the account's source, POP3 or IMAP."""
+    if account.is_archive:
+        from . import archive
+
+        return archive.ArchiveSource.open(account)
     if account.is_imap:
         from . import imap
 

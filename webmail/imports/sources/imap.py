@@ -129,6 +129,9 @@ class ImapSource:
             deleted += [by_uid[uid] for uid in self.client.delete(folder, list(by_uid))]
         return deleted
 
+    def more_waiting(self) -> bool:
+        return False  # the next check finds it
+
     def finish(self) -> None:
         self.client.close()  # UID EXPUNGE already removed what was deleted
 

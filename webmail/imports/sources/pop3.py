@@ -70,6 +70,9 @@ class Pop3Source:
     def delimiter(self, origin: str) -> str:
         return "/"  # POP3 has one inbox: no folders
 
+    def more_waiting(self) -> bool:
+        return False  # the next check finds it
+
     def finish(self) -> None:
         self.client.quit()  # the server removes the DELEted messages now, not before
 
