@@ -108,12 +108,16 @@ def account_resume(*, account: ExternalAccount, mailbox_password: str | None = N
 
 def account_remove(*, account: ExternalAccount) -> None:
     """Forget the account, its ledger and history. The mail already imported stays in the mailbox."""
+    waiting = [archive_path(u) for u in account.uploads.exclude(status=ArchiveUpload.Status.DONE)]
     with transaction.atomic():
         user_id = account.user_id
         account.delete()
         if not ExternalAccount.objects.filter(user_id=user_id).exists():
             # No import left that needs the user's mailbox password: do not keep it.
             MailAccount.objects.filter(user_id=user_id).update(imap_password="", imap_password_for="")
+    for path in waiting:  # archives not imported yet: their files go with the account
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 class CheckNow(enum.Enum):
@@ -203,7 +207,8 @@ def archive_account(user: User) -> ExternalAccount:
             "port": 1,
             "security": "none",
             "username": "archive",
-            "interval_minutes": 5,
+            # Uploads queue their own import (archive_import_now): the schedule is only a safety net.
+            "interval_minutes": 720,
         },
     )
     return account

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from accounts.admin import ReadOnlyAdmin, stored_state
 from accounts.formfields import write_only_password
 
-from .models import ExternalAccount, FetchRun, LedgerEntry
+from .models import ArchiveUpload, ExternalAccount, FetchRun, LedgerEntry
 
 
 class ExternalAccountAdminForm(forms.ModelForm):
@@ -239,3 +239,23 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_filter = ("state",)
     search_fields = ("uidl", "message_id", "account__email")
     list_select_related = ("account",)
+
+
+@admin.register(ArchiveUpload)
+class ArchiveUploadAdmin(ReadOnlyAdmin):
+    list_display = (
+        "filename",
+        "user",
+        "size",
+        "received",
+        "status",
+        "messages",
+        "already",
+        "repeated",
+        "broken",
+        "created",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("filename", "user__username")
+    list_select_related = ("user",)
