@@ -23,12 +23,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.pop_import import messages
+from bench.pop_import import LDA, ensure_fetchmail, messages
 from bench.setup import BENCH_VAR, configure_django
 from webmail.devstack.dovecot import MAIL_USER, DovecotInstance, ensure_mail_user
 from webmail.devstack.takeout import write_takeout
 
 SOURCE = ("external@imap.bench.test", "external-pw")
+FETCHMAIL = ("fetchmail@bench.test", "fetchmail-pw")
 OURS = ("ours@bench.test", "ours-pw")
 THEIRS = ("getmail@bench.test", "getmail-pw")
 ARCHIVE_OWNERS = [("archive1@bench.test", "archive1-pw"), ("archive2@bench.test", "archive2-pw")]
@@ -43,7 +44,7 @@ def main(argv: list[str], *, only: str | None = None) -> None:
     dovecot = DovecotInstance.create(BENCH_VAR / "dovecot-sources")
     dovecot.start()
     try:
-        for address, password in (SOURCE, OURS, THEIRS, *ARCHIVE_OWNERS):
+        for address, password in (SOURCE, OURS, THEIRS, FETCHMAIL, *ARCHIVE_OWNERS):
             shutil.rmtree(dovecot.home(address), ignore_errors=True)
             dovecot.add_user(address, password)
         (BENCH_VAR / "bench.sqlite3").unlink(missing_ok=True)
@@ -92,6 +93,12 @@ def _imap(dovecot: DovecotInstance, count: int) -> None:
     _warm(dovecot)
     ours = _ours(dovecot, count)
     print(f"webmail: {count} messages in {ours:.1f} s ({count / ours:.0f} msg/s)", flush=True)
+    fm_seconds, fm_delivered = _fetchmail_imap(dovecot, count)
+    print(
+        f"fetchmail (IMAP): {fm_delivered} messages in {fm_seconds:.1f} s "
+        f"({fm_delivered / fm_seconds:.0f} msg/s); webmail {fm_seconds / ours:.1f}x",
+        flush=True,
+    )
     if shutil.which("getmail") is None:
         print("getmail6 is not installed (apt-get install getmail6): no comparison")
         return
@@ -201,6 +208,32 @@ def _getmail(dovecot: DovecotInstance, count: int) -> tuple[float, int, str]:
         "" if proc.returncode == 0 and delivered == count else (proc.stderr.strip().splitlines() or ["?"])[-1]
     )
     return seconds, delivered, error
+
+
+def _fetchmail_imap(dovecot: DovecotInstance, count: int) -> tuple[float, int]:
+    """fetchmail's IMAP mode (``keep``, every folder listed) through dovecot-lda, as the POP bench."""
+    fetchmail = ensure_fetchmail()
+    work = BENCH_VAR / "fetchmail-imap"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    rc = work / "fetchmailrc"
+    folders = ",".join(f'"{f}"' for f in FOLDERS)
+    rc.write_text(
+        "set no syslog\n"
+        f"poll 127.0.0.1 service {dovecot.imap_port} protocol imap\n"
+        f'  user "{SOURCE[0]}" there with password "{SOURCE[1]}" is root here\n'
+        f"  folder {folders}\n"
+        f'  mda "{LDA} -c {dovecot.config_path} -d {FETCHMAIL[0]}"\n'
+        "  keep fetchall\n  sslproto ''\n"
+    )
+    rc.chmod(0o600)
+    command = [fetchmail, "-f", str(rc), "-i", str(work / "ids"), "--pidfile", str(work / "pid"), "-s"]
+    t0 = time.perf_counter()
+    subprocess.run(
+        command, capture_output=True, text=True, check=False, env={**os.environ, "HOME": str(work)}
+    )
+    seconds = time.perf_counter() - t0
+    return seconds, dovecot.message_count(FETCHMAIL[0])
 
 
 # ------------------------------------------------------------------ archives
