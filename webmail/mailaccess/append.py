@@ -53,6 +53,8 @@ def normalise_crlf(raw: bytes) -> bytes:
     """IMAP wants CRLF line ends; mend a message with bare LFs (sizes then agree with the server's)."""
     if raw.count(b"\n") == raw.count(b"\r\n"):
         return raw
+    if b"\r" not in raw:  # bare LFs only (an mbox, a Maildir file): one pass in C
+        return raw.replace(b"\n", b"\r\n")
     return re.sub(rb"\r?\n", b"\r\n", raw)
 
 
