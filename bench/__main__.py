@@ -9,6 +9,8 @@ BENCHMARKS = {
     "list": "bench.list_pages",
     "read": "bench.read_message",
     "pop": "bench.pop_import",
+    "imap": "bench.sources_import:main_imap",
+    "archive": "bench.sources_import:main_archive",
     "peer": "bench.peer",
     "scale": "bench.scale",
 }
@@ -23,8 +25,9 @@ def main(argv: list[str]) -> int:
         if name not in BENCHMARKS:
             print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
             return 2
-        module = importlib.import_module(BENCHMARKS[name])
-        module.main(options)
+        module_name, _sep, function = BENCHMARKS[name].partition(":")
+        module = importlib.import_module(module_name)
+        getattr(module, function or "main")(options)
     return 0
 
 

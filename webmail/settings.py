@@ -332,6 +332,9 @@ LOGGING = {
 # Documented in the README's "POP3 import" section.
 WEBMAIL_POP_TIMEOUT = env.float("WEBMAIL_POP_TIMEOUT", default=30.0)
 WEBMAIL_POP_MAX_MESSAGE_BYTES = env.int("WEBMAIL_POP_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+# Mailbox archives (.mbox) uploaded to import: the largest accepted, and the largest chunk of one request.
+WEBMAIL_ARCHIVE_MAX_BYTES = env.int("WEBMAIL_ARCHIVE_MAX_BYTES", default=50 * 1024**3)
+WEBMAIL_ARCHIVE_CHUNK_BYTES = env.int("WEBMAIL_ARCHIVE_CHUNK_BYTES", default=8 * 1024 * 1024)
 # Every this many messages a run lets an account waiting for a worker go first.
 WEBMAIL_POP_MAX_MESSAGES_PER_RUN = env.int("WEBMAIL_POP_MAX_MESSAGES_PER_RUN", default=500)
 # Messages stored per MULTIAPPEND and ledger commit (and held in memory at once).

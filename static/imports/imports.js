@@ -2,6 +2,22 @@
 (function () {
   "use strict";
   var PORTS = { tls: "995", starttls: "110", none: "110" };
+  var IMAP_PORTS = { tls: "993", starttls: "143", none: "143" };
+
+  function protocol(form) {
+    var chosen = form.querySelector('input[name="protocol"]:checked');
+    return chosen ? chosen.value : "pop3";
+  }
+
+  function ports(form) {
+    return protocol(form) === "imap" ? IMAP_PORTS : PORTS;
+  }
+
+  function usualPort(value) {
+    return [PORTS, IMAP_PORTS].some(function (table) {
+      return Object.keys(table).some(function (k) { return table[k] === value; });
+    });
+  }
 
   function update(form) {
     var security = form.querySelector('input[name="security"]:checked');
@@ -11,16 +27,20 @@
     var later = form.querySelector("[data-pop-delete-after]");
     // "Delete after N days" only means something while copies are left on the server.
     if (leave && later) later.hidden = !leave.checked;
+    var folders = form.querySelector("[data-imap-only]");
+    if (folders) folders.hidden = protocol(form) !== "imap";
   }
 
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (!el.form || !el.form.classList.contains("pop-form")) return;
-    if (el.name === "security") {
+    if (el.name === "security" || el.name === "protocol") {
       var port = el.form.querySelector('input[name="port"]');
+      var security = el.form.querySelector('input[name="security"]:checked');
       // Follow the usual port for the choice, unless the user typed another one.
-      var usual = Object.keys(PORTS).map(function (k) { return PORTS[k]; });
-      if (port && (port.value === "" || usual.indexOf(port.value) >= 0)) port.value = PORTS[el.value];
+      if (port && security && (port.value === "" || usualPort(port.value))) {
+        port.value = ports(el.form)[security.value];
+      }
     }
     update(el.form);
   });

@@ -312,12 +312,41 @@ def _settings_data(user_email: str) -> None:
     """What a user who has set things up would have: an external account, an identity."""
     from django.contrib.auth import get_user_model
 
-    from webmail.imports.models import ExternalAccount
+    from webmail.imports.models import ArchiveUpload, ExternalAccount
     from webmail.sendas.models import Identity
 
     user = get_user_model().objects.get(mail_account__email=user_email)
     ExternalAccount.objects.create(
         user=user, email="elsewhere@pop.example.test", host="127.0.0.1", port=10995, username="elsewhere"
+    )
+    ExternalAccount.objects.create(
+        user=user,
+        email="other@imap.example.test",
+        protocol="imap",
+        host="127.0.0.1",
+        port=10993,
+        username="o",
+    )
+    archives = ExternalAccount.objects.create(
+        user=user, email=user_email, protocol="archive", host="archive", port=1, username="archive"
+    )
+    ArchiveUpload.objects.create(
+        user=user,
+        account=archives,
+        filename="Takeout - All mail Including Spam and Trash, a very long name indeed.mbox",
+        size=3_000_000_000,
+        received=3_000_000_000,
+        status="done",
+        messages=41_000,
+        already=12,
+        repeated=3,
+        broken=2,
+        broken_list="17\tno headers\t\n4012\ttoo large\tA very long subject "
+        + "x" * 150
+        + " — s@example.net",
+    )
+    ArchiveUpload.objects.create(
+        user=user, account=archives, filename="thunderbird.mbox", size=9_000_000, received=4_000_000
     )
     Identity.objects.create(user=user, display_name="Walker", signature="-- walk")
     Identity.objects.create(user=user, email="other@pop.example.test", display_name="Other me")

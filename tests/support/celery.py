@@ -131,6 +131,8 @@ def celery_env(django_db_setup: None, dovecot: DovecotInstance, tmp_path_factory
         "WEBMAIL_TLS_CA_FILE": str(dovecot.cert_path),
         "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1",
         "WEBMAIL_POP_TIMEOUT": "10",
+        # Uploaded archives: the web side (the tests) writes them where the worker reads them.
+        "WEBMAIL_UPLOAD_DIR": str(tmp_path_factory.mktemp("celery-uploads")),
         # Small steps, so kills land in every phase. The lease, the dispatcher's tick and the
         # cap per run are the defaults: recovery is measured as a user would get it.
         "WEBMAIL_POP_BATCH_MESSAGES": "25",

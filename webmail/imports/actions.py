@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from typing import TYPE_CHECKING, Any
+import fcntl
+import os
+from typing import TYPE_CHECKING, Any, Protocol
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import CredentialAttempt, MailAccount
@@ -15,7 +20,8 @@ from accounts.servers import resolve
 from accounts.throttle import Target, credential_try
 
 from . import dispatch, runlock, service
-from .models import ExternalAccount, FetchRun
+from .models import ArchiveUpload, ExternalAccount, FetchRun
+from .sources.archive import archive_path
 from .tasks import queue_import
 
 if TYPE_CHECKING:
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
 # The settings a user edits; the import writes the status fields, never these.
 SETTINGS_FIELDS = [
     "email",
+    "protocol",
     "host",
     "port",
     "security",
@@ -31,6 +38,7 @@ SETTINGS_FIELDS = [
     "leave_copy",
     "delete_after_days",
     "target",
+    "folders",
     "mark_seen",
     "interval_minutes",
 ]
@@ -54,10 +62,15 @@ def account_save(
     ``mailbox_password`` is the user's own, stored encrypted so the worker can write to the mailbox.
     """
     secret = password or ExternalAccount.SECRET_BINDING.stored_secret_for(account)
-    target = Target(CredentialAttempt.Kind.POP3, account.host, account.username, account.port)
+    kind = CredentialAttempt.Kind.IMAP if account.is_imap else CredentialAttempt.Kind.POP3
+    target = Target(kind, account.host, account.username, account.port)
     with credential_try(user=user, target=target, client_ip=client_ip):
         count = service.connection_test(
-            endpoint=account.pop_endpoint(), username=account.username, password=secret
+            endpoint=account.pop_endpoint(),
+            username=account.username,
+            password=secret,
+            protocol=account.protocol,
+            folders=account.chosen_folders,
         )
     with transaction.atomic():
         if password:
@@ -95,12 +108,16 @@ def account_resume(*, account: ExternalAccount, mailbox_password: str | None = N
 
 def account_remove(*, account: ExternalAccount) -> None:
     """Forget the account, its ledger and history. The mail already imported stays in the mailbox."""
+    waiting = [archive_path(u) for u in account.uploads.exclude(status=ArchiveUpload.Status.DONE)]
     with transaction.atomic():
         user_id = account.user_id
         account.delete()
         if not ExternalAccount.objects.filter(user_id=user_id).exists():
             # No import left that needs the user's mailbox password: do not keep it.
             MailAccount.objects.filter(user_id=user_id).update(imap_password="", imap_password_for="")
+    for path in waiting:  # archives not imported yet: their files go with the account
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 class CheckNow(enum.Enum):
@@ -159,3 +176,123 @@ def _resume_fields(account_id: int) -> None:
         "next_run_at": timezone.now(),
     }
     ExternalAccount.objects.filter(pk=account_id).update(**fields)
+
+
+# ---------------------------------------------------------------- archives
+
+
+class Readable(Protocol):
+    """Where a chunk's bytes come from (the request's body)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class ArchiveRefused(Exception):
+    """An upload request that cannot be taken; ``message`` says why in the user's words."""
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset  # where the upload really stands (a chunk sent for another place)
+
+
+def archive_account(user: User) -> ExternalAccount:
+    """The user's one archive account: every upload feeds it, so one ledger spans them all."""
+    account, _created = ExternalAccount.objects.get_or_create(
+        user=user,
+        protocol=ExternalAccount.Protocol.ARCHIVE,
+        defaults={
+            "email": user.email or user.get_username(),
+            "host": "archive",
+            "port": 1,
+            "security": "none",
+            "username": "archive",
+            # Uploads queue their own import (archive_import_now): the schedule is only a safety net.
+            "interval_minutes": 720,
+        },
+    )
+    return account
+
+
+@sensitive_variables("mailbox_password")
+def archive_start(*, user: User, filename: str, size: int, mailbox_password: str) -> ArchiveUpload:
+    """Open an upload of ``size`` bytes; its chunks follow (``archive_chunk``)."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
+    if not name or any(ord(c) < 32 for c in name):
+        raise ArchiveRefused(_("Choose an .mbox file."))
+    if size <= 0:
+        raise ArchiveRefused(_("This file is empty."))
+    if size > settings.WEBMAIL_ARCHIVE_MAX_BYTES:
+        raise ArchiveRefused(
+            _("This file is larger than the %(limit)d GB the server accepts.")
+            % {"limit": settings.WEBMAIL_ARCHIVE_MAX_BYTES // 1024**3}
+        )
+    with transaction.atomic():
+        account = archive_account(user)
+        _store_mailbox_password(user, mailbox_password)
+        upload = ArchiveUpload.objects.create(user=user, account=account, filename=name, size=size)
+    path = archive_path(upload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    return upload
+
+
+def archive_chunk(*, upload: ArchiveUpload, offset: int, length: int, stream: Readable) -> int:
+    """Write ``length`` bytes read from ``stream`` at ``offset``; returns the new offset.
+
+    A chunk must start where the upload stands (else ArchiveRefused with the right offset,
+    so the browser resumes from there). A connection dropped mid-chunk keeps what arrived.
+    The file is locked while written, so two requests never write the same place at once.
+    """
+    if upload.status != ArchiveUpload.Status.UPLOADING:
+        raise ArchiveRefused(_("This upload is already complete."), offset=upload.received)
+    if length <= 0 or length > settings.WEBMAIL_ARCHIVE_CHUNK_BYTES or offset + length > upload.size:
+        raise ArchiveRefused(_("This piece of the file does not fit the upload."), offset=upload.received)
+    path = archive_path(upload)
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
+        raise ArchiveRefused(_("This upload was cancelled."), offset=0) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        received = ArchiveUpload.objects.filter(pk=upload.pk).values_list("received", flat=True).first()
+        if received is None or received != offset:
+            raise ArchiveRefused(_("The upload goes on from elsewhere."), offset=received or 0)
+        handle.seek(offset)
+        handle.truncate(offset)  # a dropped chunk's partial tail is overwritten, never kept twice
+        written = 0
+        while written < length:
+            piece = stream.read(min(1 << 20, length - written))
+            if not piece:
+                break  # the connection dropped: keep what arrived
+            handle.write(piece)
+            written += len(piece)
+        handle.flush()
+        os.fsync(handle.fileno())
+        received = offset + written
+        complete = received == upload.size
+        fields: dict[str, Any] = {"received": received}
+        if complete:
+            fields["status"] = ArchiveUpload.Status.READY
+        ArchiveUpload.objects.filter(pk=upload.pk, received=offset).update(**fields)
+    if complete:
+        archive_import_now(upload.account)
+    return received
+
+
+def archive_import_now(account: ExternalAccount) -> None:
+    """Import what was uploaded: at once, or right after the check running now."""
+    if not account.enabled:
+        ExternalAccount.objects.filter(pk=account.pk).update(enabled=True, paused_reason="")
+        account.enabled = True
+    if check_now(account=account) != CheckNow.QUEUED:
+        ExternalAccount.objects.filter(pk=account.pk).update(next_run_at=timezone.now())
+
+
+def archive_cancel(*, upload: ArchiveUpload) -> None:
+    """Stop an upload (or an import not yet done) and delete its file; imported mail stays."""
+    if upload.status == ArchiveUpload.Status.DONE:
+        return
+    ArchiveUpload.objects.filter(pk=upload.pk).update(status=ArchiveUpload.Status.CANCELLED)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(archive_path(upload))

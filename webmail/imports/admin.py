@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from accounts.admin import ReadOnlyAdmin, stored_state
 from accounts.formfields import write_only_password
 
-from .models import ExternalAccount, FetchRun, LedgerEntry
+from .models import ArchiveUpload, ExternalAccount, FetchRun, LedgerEntry
 
 
 class ExternalAccountAdminForm(forms.ModelForm):
@@ -39,6 +39,7 @@ class ExternalAccountAdminForm(forms.ModelForm):
             "leave_copy",
             "delete_after_days",
             "target",
+            "folders",
             "mark_seen",
             "interval_minutes",
             "next_run_at",
@@ -82,6 +83,7 @@ class ExternalAccountAdmin(admin.ModelAdmin):
     list_display = (
         "email",
         "user",
+        "protocol",
         "host",
         "port",
         "security",
@@ -93,10 +95,12 @@ class ExternalAccountAdmin(admin.ModelAdmin):
         "next_run_at",
         "short_error",
     )
-    list_filter = ("enabled", "paused_reason", "security", "leave_copy", "target", "mark_seen")
+    list_filter = ("protocol", "enabled", "paused_reason", "security", "leave_copy", "target", "mark_seen")
     search_fields = ("email", "host", "username", "user__username")
     raw_id_fields = ("user",)
     readonly_fields = (
+        # POP3 and IMAP keep different ledgers: an account does not change protocol.
+        "protocol",
         "has_password",
         "created",
         "last_run_at",
@@ -110,12 +114,21 @@ class ExternalAccountAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("user", "email", "enabled", "paused_reason")}),
         (
-            gettext_lazy("POP3 server"),
-            {"fields": ("host", "port", "security", "username", "has_password", "new_password")},
+            gettext_lazy("Server"),
+            {"fields": ("protocol", "host", "port", "security", "username", "has_password", "new_password")},
         ),
         (
             gettext_lazy("Fetching"),
-            {"fields": ("leave_copy", "delete_after_days", "target", "mark_seen", "interval_minutes")},
+            {
+                "fields": (
+                    "leave_copy",
+                    "delete_after_days",
+                    "target",
+                    "folders",
+                    "mark_seen",
+                    "interval_minutes",
+                )
+            },
         ),
         (
             gettext_lazy("Status"),
@@ -226,3 +239,23 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_filter = ("state",)
     search_fields = ("uidl", "message_id", "account__email")
     list_select_related = ("account",)
+
+
+@admin.register(ArchiveUpload)
+class ArchiveUploadAdmin(ReadOnlyAdmin):
+    list_display = (
+        "filename",
+        "user",
+        "size",
+        "received",
+        "status",
+        "messages",
+        "already",
+        "repeated",
+        "broken",
+        "created",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("filename", "user__username")
+    list_select_related = ("user",)

@@ -25,6 +25,8 @@ class ExternalAccountForm(forms.ModelForm):
         fields = SETTINGS_FIELDS
         labels = {
             "email": _("Email address"),
+            "protocol": _("Fetch with"),
+            "folders": _("Folders to import"),
             "host": _("POP server"),
             "port": _("Port"),
             "security": _("Security"),
@@ -38,18 +40,37 @@ class ExternalAccountForm(forms.ModelForm):
         help_texts = {
             "host": _("For example pop.example.com"),
             "delete_after_days": _("Optional. Leave empty to keep the copies on the server."),
+            "folders": _(
+                "One folder a line, as the server names it (for example INBOX or Work/2025). "
+                "Leave empty for every folder but Trash and Junk. Each goes to a folder of the same "
+                "name inside the folder named after this account."
+            ),
         }
         widgets = {
             "security": forms.RadioSelect,
+            "protocol": forms.RadioSelect,
+            "folders": forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
             "target": forms.RadioSelect,
             "host": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
             "username": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         }
 
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, protocol: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         adding = self.instance.pk is None
+        chosen = self.fields["protocol"]
+        assert isinstance(chosen, forms.ChoiceField)
+        chosen.required = False  # a form without it (older pages, scripts) adds a POP3 account
+        chosen.choices = list(ExternalAccount.Protocol.choices)
+        if adding and protocol in ExternalAccount.Protocol.values:
+            self.initial["protocol"] = protocol
+            if protocol == ExternalAccount.Protocol.IMAP:
+                self.initial["port"] = 993
+        if not adding:
+            chosen.disabled = True  # POP3 and IMAP keep different ledgers: add another account instead
+        self.imap = (self.initial.get("protocol") or self.instance.protocol) == ExternalAccount.Protocol.IMAP
+        self.fields["host"].label = _("IMAP server") if self.imap else _("POP server")
         unreadable = not adding and secret_unreadable(self.instance.password)
         self.fields["password"].required = adding or unreadable
         if unreadable:
@@ -75,6 +96,17 @@ class ExternalAccountForm(forms.ModelForm):
             raise forms.ValidationError(_("Enter a server name such as pop.example.com."))
         return host
 
+    def clean_protocol(self) -> str:
+        if self.instance.pk is not None:
+            return self.instance.protocol
+        return self.cleaned_data.get("protocol") or ExternalAccount.Protocol.POP3
+
+    def clean_folders(self) -> str:
+        names = [line.strip() for line in self.cleaned_data.get("folders", "").splitlines() if line.strip()]
+        if len(names) > 200 or any(len(name) > 200 or "\0" in name for name in names):
+            raise forms.ValidationError(_("List at most 200 folders, each at most 200 characters long."))
+        return "\n".join(dict.fromkeys(names))
+
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip()
 
@@ -89,6 +121,8 @@ class ExternalAccountForm(forms.ModelForm):
             raise forms.ValidationError(_("You already check this account."), code="duplicate")
         # The stored password only goes where it was typed for: a new server or login needs it again.
         ExternalAccount.SECRET_BINDING.require_retyped_secret(self, typed_field="password")
+        if data.get("protocol") != ExternalAccount.Protocol.IMAP:
+            data["folders"] = ""  # POP3 has one inbox
         if data.get("delete_after_days") and not data.get("leave_copy"):
             data["delete_after_days"] = None  # without a copy there is nothing to delete later
         return data

@@ -8,6 +8,8 @@ Moved here from ``accounts`` (tables kept: each model names its old table), see
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -26,6 +28,11 @@ class ExternalAccount(models.Model):
     The import writes its status with ``QuerySet.update()`` and the settings
     forms save only their own fields, so neither overwrites the other.
     """
+
+    class Protocol(models.TextChoices):
+        POP3 = "pop3", _("POP3")
+        IMAP = "imap", _("IMAP")
+        ARCHIVE = "archive", _("uploaded archives")
 
     class Target(models.TextChoices):
         INBOX = "inbox", _("Inbox")
@@ -50,7 +57,8 @@ class ExternalAccount(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_accounts"
     )
     email = models.EmailField(_("email address"))
-    host = models.CharField(_("POP3 server"), max_length=255)
+    protocol = models.CharField(_("protocol"), max_length=8, choices=Protocol.choices, default=Protocol.POP3)
+    host = models.CharField(_("server"), max_length=255)
     port = models.PositiveIntegerField(
         _("port"), default=995, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
@@ -69,6 +77,8 @@ class ExternalAccount(models.Model):
     target = models.CharField(
         _("label incoming messages"), max_length=10, choices=Target.choices, default=Target.INBOX
     )
+    # IMAP: the folders to import, one full name a line; empty for all (but Trash and Junk).
+    folders = models.TextField(_("folders"), blank=True, default="")
     mark_seen = models.BooleanField(_("mark imported messages as read"), default=False)
     interval_minutes = models.PositiveIntegerField(_("check"), choices=INTERVAL_CHOICES, default=15)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -97,8 +107,8 @@ class ExternalAccount(models.Model):
 
     class Meta:
         db_table = "accounts_externalaccount"
-        verbose_name = _("external POP3 account")
-        verbose_name_plural = _("external POP3 accounts")
+        verbose_name = _("external mail account")
+        verbose_name_plural = _("external mail accounts")
         ordering = ["email", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -109,7 +119,7 @@ class ExternalAccount(models.Model):
         ]
 
     # The password goes only to the POP3 server, port, TLS mode and login it was typed for.
-    SECRET_BINDING = SecretBinding("password", ("host", "port", "security", "username"))
+    SECRET_BINDING = SecretBinding("password", ("protocol", "host", "port", "security", "username"))
 
     def __str__(self) -> str:
         return self.email
@@ -124,6 +134,19 @@ class ExternalAccount(models.Model):
             ca_file=settings.WEBMAIL_TLS_CA_FILE,
             timeout=settings.WEBMAIL_POP_TIMEOUT,
         )
+
+    @property
+    def is_imap(self) -> bool:
+        return self.protocol == self.Protocol.IMAP
+
+    @property
+    def is_archive(self) -> bool:
+        return self.protocol == self.Protocol.ARCHIVE
+
+    @property
+    def chosen_folders(self) -> list[str]:
+        """IMAP: the folders the user chose; [] for all of them."""
+        return [name.strip() for name in self.folders.splitlines() if name.strip()]
 
     @property
     def target_label(self) -> str | None:
@@ -228,3 +251,48 @@ class FetchRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ArchiveUpload(models.Model):
+    """A mailbox archive (an .mbox: Gmail Takeout, Thunderbird) uploaded in chunks, then imported.
+
+    Every upload of a user feeds the user's one archive account (``ExternalAccount`` of
+    protocol "archive"), so the import engine runs it like any source, and its ledger,
+    keyed by Message-ID and body hash, spans every upload: the same archive uploaded
+    twice stores nothing twice.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADING = "uploading", _("uploading")
+        READY = "ready", _("waiting to be imported")
+        IMPORTING = "importing", _("importing")
+        DONE = "done", _("imported")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="archive_uploads"
+    )
+    account = models.ForeignKey(ExternalAccount, on_delete=models.CASCADE, related_name="uploads")
+    filename = models.CharField(_("file"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    received = models.PositiveBigIntegerField(_("received"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADING)
+    created = models.DateTimeField(_("started"), auto_now_add=True)
+    updated = models.DateTimeField(_("last chunk"), auto_now=True)
+    finished_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    # Found by the import's first pass over the file.
+    messages = models.PositiveIntegerField(_("messages"), default=0)
+    repeated = models.PositiveIntegerField(_("repeated in the archive"), default=0)
+    already = models.PositiveIntegerField(_("already in the mailbox"), default=0)
+    broken = models.PositiveIntegerField(_("broken"), default=0)
+    # The first broken messages: "position: reason: subject — sender", one a line.
+    broken_list = models.TextField(_("broken messages"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("archive upload")
+        verbose_name_plural = _("archive uploads")
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return self.filename

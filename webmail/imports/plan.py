@@ -19,6 +19,9 @@ class ServerMessage:
     number: int  # the source's handle for this session only (a POP3 message number)
     key: str  # stable across sessions: the UIDL, or a fallback key on a server without UIDL
     size: int  # octets, as the source says
+    # IMAP: the source folder it is in ("" for POP3: one inbox), and the flags carried over.
+    origin: str = ""
+    flags: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.fields import secret_unreadable
 
 from . import dispatch, runlock
-from .models import ExternalAccount, FetchRun, LedgerEntry
+from .models import ArchiveUpload, ExternalAccount, FetchRun, LedgerEntry
 from .service import StoredPasswordUnreadable
 
 if TYPE_CHECKING:
@@ -51,12 +52,56 @@ class Progress:
         return duration(self.seconds_left) if self.seconds_left is not None else ""
 
 
+BROKEN_REASONS = {
+    "empty": _("empty"),
+    "no headers": _("no header lines"),
+    "header block too large": _("header block too large"),
+    "too large": _("larger than the size limit"),
+}
+UPLOADS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class BrokenMessage:
+    position: int  # the how-manieth message of the archive
+    reason: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    upload: ArchiveUpload
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.upload.received / self.upload.size) if self.upload.size else 0
+
+    @property
+    def cancellable(self) -> bool:
+        return self.upload.status in (
+            ArchiveUpload.Status.UPLOADING,
+            ArchiveUpload.Status.READY,
+            ArchiveUpload.Status.IMPORTING,
+        )
+
+    @property
+    def broken_messages(self) -> list[BrokenMessage]:
+        listed = []
+        for line in self.upload.broken_list.splitlines():
+            position, _sep, rest = line.partition("\t")
+            reason, _sep, summary = rest.partition("\t")
+            if position.isdigit():
+                listed.append(BrokenMessage(int(position), str(BROKEN_REASONS.get(reason, reason)), summary))
+        return listed
+
+
 @dataclass(frozen=True)
 class AccountStatus:
     account: ExternalAccount
     activity: Activity
     progress: Progress | None  # None: nothing waiting, or not counted yet
     left_on_server: int  # messages skipped (too large, refused) and still on the server
+    uploads: tuple[UploadStatus, ...] = ()  # the archive account's uploads, newest first
 
     @property
     def checking(self) -> bool:
@@ -99,6 +144,13 @@ def account_statuses(user: User) -> list[AccountStatus]:
         .annotate(n=Count("pk"))
         .values_list("account_id", "n")
     )
+    uploads: dict[int, list[UploadStatus]] = {}
+    archives = [a.pk for a in accounts if a.is_archive]
+    if archives:
+        for upload in ArchiveUpload.objects.filter(account_id__in=archives).order_by("-created")[
+            :UPLOADS_SHOWN
+        ]:
+            uploads.setdefault(upload.account_id, []).append(UploadStatus(upload))
     now = timezone.now()
     statuses = []
     for account in accounts:
@@ -109,7 +161,11 @@ def account_statuses(user: User) -> list[AccountStatus]:
         activity = _activity(account, run, now)
         statuses.append(
             AccountStatus(
-                account, activity, _progress(account, run, activity, now), skipped.get(account.pk, 0)
+                account,
+                activity,
+                _progress(account, run, activity, now),
+                skipped.get(account.pk, 0),
+                tuple(uploads.get(account.pk, ())),
             )
         )
     return statuses

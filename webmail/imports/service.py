@@ -1,9 +1,10 @@
 """One import run of an external account, exactly once, whatever its source.
 
 1. Lock the account: a running FetchRun with a lease (``runlock``).
-2. Open a session with the source (``sources``; for POP3: connect to an address
-   the SSRF check approved, STLS if asked, authenticate).
-3. List its messages (UIDL or fallback keys, and sizes), compared with the ledger (``plan``).
+2. Open a session with the source (``sources``; POP3 or IMAP: connect to an address
+   the SSRF check approved, STARTTLS if asked, authenticate).
+3. List its messages (POP3: UIDL or fallback keys; IMAP: folder, UIDVALIDITY and UID
+   of every message of the chosen folders; and sizes), compared with the ledger (``plan``).
 4. For each batch of new messages (at most ``WEBMAIL_POP_MAX_MESSAGES_PER_RUN`` a
    run while other accounts wait for a worker; past that while none does):
    a. RETR them (pipelined). One left "pending" by an interrupted run is first
@@ -14,8 +15,14 @@
    c. APPEND them, one MULTIAPPEND per folder (INTERNALDATE from the Date header,
       \\Seen if asked, and the filters' flags);
    d. record them stored, and commit;
-   e. only now delete (POP3: DELE) those the policy lets go.
+   e. only now delete (POP3: DELE; IMAP: STORE \\Deleted and UID EXPUNGE) those the policy lets go.
 5. Finish the session (POP3: QUIT, which is when the server deletes); then record the deletions.
+
+IMAP messages go to a folder under the account's label named as on the source (the
+Inbox to the inbox or the label, as for POP3), with their read, flagged and answered
+flags. A message whose key is new but whose Message-ID and size (or, without a
+Message-ID, a hash of its header block) were already stored is recorded as a
+duplicate: the same mail under a new UIDVALIDITY, or moved within the source.
 
 Killed anywhere, the next run finds at most one batch of "pending" rows, and
 the folder search tells which of those had been stored.
@@ -23,6 +30,7 @@ the folder search tells which of those had been stored.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,7 +44,7 @@ from django.utils.translation import gettext_lazy
 from accounts.fields import secret_unreadable
 from webmail.filters import imported
 from webmail.filters.imported import Placer
-from webmail.mailaccess.append import Incoming, MailboxWriter, describe, normalise_crlf
+from webmail.mailaccess.append import Incoming, MailboxWriter, describe, header_block, normalise_crlf
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError
 from webmail.mailaccess.types import Endpoint
 
@@ -46,6 +54,7 @@ from .ledger import Outcome
 from .models import ExternalAccount, FetchRun, LedgerEntry
 from .plan import Known, Plan, ServerMessage, batches, make_plan, next_check
 from .sources import SourceSession
+from .sources import imap as imap_source
 from .sources import pop3 as pop3_source
 
 logger = logging.getLogger(__name__)
@@ -90,8 +99,20 @@ class Tally:
         return self.remaining + max(0, self.planned - done)
 
 
-def connection_test(*, endpoint: Endpoint, username: str, password: str) -> int:
-    """What "save" checks: the host is allowed, and the server accepts this login. Returns its count."""
+def connection_test(
+    *,
+    endpoint: Endpoint,
+    username: str,
+    password: str,
+    protocol: str = ExternalAccount.Protocol.POP3,
+    folders: list[str] | None = None,
+) -> int:
+    """What "save" checks: the host is allowed, and the server accepts this login (IMAP: and the
+    chosen folders exist). Returns its count of messages (IMAP: in the Inbox)."""
+    if protocol == ExternalAccount.Protocol.IMAP:
+        return imap_source.check_login(
+            endpoint=endpoint, username=username, password=password, folders=folders or []
+        )
     return pop3_source.check_login(endpoint=endpoint, username=username, password=password)
 
 
@@ -157,6 +178,8 @@ def _run(account: ExternalAccount, run: FetchRun, tally: Tally) -> None:
         deleted = source.delete(plan.delete) if plan.delete else []
         if plan.fetch:
             deleted += _store_all(account, run, tally, source, plan, known)
+        if source.more_waiting():
+            tally.remaining += 1  # due again at once (an archive uploaded meanwhile)
         source.finish()  # POP3's QUIT: the server removes the deleted messages now, not before
     finally:
         source.close()
@@ -187,12 +210,19 @@ def _store_all(
             # Once per run: every message appended from here on gets a UID >= this UIDNEXT,
             # which is all an interrupted run's copy needs to be found (find_copy).
             mark = mailbox.uid_mark(folder)
-        # Only after a UIDL reset: old mail under new UIDLs is recognised by Message-ID and size.
-        pairs = ledger.stored_pairs(account) if plan.uidl_reset else None
+        # After a UIDL reset, and always for IMAP (a new UIDVALIDITY, a move within the source):
+        # mail already stored under another key is recognised by Message-ID and size.
+        pairs = ledger.stored_pairs(account) if plan.uidl_reset or account.is_imap else None
+        # IMAP: each source folder's own folder under the account's label.
+        targets = (
+            _targets(account, mailbox, source, folder, plan) if account.is_imap or account.is_archive else {}
+        )
         # The user's own filters say where each message goes, and with which flags.
         with own_mailbox():
             placer = imported.placer_for(account.user_id, mailbox.existing_folders())
-        step = _Step(run, account, tally, source, mailbox, folder, known, pairs, {folder: mark}, placer)
+        step = _Step(
+            run, account, tally, source, mailbox, folder, known, pairs, {folder: mark}, placer, targets
+        )
         todo = plan.fetch
         while todo:
             for batch in batches(
@@ -206,6 +236,30 @@ def _store_all(
             tally.planned += len(todo)
             tally.remaining = plan.remaining
     return deleted
+
+
+def _targets(
+    account: ExternalAccount, mailbox: MailboxWriter, source: SourceSession, inbox: str, plan: Plan
+) -> dict[str, str]:
+    """Where each source folder's mail goes: the Inbox as for POP3 (``inbox``); every other IMAP
+    folder to the same name under the folder named after the account; an archive's labels to
+    folders of their own names (all created if missing)."""
+    targets: dict[str, str] = {}
+    parent = None if account.is_archive else account.email
+    for origin in dict.fromkeys(m.origin for m in [*plan.fetch, *plan.later]):
+        if not origin or imap_source.is_inbox(origin):
+            targets[origin] = inbox
+        else:
+            with own_mailbox():
+                targets[origin] = mailbox.ensure_path(parent, origin.split(source.delimiter(origin)))
+    return targets
+
+
+def _second_key(raw: bytes, mid: str) -> str:
+    """The Message-ID, or for a message without one a hash of its header block."""
+    if mid:
+        return mid
+    return "~" + hashlib.sha256(header_block(raw).replace(b"\r\n", b"\n")).hexdigest()[:40]
 
 
 def _go_on(account: ExternalAccount, run: FetchRun) -> bool:
@@ -231,28 +285,38 @@ class _Step:
     # Each folder's UIDVALIDITY and UIDNEXT from before the run stored anything in it.
     marks: dict[str, tuple[int, int]]
     placer: Placer
+    targets: dict[str, str]  # IMAP: source folder -> folder in the mailbox
 
     def store(self, batch: list[ServerMessage]) -> list[Outcome]:
         interrupted = {m.key for m in batch if (k := self.known.get(m.key)) and k.state == State.PENDING}
         outcomes: list[Outcome] = []
         to_store: list[tuple[Outcome, bytes, datetime | None, tuple[bytes, ...]]] = []
         limit = settings.WEBMAIL_POP_MAX_MESSAGE_BYTES
+        in_batch: set[tuple[str, int]] = set()  # second keys of this batch's messages to store
         for message, body in self.source.retrieve(batch, max_size=limit):
             if body is None:
                 continue  # the server refused this RETR: tried again next run
             raw = normalise_crlf(body)
             mid, date = describe(raw)
+            if self.account.is_imap:
+                mid = _second_key(raw, mid)
+            pair = (mid, len(raw))
             if message.key in interrupted and self._already_stored(self.known[message.key], raw):
                 folder = self.known[message.key].folder or self.folder
                 outcomes.append(Outcome(message.key, State.STORED, mid, len(raw), folder))
-            elif self.pairs is not None and mid and (mid, len(raw)) in self.pairs:
+            elif self.pairs is not None and mid and (pair in self.pairs or pair in in_batch):
                 outcomes.append(Outcome(message.key, State.DUPLICATE, mid, len(raw)))
             else:
-                placed = self.placer.place(
-                    raw, folder=self.folder, flags=SEEN if self.account.mark_seen else ()
-                )
-                outcome = Outcome(message.key, State.STORED, mid, len(raw), placed.folder)
-                to_store.append((outcome, raw, date, placed.flags))
+                flags = tuple(message.flags)
+                if self.account.mark_seen and SEEN[0] not in flags:
+                    flags += SEEN
+                folder = self.targets.get(message.origin, self.folder)
+                if folder == self.folder:  # the Inbox (or the label): the user's filters apply
+                    placed = self.placer.place(raw, folder=folder, flags=flags)
+                    folder, flags = placed.folder, placed.flags
+                outcome = Outcome(message.key, State.STORED, mid, len(raw), folder)
+                to_store.append((outcome, raw, date, flags))
+                in_batch.add(pair)
         groups: dict[str, list[tuple[Outcome, bytes, datetime | None, tuple[bytes, ...]]]] = {}
         for item in to_store:
             groups.setdefault(item[0].folder, []).append(item)

@@ -13,4 +13,8 @@ urlpatterns = [
     path("<int:pk>/resume/", views.account_resume_view, name="resume"),
     path("<int:pk>/check/", views.account_check_view, name="check"),
     path("<int:pk>/remove/", views.account_remove_view, name="remove"),
+    path("archives/", views.archive_start_view, name="archive_start"),
+    path("archives/<uuid:pk>/", views.archive_state_view, name="archive_state"),
+    path("archives/<uuid:pk>/chunk/", views.archive_chunk_view, name="archive_chunk"),
+    path("archives/<uuid:pk>/cancel/", views.archive_cancel_view, name="archive_cancel"),
 ]

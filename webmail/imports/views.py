@@ -5,9 +5,10 @@ Every view looks the account up with ``user=request.user``: another user's id is
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -20,7 +21,7 @@ from webmail.mailaccess.session import UserMailbox
 
 from . import actions
 from .forms import ExternalAccountForm
-from .models import ExternalAccount
+from .models import ArchiveUpload, ExternalAccount
 from .selectors import account_statuses, poll_seconds
 
 
@@ -31,6 +32,13 @@ def _statuses(request: SignedInRequest) -> dict[str, object]:
 
 def _own(request: SignedInRequest, pk: int) -> ExternalAccount:
     return get_object_or_404(ExternalAccount, pk=pk, user=request.user)
+
+
+def _own_mail_account(request: SignedInRequest, pk: int) -> ExternalAccount:
+    """An account with settings to edit (not the archive account: its uploads are its settings)."""
+    return get_object_or_404(
+        ExternalAccount.objects.exclude(protocol=ExternalAccount.Protocol.ARCHIVE), pk=pk, user=request.user
+    )
 
 
 @mailbox_required
@@ -59,12 +67,14 @@ def account_add_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResp
 @mailbox_required
 @require_http_methods(["GET", "POST"])
 def account_edit_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -> HttpResponse:
-    return _edit(request, mailbox, _own(request, pk))
+    return _edit(request, mailbox, _own_mail_account(request, pk))
 
 
 def _edit(request: SignedInRequest, mailbox: UserMailbox, account: ExternalAccount) -> HttpResponse:
     adding = account.pk is None
-    form = ExternalAccountForm(request.POST or None, instance=account, user=request.user)
+    form = ExternalAccountForm(
+        request.POST or None, instance=account, user=request.user, protocol=request.GET.get("protocol", "")
+    )
     test_failed = False
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,3 +153,84 @@ def account_remove_view(request: SignedInRequest, pk: int) -> HttpResponse:
         )
         return redirect("imports:list")
     return render(request, "imports/remove.html", {"account": account})
+
+
+# ---------------------------------------------------------------- archives
+
+
+def _upload(request: SignedInRequest, pk: str) -> ArchiveUpload:
+    return get_object_or_404(ArchiveUpload, pk=pk, user=request.user)
+
+
+def _upload_state(upload: ArchiveUpload, status: int = 200, error: str = "") -> JsonResponse:
+    data: dict[str, object] = {
+        "id": str(upload.pk),
+        "offset": upload.received,
+        "size": upload.size,
+        "status": upload.status,
+        "chunk": settings.WEBMAIL_ARCHIVE_CHUNK_BYTES,
+    }
+    if error:
+        data["error"] = error
+    return JsonResponse(data, status=status)
+
+
+def _bounded_int(value: str | None, *, maximum: int) -> int | None:
+    if value is None or not value.isdigit() or len(value) > 20:
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+@mailbox_required
+@require_POST
+def archive_start_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
+    """Open an upload: the browser sends the file's name and size, then its chunks."""
+    size = _bounded_int(request.POST.get("size"), maximum=2**62)
+    try:
+        upload = actions.archive_start(
+            user=request.user,
+            filename=request.POST.get("filename", ""),
+            size=size if size is not None else -1,
+            mailbox_password=mailbox.password,
+        )
+    except actions.ArchiveRefused as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    return _upload_state(upload, status=201)
+
+
+@login_required
+@require_GET
+def archive_state_view(request: SignedInRequest, pk: str) -> HttpResponse:
+    """Where an upload stands: the browser asks after a dropped connection, and resumes there."""
+    return _upload_state(_upload(request, pk))
+
+
+@login_required
+@require_POST
+def archive_chunk_view(request: SignedInRequest, pk: str) -> HttpResponse:
+    """One chunk of the file, raw in the body, for the place ``?offset=`` names."""
+    upload = _upload(request, pk)
+    offset = _bounded_int(request.GET.get("offset"), maximum=upload.size)
+    length = _bounded_int(request.META.get("CONTENT_LENGTH"), maximum=settings.WEBMAIL_ARCHIVE_CHUNK_BYTES)
+    if offset is None or not length:
+        return _upload_state(upload, 400, _("This piece of the file does not fit the upload."))
+    try:
+        actions.archive_chunk(upload=upload, offset=offset, length=length, stream=request)
+    except actions.ArchiveRefused as exc:
+        upload.refresh_from_db()
+        return _upload_state(upload, 409, exc.message)
+    upload.refresh_from_db()
+    return _upload_state(upload)
+
+
+@login_required
+@require_POST
+def archive_cancel_view(request: SignedInRequest, pk: str) -> HttpResponse:
+    upload = _upload(request, pk)
+    actions.archive_cancel(upload=upload)
+    messages.info(
+        request,
+        _("%(name)s: stopped and its file deleted. Mail already imported stays.") % {"name": upload.filename},
+    )
+    return redirect("imports:list")

@@ -52,6 +52,8 @@ def normalise_crlf(raw: bytes) -> bytes:
     """IMAP wants CRLF line ends; mend a message with bare LFs (sizes then agree with the server's)."""
     if raw.count(b"\n") == raw.count(b"\r\n"):
         return raw
+    if b"\r" not in raw:  # bare LFs only (an mbox, a Maildir file): one pass in C
+        return raw.replace(b"\n", b"\r\n")
     return re.sub(rb"\r?\n", b"\r\n", raw)
 
 
@@ -200,6 +202,47 @@ class MailboxWriter:
             return name
         assert error is not None
         raise error
+
+    def ensure_path(self, label: str | None, parts: Sequence[str]) -> str:
+        """A folder ``parts`` deep under the top-level folder ``label`` (under INBOX's level for
+        None), each level created if missing, named as ``ensure_folder`` names a label: the
+        server's separator inside a part becomes "_", a refused dot the look-alike."""
+        name = self.ensure_folder(label) if label is not None else ""
+        separator = self.delimiter()
+        for part in parts:
+            exact = part.replace(separator, "_") or "_"
+            dotless = part.replace(separator, "_" if separator != "." else DOT_LOOKALIKE)
+            dotless = dotless.replace(".", DOT_LOOKALIKE) or "_"
+            prefix = name + separator if name else ""
+            candidates = [
+                prefix + c for c in dict.fromkeys([dotless, exact] if separator == "." else [exact, dotless])
+            ]
+            known = next((c for c in candidates if c in self._known), None)
+            if known is not None:
+                name = known
+                continue
+            with translate_errors():
+                pattern = prefix.replace("%", "*") + "%"
+                existing = {n for _flags, _sep, n in self.client.list_folders(directory="", pattern=pattern)}
+            found = next((c for c in candidates if c in existing), None)
+            if found is None:
+                error: Exception | None = None
+                for candidate in candidates:
+                    try:
+                        with translate_errors(candidate):
+                            self.client.create_folder(candidate)
+                            self.client.subscribe_folder(candidate)
+                    except MailError as exc:
+                        error = exc
+                        continue
+                    found = candidate
+                    break
+                if found is None:
+                    assert error is not None
+                    raise error
+            self._known.add(found)
+            name = found
+        return name or INBOX
 
     def uid_mark(self, folder: str) -> tuple[int, int]:
         """(UIDVALIDITY, UIDNEXT): every message appended from now on has a UID >= UIDNEXT."""

@@ -20,9 +20,10 @@ from __future__ import annotations
 import imaplib
 import logging
 import re
+import socket
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import imapclient
 import imapclient.imapclient
@@ -220,6 +221,42 @@ class ImapConnection(imapclient.IMAPClient):
             if not done:
                 imap.tagged_commands.pop(tag, None)
                 self.unusable = True
+
+
+class PinnedImapConnection(ImapConnection):
+    """An IMAP connection to an address already checked (``ssrf.resolve_checked``), never a name
+    looked up again: DNS rebinding cannot send an external account's password elsewhere.
+
+    TLS (implicit or STARTTLS) still verifies the certificate against the name the user typed.
+    imapclient opens its socket through imaplib's ``_create_socket``; that is the one door overridden.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        connect: Callable[[], socket.socket],
+        port: int,
+        ssl: bool,
+        ssl_context: Any = None,
+        timeout: float | None = None,
+    ) -> None:
+        self._pinned_connect = connect
+        super().__init__(host, port=port, ssl=ssl, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_IMAP4(self) -> Any:
+        connect = self._pinned_connect
+        wrap = self.ssl_context if self.ssl else None
+        host = self.host
+
+        class _Pinned(imaplib.IMAP4):
+            def _create_socket(self, timeout: float | None = None) -> socket.socket:
+                sock = connect()
+                if wrap is not None:
+                    return cast(socket.socket, wrap.wrap_socket(sock, server_hostname=host))
+                return sock
+
+        return _Pinned(host, self.port)
 
 
 class BinaryRefused(Exception):

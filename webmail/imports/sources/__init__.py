@@ -6,8 +6,9 @@ their bytes, and deletes those the engine says may go. It never touches the
 ledger or the user's mailbox: the engine (``service``) decides what to fetch,
 records intent, stores, records the outcome, and only then deletes.
 
-POP3 is the first source (``pop3``). An IMAP source and mailbox archives plug
-in here with the same session shape.
+POP3 (``pop3``), IMAP (``imap``) and uploaded archives (``archive``, read by ``mbox``)
+are the sources; IMAP and archive messages also name the folder they come from and the
+flags to carry over (``ServerMessage``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ class SourceSession(Protocol):
         """Mark messages deleted; returns those the source accepted. They go at ``finish``."""
         ...
 
+    def delimiter(self, origin: str) -> str:
+        """The hierarchy separator in the names of the source's folders (IMAP; "/" otherwise)."""
+        ...
+
+    def more_waiting(self) -> bool:
+        """Mail arrived on the source since its listing that the next run should take at once
+        (an archive uploaded while a run was going)."""
+        ...
+
     def finish(self) -> None:
         """End the session cleanly: only now do marked messages leave the source."""
         ...
@@ -48,7 +58,15 @@ class SourceSession(Protocol):
 
 
 def open_session(account: ExternalAccount) -> SourceSession:
-    """A logged-in session with the account's source (POP3 is the only kind yet)."""
+    """A logged-in session with the account's source, POP3 or IMAP."""
+    if account.is_archive:
+        from . import archive
+
+        return archive.ArchiveSource.open(account)
+    if account.is_imap:
+        from . import imap
+
+        return imap.ImapSource.open(account)
     from . import pop3
 
     return pop3.Pop3Source.open(account)

@@ -67,6 +67,12 @@ class Pop3Source:
         by_number = {m.number: m for m in messages}
         return [by_number[n] for n in self.client.delete(list(by_number))]
 
+    def delimiter(self, origin: str) -> str:
+        return "/"  # POP3 has one inbox: no folders
+
+    def more_waiting(self) -> bool:
+        return False  # the next check finds it
+
     def finish(self) -> None:
         self.client.quit()  # the server removes the DELEted messages now, not before
 
