@@ -8,7 +8,9 @@ server's side of the socket, not only in the pools' books.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -178,6 +180,35 @@ def test_an_instance_that_died_gives_its_share_back(
     finally:
         pool.shutdown()
     assert short.held(mailbox.key) == 0
+
+
+def test_a_killed_process_on_this_machine_gives_its_share_back_at_once(
+    dovecot: DovecotInstance, mail_user: MailUser, budget: LeaseBudget
+) -> None:
+    """A SIGKILLed import worker's leases are not left to lapse (minutes): the next process of the
+    same machine that finds the budget spent sees their owner is gone and takes them back."""
+    mailbox = _mailbox(dovecot, mail_user)
+    # A process forked from this one (as Celery forks its workers) takes the whole budget.
+    held = multiprocessing.get_context("fork").Event()
+
+    def take_all() -> None:
+        for _ in range(BUDGET):
+            assert budget.acquire(mailbox.key) is not None
+        held.set()
+        time.sleep(600)
+
+    taker = multiprocessing.get_context("fork").Process(target=take_all, daemon=True)
+    taker.start()
+    try:
+        assert held.wait(30)
+        assert budget.acquire(mailbox.key) is None  # the budget is spent, by a live process
+        os.kill(taker.pid or 0, signal.SIGKILL)
+        taker.join(10)
+        assert budget.acquire(mailbox.key) is not None  # at once, not after the leases' 60 s
+        assert budget.held(mailbox.key) == 1
+    finally:
+        if taker.is_alive():
+            taker.kill()
 
 
 def test_an_import_workers_connection_counts_in_the_same_budget(

@@ -173,7 +173,9 @@ def owner_flags(dovecot: DovecotInstance, owner: MailUser) -> list[set[bytes]]:
     try:
         client.select_folder("Équipe", readonly=True)
         data = client.fetch(client.search("ALL"), ["FLAGS"])
-        return [set(item[b"FLAGS"]) for _uid, item in sorted(data.items())]
+        # Dovecot sets the attachment keywords when it first reads a structure: not a change of ours.
+        keywords = {b"$HasAttachment", b"$HasNoAttachment"}
+        return [set(item[b"FLAGS"]) - keywords for _uid, item in sorted(data.items())]
     finally:
         client.logout()
 

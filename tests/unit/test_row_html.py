@@ -18,6 +18,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from webmail.mailaccess.acl import Rights
 from webmail.mailaccess.threads import ConversationRow
 from webmail.mailaccess.types import Folder, FolderRole, MessagePage, MessageSummary, SortKey
 from webmail.mailbox import rowhtml
@@ -82,6 +83,7 @@ def _python(context: dict[str, Any]) -> str:
         conv=context.get("conv"),
         child_of=context.get("child_of", 0),
         depth=context.get("depth", 0),
+        rights=context.get("rights"),
     )
 
 
@@ -117,3 +119,35 @@ def test_the_pages_draw_rows_with_the_python_renderer() -> None:
     for name in ("message_list.html", "_conversation_rows.html"):
         source = (partials / name).read_text()
         assert "_message_row.html" not in source and "{% message_row " in source, name
+
+
+# In another person's folder MYRIGHTS decides which buttons a row has (issue 17).
+RIGHTS = [
+    Rights.everything(),
+    Rights.parse("lr"),
+    Rights.parse("lrs"),
+    Rights.parse("lrsw"),
+    Rights.parse("lrste"),
+]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_rows_in_a_shared_folder_offer_what_the_rights_allow_as_the_template_does(language: str) -> None:
+    listing = MessagePage("shared/bob/Team", 10, 1, 50, SortKey.ARRIVAL, True, [])
+    base = {
+        "current_folder": _folder(FolderRole.NONE),
+        "listing": listing,
+        "message_url": message_url(listing.folder, ""),
+        "conversation_url": message_url(listing.folder, "", "conversation"),
+    }
+    with translation.override(language), timezone.override("Europe/Paris"):
+        for rights, m in itertools.product(RIGHTS, MESSAGES):
+            for variant in ({"m": m, "box": m.uid}, {"m": m, "box": "1:3", "conv": _conv(m, 3, 1)}):
+                context = {**base, **variant, "rights": rights}
+                html = _python(context)
+                assert html == _reference(context), (rights, m, variant)
+                assert ("data-star=" in html) == rights.can_flag
+                assert ('data-row-action="delete"' in html) == rights.can_delete
+                assert ('data-row-action="read"' in html or 'data-row-action="unread"' in html) == (
+                    rights.can_mark_read
+                )

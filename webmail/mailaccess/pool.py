@@ -90,7 +90,7 @@ class LeaseBudget:
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._ids = iter(range(1, 1 << 62))
         self._ids_lock = threading.Lock()
-        self._origin = f"{socket.gethostname()}:{os.getpid()}"
+        self._host = socket.gethostname()
 
     def _set(self, key: PoolKey) -> str:
         name = hashlib.sha256(f"{key.host}:{key.port}:{key.username}".encode()).hexdigest()[:32]
@@ -99,17 +99,39 @@ class LeaseBudget:
     def acquire(self, key: PoolKey) -> str | None:
         """A new lease, or None when the mailbox already holds ``limit`` connections."""
         with self._ids_lock:
-            lease = f"{self._origin}:{next(self._ids)}"
-        now = time.time()
+            # The pid of now, not of construction: a Celery child forked after the budget was made.
+            lease = f"{self._host}:{os.getpid()}:{next(self._ids)}"
         try:
-            granted = self._acquire(
-                keys=[self._set(key)],
-                args=[now, now + self.lease_seconds, self.limit, lease, int(self.lease_seconds) + 60],
-            )
+            granted = self._try(key, lease)
+            if not granted and self._drop_dead_local_leases(key):
+                granted = self._try(key, lease)
         except Exception:  # Redis down: fail open (see the class docstring)
             logger.warning("IMAP connection budget unavailable; only the per-process cap applies")
             return lease
         return lease if granted else None
+
+    def _try(self, key: PoolKey, lease: str) -> bool:
+        now = time.time()
+        return bool(
+            self._acquire(
+                keys=[self._set(key)],
+                args=[now, now + self.lease_seconds, self.limit, lease, int(self.lease_seconds) + 60],
+            )
+        )
+
+    def _drop_dead_local_leases(self, key: PoolKey) -> bool:
+        """Give back at once the leases of processes of this machine that are gone (a SIGKILLed
+        import worker): a lease's own lapse is only for machines we cannot look at."""
+        name = self._set(key)
+        dead = []
+        for member in self._redis.zrange(name, 0, -1):
+            host, _, rest = member.decode().partition(":")
+            pid = rest.partition(":")[0]
+            if host == self._host and pid.isdigit() and not _process_alive(int(pid)):
+                dead.append(member)
+        if dead:
+            self._redis.zrem(name, *dead)
+        return bool(dead)
 
     def hold(self, key: PoolKey, *, wait_seconds: float) -> Callable[[], None]:
         """Wait for a lease (ServerBusy after ``wait_seconds``); returns what releases it."""
@@ -137,6 +159,16 @@ class LeaseBudget:
         name = self._set(key)
         self._redis.zremrangebyscore(name, "-inf", time.time())
         return int(self._redis.zcard(name))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 @dataclass

@@ -129,8 +129,14 @@ def message_row(
     conv: Any = None,
     child_of: int = 0,
     depth: int = 0,
+    rights: Any = None,
 ) -> SafeString:
+    """``rights``: in another person's folder, what MYRIGHTS allows (sharing.Rights); the
+    buttons it forbids are left out. None in one's own folders: every button."""
     role = _role(current_folder)
+    can_flag = not rights or rights.can_flag
+    can_delete = not rights or rights.can_delete
+    can_mark_read = not rights or rights.can_mark_read
     w = _words(get_language(), role)
     uid = str(m.uid)
     box_text = escape(str(box))
@@ -173,15 +179,16 @@ def message_row(
         "  </td>\n"
     )
 
-    out.append(
-        '  <td class="flag">\n'
-        f'    <button type="submit" class="icon-btn star" name="row_action" '
-        f'value="{"unflag" if flagged else "flag"} {uid}" data-star="{uid}" '
-        f'aria-pressed="{"true" if flagged else "false"}" '
-        f'title="{w.flagged if flagged else w.not_flagged}">'
-        f'<span class="visually-hidden">{w.flag}</span>{w.star}</button>\n'
-        "    "
-    )
+    out.append('  <td class="flag">\n')
+    if can_flag:
+        out.append(
+            f'    <button type="submit" class="icon-btn star" name="row_action" '
+            f'value="{"unflag" if flagged else "flag"} {uid}" data-star="{uid}" '
+            f'aria-pressed="{"true" if flagged else "false"}" '
+            f'title="{w.flagged if flagged else w.not_flagged}">'
+            f'<span class="visually-hidden">{w.flag}</span>{w.star}</button>'
+        )
+    out.append("\n    ")
     if conversation:
         if conv.unread:
             n = conv.unread
@@ -242,24 +249,26 @@ def message_row(
     )
 
     out.append('  <td class="actions">\n    ')
-    if w.archive_button:
+    if can_delete and w.archive_button:
         out.append(
             f'<button type="submit" name="row_action" value="archive {box_text}" class="icon-btn" '
             f'title="{w.archive}" data-row-action="archive"><span class="visually-hidden">'
             f"{w.archive}</span>{w.icon_archive}</button>"
         )
-    out.append(
-        f'\n    <button type="submit" name="row_action" value="delete {box_text}" class="icon-btn" '
-        f'title="{w.delete}" data-row-action="delete"><span class="visually-hidden">'
-        f"{w.delete}</span>{w.icon_delete}</button>\n    "
-    )
-    if (conv and conv.unread) or (not conv and not seen):
+    if can_delete:
+        out.append(
+            f'\n    <button type="submit" name="row_action" value="delete {box_text}" class="icon-btn" '
+            f'title="{w.delete}" data-row-action="delete"><span class="visually-hidden">'
+            f"{w.delete}</span>{w.icon_delete}</button>"
+        )
+    out.append("\n    ")
+    if can_mark_read and ((conv and conv.unread) or (not conv and not seen)):
         out.append(
             f'<button type="submit" name="row_action" value="read {box_text}" class="icon-btn" '
             f'title="{w.mark_read}" data-row-action="read"><span class="visually-hidden">'
             f"{w.mark_read}</span>{w.icon_read}</button>\n    "
         )
-    else:
+    elif can_mark_read:
         out.append(
             f'<button type="submit" name="row_action" value="unread {box_text}" class="icon-btn" '
             f'title="{w.mark_unread}" data-row-action="unread"><span class="visually-hidden">'

@@ -42,7 +42,8 @@ def folder_flags(dovecot: DovecotInstance, user: MailUser, folder: str) -> dict[
     found = {}
     for item in data.values():
         subject = item[b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().split(":", 1)[1].strip()
-        found[subject] = set(item[b"FLAGS"]) - {b"\\Recent"}
+        # The attachment keywords Dovecot sets at delivery are not the filter's doing.
+        found[subject] = set(item[b"FLAGS"]) - {b"\\Recent", b"$HasAttachment", b"$HasNoAttachment"}
     return found
 
 

@@ -46,4 +46,5 @@ def message_row(
         conv=conv,
         child_of=child_of,
         depth=depth,
+        rights=context.get("rights"),
     )
