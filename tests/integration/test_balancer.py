@@ -31,13 +31,25 @@ class Tier:
 
     def home_of(self, client: WebClient, tries: int = 6) -> WebInstance:
         """The instance that answers this browser (every try must agree)."""
-        before = [w.requests_served() for w in self.web]
+        before = self.settled_counts()
         for _ in range(tries):
             assert client.get("/mail/").status == 200
-        time.sleep(0.2)  # the access log is written after the answer
-        served = [w.requests_served() - b for w, b in zip(self.web, before, strict=True)]
+        served = [w - b for w, b in zip(self.settled_counts(), before, strict=True)]
         assert sorted(served) == [0, tries], f"requests spread over instances: {served}"
         return self.web[served.index(tries)]
+
+    def settled_counts(self, quiet: float = 0.3, timeout: float = 10) -> list[int]:
+        """Requests served per instance once the access logs stop growing: a log line is
+        written after its answer, later still on a loaded machine."""
+        deadline = time.monotonic() + timeout
+        counts = [w.requests_served() for w in self.web]
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            again = [w.requests_served() for w in self.web]
+            if again == counts:
+                break
+            counts = again
+        return counts
 
 
 @pytest.fixture
