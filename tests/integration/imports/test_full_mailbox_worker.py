@@ -110,7 +110,7 @@ def test_sigkill_while_an_import_fills_the_mailbox_loses_nothing_and_it_resumes_
     assert _refreshed(account).last_error == FULL_TEXT and account.enabled
     assert external.count() >= COUNT - len(in_mailbox)  # what is not stored is still there
     killed_runs = FetchRun.objects.filter(account=account, status=FetchRun.Status.INTERRUPTED).count()
-    print(f"{kills} kills while filling; full at {len(in_mailbox)} of {COUNT}; {killed_runs} runs interrupted")
+    print(f"{kills} kills while filling; full at {len(in_mailbox)} of {COUNT}; {killed_runs} interrupted")
 
     # Room again (the admin raised the quota to the default): "Check mail now" stores the rest.
     dovecot.add_user(owner.mail.email, owner.mail.password)
