@@ -299,3 +299,18 @@ def _envelopes(dovecot: DovecotInstance, user: MailUser, folder: str) -> dict[in
         return client.fetch(client.search("ALL"), ["ENVELOPE"])
     finally:
         client.logout()
+
+
+def test_the_folders_page_shows_which_folders_are_shared_and_with_whom(
+    team: tuple[MailUser, MailUser, MailUser], dovecot: DovecotInstance, imap_settings: object
+) -> None:
+    owner, friend, third = team
+    owner_web = web_for(owner, imap_settings)
+    share(owner_web, "Équipe", friend.email, "read")
+    share(owner_web, "Équipe", third.email, "organise")
+    page = owner_web.get("/settings/folders/").content.decode()
+    row = page.split('data-folder="Équipe"', 1)[1].split("</li>", 1)[0]
+    assert page.count("data-shared") == 1 and row.startswith(" data-shared")
+    assert f"shared with {', '.join(sorted([friend.email, third.email]))}" in row
+    inbox = page.split('data-folder="INBOX"', 1)[1].split("</li>", 1)[0]
+    assert "shared with" not in inbox and "Share…" in inbox  # the Inbox, which has no menu, too

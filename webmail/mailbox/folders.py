@@ -33,16 +33,25 @@ def folders_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse
     if request.method == "POST":
         return _folder_post(request, mailbox)
 
-    def load(mail: MailSession) -> tuple[list[Folder], set[str], bool]:
+    def load(mail: MailSession) -> tuple[list[Folder], set[str], bool, dict[str, list[str]]]:
         # Folders others share with the user are theirs to manage, not the user's.
         own = [f for f in mail.folders() if not f.in_shared]
-        return own, mail.subscribed_folders(), mail.can_share()
+        can_share = mail.can_share()
+        # Who each folder is shared with (one GETACL a folder: this page only, not the mail pages).
+        shared_with = {
+            f.name: sorted(s.identifier for s in mail.shares(f.name) if s.identifier.lower() != me)
+            for f in own
+            if can_share and f.selectable
+        }
+        return own, mail.subscribed_folders(), can_share, shared_with
 
-    folders, subscribed, can_share = mailbox.read(load)
+    me = mailbox.username.lower()
+    folders, subscribed, can_share, shared_with = mailbox.read(load)
+    rows = [(f, shared_with.get(f.name, [])) for f in folders]
     return render(
         request,
         "mailbox/folders.html",
-        {"folders": folders, "subscribed": subscribed, "can_share": can_share},
+        {"folders": folders, "rows": rows, "subscribed": subscribed, "can_share": can_share},
     )
 
 
