@@ -129,6 +129,10 @@ def celery_env(django_db_setup: None, dovecot: DovecotInstance, tmp_path_factory
         "WEBMAIL_IMAP_PORT": str(dovecot.imap_port),
         "WEBMAIL_IMAP_SECURITY": "starttls",
         "WEBMAIL_TLS_CA_FILE": str(dovecot.cert_path),
+        # Configured like every worker of a deployment: an import it takes over (after another
+        # worker's SIGKILL, say) files mail by the user's Sieve rules like the one it replaces.
+        "WEBMAIL_MANAGESIEVE_HOST": "127.0.0.1",
+        "WEBMAIL_MANAGESIEVE_PORT": str(dovecot.managesieve_port),
         "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1",
         "WEBMAIL_POP_TIMEOUT": "10",
         # Uploaded archives: the web side (the tests) writes them where the worker reads them.
