@@ -66,7 +66,12 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
     )
     base = f"http://127.0.0.1:{web_port}"
     try:
-        _wait_http(f"{base}/login/", time.monotonic() + 90)
+        try:
+            _wait_http(f"{base}/login/", time.monotonic() + 240)  # migrations, static files, Dovecot, Redis
+        except AssertionError as exc:
+            proc.kill()
+            said = proc.communicate(timeout=30)[0][-4000:]
+            raise AssertionError(f"the demo never answered; it said:\n{said}") from exc
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(f"{base}/login/").read().decode()
@@ -96,8 +101,9 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
         demo_redis = redis.Redis(port=REDIS_PORT + offset, socket_timeout=5)
         _wait(lambda: demo_redis.exists("_kombu.binding.celery"), "the worker to bind its queue")
     finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60) if proc.stdout and not proc.stdout.closed else ("", None)
     assert proc.returncode == 0, output[-3000:]
     assert "alice@example.test" in output and "Demo stopped." in output
     # The banner tells where the admin panel is and how to sign in to it.
