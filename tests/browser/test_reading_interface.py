@@ -5,6 +5,7 @@ and the older read ones folded to one line."""
 
 from __future__ import annotations
 
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -112,12 +113,16 @@ def test_html_mail_is_as_tall_as_its_content(
         assert height > LAPTOP["height"]  # the pane scrolls, not the frame
         # A narrower window: the text wraps more, the frame is measured again.
         page.set_viewport_size({"width": 1000, "height": 768})
-        page.wait_for_timeout(1200)
-        frame = frame_element.element_handle().content_frame()
-        frame.wait_for_load_state("load")
-        page.wait_for_timeout(200)
-        content = frame.evaluate("document.documentElement.scrollHeight")
-        narrow = frame_element.evaluate("e => e.getBoundingClientRect().height")
+        # Measured again once the text has wrapped: wait for it (slow on a loaded machine).
+        deadline = time.monotonic() + 15
+        while True:
+            page.wait_for_timeout(300)
+            frame = frame_element.element_handle().content_frame()
+            frame.wait_for_load_state("load")
+            content = frame.evaluate("document.documentElement.scrollHeight")
+            narrow = frame_element.evaluate("e => e.getBoundingClientRect().height")
+            if (narrow > height and abs(narrow - content) <= 2) or time.monotonic() > deadline:
+                break
         assert narrow > height and abs(narrow - content) <= 2, (narrow, content)
     assert not page.errors  # type: ignore[attr-defined]
     page.context.close()

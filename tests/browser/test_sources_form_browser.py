@@ -49,10 +49,12 @@ def test_adding_an_imap_account_in_the_browser(
     fits()
     assert p.locator(".archive-form input[type=file]").count() == 1
     p.click(".pop-add")  # the POP3 form first: no folders field
-    assert p.locator("[data-imap-only]").is_hidden()
+    p.wait_for_url(re.compile(r".*/settings/accounts/add/"))
+    p.wait_for_load_state("load")  # its script has run
+    p.locator("[data-imap-only]").wait_for(state="hidden", timeout=10_000)
     assert p.input_value("input[name=port]") == "995"
     p.check("input[name=protocol][value=imap]")
-    assert p.locator("[data-imap-only]").is_visible()
+    p.locator("[data-imap-only]").wait_for(state="visible", timeout=10_000)
     assert p.input_value("input[name=port]") == "993"  # the usual port follows the choice
     p.fill("input[name=email]", external.email)
     p.fill("input[name=host]", "127.0.0.1")
