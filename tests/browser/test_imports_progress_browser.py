@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import MailUser
 from tests.integration.imports.support import pop_messages
@@ -60,10 +61,17 @@ def test_the_import_progress_moves_on_the_page_while_the_worker_imports(
     while time.monotonic() < deadline:
         if progress.count():
             node = progress.first
-            done, total = node.get_attribute("data-done"), node.get_attribute("data-total")
+            try:  # htmx may swap it out between the count and the reads: look again next time
+                done, total = (
+                    node.get_attribute("data-done", timeout=1000),
+                    node.get_attribute("data-total", timeout=1000),
+                )
+                text = node.inner_text(timeout=1000)
+            except PlaywrightTimeout:
+                continue
             if done is not None and total is not None:
                 seen.append((int(done), int(total)))
-                texts.add(node.inner_text())
+                texts.add(text)
         if p.locator(".pop-imported", has_text=f"{COUNT} in total").count():
             break
         time.sleep(0.25)
