@@ -1,0 +1,1 @@
+"""Changes to a mailbox pushed to every open page (issue 16)."""
