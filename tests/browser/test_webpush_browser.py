@@ -1,0 +1,201 @@
+"""The installable app in Chromium: the service worker registers at the root, keeps the shell
+(never a page with mail), shows the offline page when the network is down, and shows the
+notification a push carries; Settings, Notifications fits a phone and a laptop."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.conftest import MailUser
+from tests.support.mail import append_all, make_message
+from tests.support.pushservice import TEST_VAPID_PRIVATE_KEY
+from webmail.devstack.dovecot import DovecotInstance
+from webmail.webpush.models import PushSubscription
+
+from .test_mailbox_interface import LAPTOP, PHONE, _open
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(os.environ.get("WEBMAIL_SCREENSHOTS", "/tmp/webmail-shots"))
+
+WORKER_READY = """async () => {
+  const reg = await navigator.serviceWorker.ready;
+  return {scope: reg.scope, script: reg.active && reg.active.scriptURL};
+}"""
+
+CONTROLLED = "() => navigator.serviceWorker.controller !== null"
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+CACHED = """async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const req of await cache.keys()) out.push(new URL(req.url).pathname + new URL(req.url).search);
+  }
+  return out;
+}"""
+
+
+@pytest.fixture
+def push_settings(settings: Any) -> None:
+    settings.WEBMAIL_VAPID_PRIVATE_KEY = TEST_VAPID_PRIVATE_KEY
+
+
+def _until(page: Any, script: str, timeout: float = 20) -> Any:
+    """Evaluate an async check until it gives something (wait_for_function would not await it,
+    and the page's CSP refuses the eval Playwright falls back to)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"never true: {script}"
+        page.wait_for_timeout(100)
+
+
+def _seed(dovecot: DovecotInstance, user: MailUser) -> None:
+    append_all(
+        dovecot.imap_port, user.email, user.password, "INBOX", [(make_message(subject="Hello there"), [])]
+    )
+
+
+def test_worker_registers_keeps_the_shell_and_shows_the_offline_page(
+    browser: object, live_server: object, imap_settings: DovecotInstance, mail_user: MailUser
+) -> None:
+    _seed(imap_settings, mail_user)
+    base = live_server.url  # type: ignore[attr-defined]
+    page: Any = _open(browser, base, mail_user, LAPTOP)
+    ready = page.evaluate(WORKER_READY)
+    assert ready["scope"] == f"{base}/"
+    assert ready["script"] == f"{base}/sw.js?lang=en"
+    # Once the worker controls the page (it claims it on activation), reload under it.
+    _until(page, CONTROLLED)
+    cached = page.evaluate(CACHED)
+    assert "/static/shared/base.css" in cached and "/static/icons/app-192.png" in cached
+    assert "/offline/?lang=en" in cached
+    # No page with mail, ever: only static files and the offline page.
+    assert all(p.startswith("/static/") or p.startswith("/offline/") for p in cached), cached
+
+    page.context.set_offline(True)
+    page.goto(f"{base}/mail/")
+    page.wait_for_selector("[data-offline]")
+    assert page.locator("h1").inner_text() == "You are offline"
+    assert "Your mail is not kept on this device" in page.inner_text("body")
+    # The offline page is styled from the shell the worker kept.
+    assert page.evaluate("getComputedStyle(document.body).display") == "flex"
+    page.context.set_offline(False)
+    page.goto(f"{base}/mail/")
+    page.wait_for_selector("tr.msg")
+    assert not page.errors
+    page.context.close()
+
+
+def test_offline_page_in_french(
+    browser: object, live_server: object, imap_settings: DovecotInstance, mail_user: MailUser
+) -> None:
+    _seed(imap_settings, mail_user)
+    base = live_server.url  # type: ignore[attr-defined]
+    page: Any = _open(browser, base, mail_user, PHONE, locale="fr-FR")
+    page.context.add_cookies([{"name": "django_language", "value": "fr", "url": base}])
+    page.goto(f"{base}/mail/")
+    page.wait_for_selector("tr.msg")
+    assert page.evaluate(WORKER_READY)["script"] == f"{base}/sw.js?lang=fr"
+    _until(page, CONTROLLED)
+    _until(
+        page, "async () => { const k = await caches.keys(); return k.length === 1 && k[0].endsWith('-fr'); }"
+    )
+    page.context.set_offline(True)
+    page.goto(f"{base}/mail/")
+    page.wait_for_selector("[data-offline]")
+    assert page.locator("h1").inner_text() == "Vous êtes hors ligne"
+    assert page.evaluate(OVERFLOW) <= 0
+    page.context.close()
+
+
+def test_a_push_shows_the_notification_that_opens_the_message(
+    browser: object, live_server: object, imap_settings: DovecotInstance, mail_user: MailUser
+) -> None:
+    """Chromium's DevTools protocol delivers a push to the worker, as a push service would."""
+    _seed(imap_settings, mail_user)
+    base = live_server.url  # type: ignore[attr-defined]
+    page: Any = _open(browser, base, mail_user, LAPTOP)
+    page.context.grant_permissions(["notifications"], origin=base)
+    page.evaluate(WORKER_READY)
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    _until(page, CONTROLLED)
+    assert registrations
+    url = f"{base}/mail/message/?folder=INBOX&uid=1"
+    payload = {"title": "Alice Martin", "body": "Budget for next spring", "url": url, "tag": "m1"}
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": base, "registrationId": registrations[0]["registrationId"], "data": json.dumps(payload)},
+    )
+    shown = _until(
+        page,
+        """async () => {
+          const list = await (await navigator.serviceWorker.ready).getNotifications();
+          const n = list[0];
+          return n ? {title: n.title, body: n.body, url: n.data.url, tag: n.tag} : null;
+        }""",
+    )
+    assert shown == {"title": "Alice Martin", "body": "Budget for next spring", "url": url, "tag": "m1"}
+    page.context.close()
+
+
+def test_notifications_settings_section_fits_phone_and_laptop(
+    browser: object,
+    live_server: object,
+    imap_settings: DovecotInstance,
+    mail_user: MailUser,
+    push_settings: None,
+) -> None:
+    _seed(imap_settings, mail_user)
+    base = live_server.url  # type: ignore[attr-defined]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        page: Any = _open(browser, base, mail_user, viewport)
+        # A device subscribed earlier (a phone): listed, with a way to remove it.
+        PushSubscription.objects.get_or_create(
+            endpoint="https://push.example.test/v1/phone-of-" + mail_user.email,
+            defaults={
+                "user": User.objects.get(mail_account__email=mail_user.email),
+                "p256dh": "x",
+                "auth": "y",
+                "label": "Firefox on Android",
+            },
+        )
+        page.goto(f"{base}/settings/notifications/")
+        page.wait_for_selector(".settings-nav a[data-section=notifications][aria-current=page]")
+        status = page.locator("[data-push-status]")
+        _until(page, "() => !document.querySelector('[data-push-status]').textContent.includes('…')")
+        assert page.locator("main.settings h1").inner_text() == "Notifications"
+        assert status.inner_text() in (
+            "This device is not notified of new mail.",
+            "This browser cannot receive push notifications. Installing the webmail as an app may help "
+            "(on iPhone and iPad: Share, then “Add to Home Screen”).",
+        )
+        assert page.locator("[data-device]").inner_text().startswith("Firefox on Android")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        page.screenshot(path=str(SHOTS / f"webpush-settings-{name}.png"), full_page=True)
+        assert not page.errors
+        # Chromium here has no push service (and none in a throw-away profile): the page says so
+        # plainly with the browser's reason, and the server keeps nothing.
+        page.context.grant_permissions(["notifications"], origin=base)
+        page.click("[data-push-on]")
+        _until(page, "() => document.querySelector('[data-push-status]').textContent.includes(':')")
+        assert status.inner_text().startswith("Notifications could not be turned on: ")
+        assert PushSubscription.objects.filter(label="").count() == 0
+        page.context.close()
