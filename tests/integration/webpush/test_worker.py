@@ -76,3 +76,26 @@ def test_only_new_inbox_mail_of_a_subscribed_user_queues_a_task(
     mailbox_changed.send(sender=None, login=user.email, mailbox="INBOX", kind="new", uids=(5, 6))
     user_id = PushSubscription.objects.get().user_id
     assert queued == [(user_id, [5, 6])]
+
+
+def test_an_event_sent_from_the_event_loop_is_queued_off_it(
+    signed_in: tuple[Client, MailUser], push_service: PushService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under ASGI the sender may be async code, where the ORM raises: the receiver must cope."""
+    import asyncio
+
+    from webmail.webpush import receivers
+
+    client, user = signed_in
+    assert _subscribe(client, push_service.subscribe()).status_code == 200
+    queued: list[tuple[object, ...]] = []
+    monkeypatch.setattr(receivers.notify_new_mail, "delay", lambda *a: queued.append(a))
+
+    async def send() -> list[tuple[object, object]]:
+        return mailbox_changed.send(sender=None, login=user.email, mailbox="INBOX", kind="new", uids=(9,))
+
+    responses = asyncio.run(send())
+    futures = [r for _receiver, r in responses if r is not None]
+    assert len(futures) == 1
+    assert futures[0].result(timeout=30) is True  # type: ignore[attr-defined]
+    assert queued == [(PushSubscription.objects.get().user_id, [9])]
