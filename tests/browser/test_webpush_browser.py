@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,53 @@ def test_notifications_settings_section_fits_phone_and_laptop(
         assert status.inner_text().startswith("Notifications could not be turned on: ")
         assert PushSubscription.objects.filter(label="").count() == 0
         page.context.close()
+
+
+CLICK = """async ([src, origin]) => {
+  // The worker's own script, run with a stand-in for the parts of its global scope the
+  // click handler uses: no browser lets a test click a system notification.
+  const handlers = {};
+  const calls = [];
+  const windows = [];
+  const scope = {
+    location: new URL(origin + "/sw.js"),
+    addEventListener: (type, fn) => { handlers[type] = fn; },
+    clients: {
+      matchAll: async () => windows,
+      openWindow: async (url) => { calls.push(["open", url]); return null; },
+    },
+  };
+  new Function("self", src)(scope);
+  async function click(url, open) {
+    windows.length = 0;
+    calls.length = 0;
+    for (const u of open) windows.push({ url: u, focus: async () => { calls.push(["focus", u]); } });
+    let done = null;
+    handlers.notificationclick({
+      notification: { data: { url }, close: () => calls.push(["close"]) },
+      waitUntil: (p) => { done = p; },
+    });
+    await done;
+    return calls.slice();
+  }
+  const message = origin + "/mail/message/?folder=INBOX&uid=7";
+  return {
+    closed: await click(message, [origin + "/mail/"]),
+    focused: await click(message, [origin + "/mail/", message]),
+    foreign: await click("https://elsewhere.example/phish", []),
+  };
+}"""
+
+
+def test_clicking_a_notification_opens_or_focuses_the_message(browser: object, live_server: object) -> None:
+    base = live_server.url  # type: ignore[attr-defined]
+    with urllib.request.urlopen(f"{base}/sw.js") as response:  # noqa: S310 - the live server on loopback
+        source = response.read().decode()
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()  # about:blank: no CSP, so the script can be run from a string
+    result = page.evaluate(CLICK, [source, base])
+    context.close()
+    message = f"{base}/mail/message/?folder=INBOX&uid=7"
+    assert result["closed"] == [["close"], ["open", message]]  # not open anywhere: a new window
+    assert result["focused"] == [["close"], ["focus", message]]  # already open: that window
+    assert result["foreign"] == [["close"], ["open", f"{base}/"]]  # never another site
