@@ -91,6 +91,8 @@ def test_worker_registers_keeps_the_shell_and_shows_the_offline_page(
     assert "Your mail is not kept on this device" in page.inner_text("body")
     # The offline page is styled from the shell the worker kept.
     assert page.evaluate("getComputedStyle(document.body).display") == "flex"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "webpush-offline-laptop.png"))
     page.context.set_offline(False)
     page.goto(f"{base}/mail/")
     page.wait_for_selector("tr.msg")
@@ -116,6 +118,8 @@ def test_offline_page_in_french(
     page.goto(f"{base}/mail/")
     page.wait_for_selector("[data-offline]")
     assert page.locator("h1").inner_text() == "Vous êtes hors ligne"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "webpush-offline-phone-fr.png"))
     assert page.evaluate(OVERFLOW) <= 0
     page.context.close()
 
