@@ -27,6 +27,11 @@
     return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
+  async function digest(text) {
+    const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   async function post(url, form, fields) {
     const body = new URLSearchParams(fields);
     body.set("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
@@ -58,7 +63,13 @@
     const refresh = async () => {
       registration = registration || await ready;
       if (!registration) { show(box.dataset.textUnsupported, null); return; }
-      const sub = await registration.pushManager.getSubscription();
+      let sub = await registration.pushManager.getSubscription();
+      const known = (box.dataset.known || "").split(",");
+      if (sub && !known.includes(await digest(sub.endpoint))) {
+        // Removed from the list (here or on another device), or another person's: end it here too.
+        await sub.unsubscribe().catch(() => null);
+        sub = null;
+      }
       if (Notification.permission === "denied") show(box.dataset.textDenied, sub ? true : null);
       else show(sub ? box.dataset.textOn : box.dataset.textOff, Boolean(sub));
     };

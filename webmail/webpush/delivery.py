@@ -44,6 +44,10 @@ def _host(endpoint: str) -> str:
 
 def send(subscription: PushSubscription, payload: dict[str, str], outcome: Outcome) -> None:
     """Post one encrypted message; a subscription the push service says is gone is deleted."""
+    if not subscription.auth:  # unreadable (credentials key changed without rotation): nothing to encrypt to
+        outcome.failed += 1
+        logger.warning("web push: subscription %s has no readable auth secret", subscription.pk)
+        return
     try:
         check_endpoint(subscription.endpoint)
         webpush(
@@ -74,10 +78,10 @@ def send(subscription: PushSubscription, payload: dict[str, str], outcome: Outco
             "web push: %s refused subscription %s (%s)", _host(subscription.endpoint), subscription.pk, status
         )
         return
-    except (requests.RequestException, EndpointRefused) as exc:
+    except (requests.RequestException, EndpointRefused, ValueError) as exc:  # ValueError: keys unusable
         outcome.failed += 1
         logger.warning(
-            "web push: %s unreachable for subscription %s (%s)",
+            "web push: %s not reached for subscription %s (%s)",
             _host(subscription.endpoint),
             subscription.pk,
             type(exc).__name__,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -118,6 +119,11 @@ def unsubscribe(*, user: User, endpoint: str) -> bool:
 def remove(*, user: User, pk: int) -> bool:
     deleted, _detail = PushSubscription.objects.filter(user=user, pk=pk).delete()
     return deleted > 0
+
+
+def endpoint_digest(endpoint: str) -> str:
+    """What the settings page shows of an endpoint: enough for the browser to find its own, no more."""
+    return hashlib.sha256(endpoint.encode()).hexdigest()
 
 
 def devices(user: User) -> list[PushSubscription]:

@@ -103,10 +103,13 @@ def offline_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def settings_view(request: SignedInRequest) -> HttpResponse:
+    devices = services.devices(request.user)
     context = {
         "configured": vapid.configured(),
         "public_key": vapid.application_server_key() if vapid.configured() else "",
-        "devices": services.devices(request.user),
+        "devices": devices,
+        # So this browser can tell whether the server still knows its subscription.
+        "known": ",".join(services.endpoint_digest(d.endpoint) for d in devices),
         "shows_content": services.shows_content(request.user),
         "section": "notifications",
     }

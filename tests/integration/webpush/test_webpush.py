@@ -21,6 +21,7 @@ from tests.support.pushservice import PushService, Subscription
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.webpush import delivery
 from webmail.webpush.models import PushSubscription
+from webmail.webpush.services import endpoint_digest
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -94,6 +95,8 @@ def test_subscribe_list_unsubscribe_and_remove(
     assert html.count("data-device=") == 2
     # Never shown back: the auth secret and the endpoint.
     assert phone.endpoint not in html and phone.as_json()["keys"]["auth"] not in html
+    # Only a digest, for the browser to find its own subscription in the list.
+    assert endpoint_digest(phone.endpoint) in html
 
     assert (
         client.post("/settings/notifications/unsubscribe/", {"endpoint": phone.endpoint}).status_code == 200
