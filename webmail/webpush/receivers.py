@@ -12,7 +12,7 @@ import asyncio
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 
 from accounts.models import MailAccount
 
@@ -32,7 +32,8 @@ def queue_if_subscribed(login: str, uids: list[int]) -> bool:
     )
     if user_id is None:
         return False
-    notify_new_mail.delay(user_id, uids)
+    # Queued once the sender's transaction (if any) commits: the worker must see what it saw.
+    transaction.on_commit(lambda: notify_new_mail.delay(user_id, uids))
     return True
 
 

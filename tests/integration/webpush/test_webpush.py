@@ -207,3 +207,27 @@ def _assert_no_secret_logged(text: str, sub: Subscription) -> None:
     assert "127.0.0.1" in text  # the failure was logged, by host
     for secret in (sub.as_json()["keys"]["auth"], sub.as_json()["keys"]["p256dh"], sub.token):
         assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("uids", "title", "url_end"),
+    [
+        ([11, 12, 13, 14], "4 new messages", "/mail/"),  # a burst: one notification, not four
+        ([], "New mail", "/mail/"),  # the event did not say which
+    ],
+)
+def test_a_burst_or_unknown_uids_make_one_notification_for_the_inbox(
+    signed_in: tuple[Client, MailUser],
+    push_service: PushService,
+    uids: list[int],
+    title: str,
+    url_end: str,
+) -> None:
+    client, user = signed_in
+    assert _subscribe(client, push_service.subscribe()).status_code == 200
+    outcome = delivery.notify_new_mail(MailAccount.objects.get(email=user.email).user_id, uids)
+    assert outcome.sent == 1
+    (got,) = push_service.wait_for(1)
+    assert got.problems == []
+    assert got.payload["title"] == title
+    assert got.payload["url"] == f"http://testserver{url_end}"
