@@ -34,6 +34,13 @@ WORKER_READY = """async () => {
 CONTROLLED = "() => navigator.serviceWorker.controller !== null"
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
+DEBUG_STATE = """async () => {
+  const reg = await navigator.serviceWorker.getRegistration();
+  const w = (x) => x && {state: x.state, url: x.scriptURL};
+  return {url: location.href, controller: w(navigator.serviceWorker.controller),
+          active: reg && w(reg.active), waiting: reg && w(reg.waiting), installing: reg && w(reg.installing)};
+}"""
+
 CACHED = """async () => {
   const out = [];
   for (const name of await caches.keys()) {
@@ -57,8 +64,18 @@ def _until(page: Any, script: str, timeout: float = 20) -> Any:
         value = page.evaluate(script)
         if value:
             return value
-        assert time.monotonic() < deadline, f"never true: {script}"
+        if time.monotonic() >= deadline:
+            state = page.evaluate(DEBUG_STATE)
+            raise AssertionError(f"never true: {script}; {state}")
         page.wait_for_timeout(100)
+
+
+def _controlled(page: Any) -> None:
+    """The worker is active: load the page again under it. Its clients.claim() on activation
+    misses a page that was still loading then (the login's redirect), as a browser does."""
+    page.evaluate(WORKER_READY)
+    page.reload()
+    _until(page, CONTROLLED)
 
 
 def _seed(dovecot: DovecotInstance, user: MailUser) -> None:
@@ -76,8 +93,7 @@ def test_worker_registers_keeps_the_shell_and_shows_the_offline_page(
     ready = page.evaluate(WORKER_READY)
     assert ready["scope"] == f"{base}/"
     assert ready["script"] == f"{base}/sw.js?lang=en"
-    # Once the worker controls the page (it claims it on activation), reload under it.
-    _until(page, CONTROLLED)
+    _controlled(page)
     cached = page.evaluate(CACHED)
     assert "/static/shared/base.css" in cached and "/static/icons/app-192.png" in cached
     assert "/offline/?lang=en" in cached
@@ -110,7 +126,7 @@ def test_offline_page_in_french(
     page.goto(f"{base}/mail/")
     page.wait_for_selector("tr.msg")
     assert page.evaluate(WORKER_READY)["script"] == f"{base}/sw.js?lang=fr"
-    _until(page, CONTROLLED)
+    _controlled(page)
     _until(
         page, "async () => { const k = await caches.keys(); return k.length === 1 && k[0].endsWith('-fr'); }"
     )
@@ -137,7 +153,7 @@ def test_a_push_shows_the_notification_that_opens_the_message(
     registrations: list[dict[str, Any]] = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
     cdp.send("ServiceWorker.enable")
-    _until(page, CONTROLLED)
+    _controlled(page)
     assert registrations
     url = f"{base}/mail/message/?folder=INBOX&uid=1"
     payload = {"title": "Alice Martin", "body": "Budget for next spring", "url": url, "tag": "m1"}
