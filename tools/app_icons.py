@@ -5,7 +5,8 @@
 Drawn by headless Chromium (Playwright, /usr/bin/chromium), which renders SVG as the
 browser shows the favicon. "any" icons are the logo as it is (rounded square, transparent
 corners); "maskable" ones fill the whole square with the logo's blue and keep the envelope
-inside the central 80% circle a launcher's mask may cut to (the W3C "safe zone").
+inside the central 80% circle a launcher's mask may cut to (the W3C "safe zone"); so is
+the 180 px apple-touch-icon.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from playwright.sync_api import sync_playwright
 
 ICONS = Path(__file__).resolve().parent.parent / "static" / "icons"
 CHROMIUM = "/usr/bin/chromium"
-ANY_SIZES = (180, 192, 512)
+ANY_SIZES = (192, 512)
 MASKABLE_SIZES = (192, 512)
 
 
@@ -37,6 +38,8 @@ def main() -> None:
     logo = (ICONS / "favicon.svg").read_text()
     jobs = [(f"app-{s}.png", logo, s) for s in ANY_SIZES]
     jobs += [(f"app-maskable-{s}.png", maskable(logo), s) for s in MASKABLE_SIZES]
+    # iOS's home-screen icon: a full square (iOS rounds it itself and shows transparency as black).
+    jobs.append(("app-180.png", maskable(logo), 180))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         for name, svg, size in jobs:
