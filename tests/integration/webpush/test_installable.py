@@ -31,6 +31,8 @@ def test_pages_link_the_manifest_and_the_worker(client: Client) -> None:
     assert re.search(r'<link rel="manifest" href="/manifest.webmanifest">', html)
     assert 'data-worker="/sw.js"' in html
     assert '<meta name="theme-color"' in html
+    touch = re.search(r'<link rel="apple-touch-icon" href="([^"]+)">', html)
+    assert touch and _png_size(_body(client.get(touch.group(1)))) == (180, 180)
 
 
 def test_manifest_fields_and_icons(client: Client) -> None:
