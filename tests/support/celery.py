@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
+from tests.support.pushservice import TEST_VAPID_PRIVATE_KEY
 from webmail.devstack.dovecot import DovecotInstance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +140,9 @@ def worker_environment(
         "WEBMAIL_MANAGESIEVE_PORT": str(dovecot.managesieve_port),
         "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1",
         "WEBMAIL_POP_TIMEOUT": "10",
+        # Web Push goes to the tests' push service on loopback (tests/support/pushservice.py).
+        "WEBMAIL_VAPID_PRIVATE_KEY": TEST_VAPID_PRIVATE_KEY,
+        "WEBMAIL_WEBPUSH_ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "INFO",
         **overrides,
     }
