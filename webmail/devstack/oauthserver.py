@@ -172,7 +172,7 @@ class _CodeGrant(grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         data = request.payload.data
-        owner: OAuthServer = self.server.owner  # type: ignore[attr-defined]
+        owner: OAuthServer = self.server.owner
         with owner.lock:
             owner.codes[code] = Code(
                 code,
@@ -186,14 +186,14 @@ class _CodeGrant(grants.AuthorizationCodeGrant):
             )
 
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
-        owner: OAuthServer = self.server.owner  # type: ignore[attr-defined]
+        owner: OAuthServer = self.server.owner
         found = owner.codes.get(code)
         if found and found.client_id == client.client_id and time.time() - found.issued < 300:
             return found
         return None
 
     def delete_authorization_code(self, authorization_code: Code) -> None:
-        owner: OAuthServer = self.server.owner  # type: ignore[attr-defined]
+        owner: OAuthServer = self.server.owner
         with owner.lock:
             owner.codes.pop(authorization_code.code, None)
 
@@ -206,7 +206,7 @@ class _RefreshGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use, as Microsoft does
 
     def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
-        owner: OAuthServer = self.server.owner  # type: ignore[attr-defined]
+        owner: OAuthServer = self.server.owner
         token = owner.by_refresh.get(refresh_token)
         if token is None or token.refresh_revoked:
             return None
@@ -216,24 +216,24 @@ class _RefreshGrant(grants.RefreshTokenGrant):
         return refresh_token.user
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
-        self.server.owner.refreshes += 1  # type: ignore[attr-defined]
+        self.server.owner.refreshes += 1
         refresh_token.refresh_revoked = True
         refresh_token.revoked = True
 
 
 class _Revocation(RevocationEndpoint):
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
-        owner: OAuthServer = self.server.owner  # type: ignore[attr-defined]
+        owner: OAuthServer = self.server.owner
         return owner.by_access.get(token_string) or owner.by_refresh.get(token_string)
 
     def revoke_token(self, token: Token, request: OAuth2Request) -> None:
-        owner: OAuthServer = self.server.owner  # type: ignore[attr-defined]
+        owner: OAuthServer = self.server.owner
         owner.revoke_grant(token)
 
 
 class _Introspection(IntrospectionEndpoint):
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
-        owner: OAuthServer = self.server.owner  # type: ignore[attr-defined]
+        owner: OAuthServer = self.server.owner
         owner.introspections += 1
         return owner.by_access.get(token_string)
 
@@ -249,7 +249,7 @@ class _Introspection(IntrospectionEndpoint):
         }
 
     def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:
-        return client.client_id in self.server.owner.resource_servers  # type: ignore[attr-defined]
+        return client.client_id in self.server.owner.resource_servers
 
 
 class OAuthServer:
