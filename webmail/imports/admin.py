@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -265,6 +266,13 @@ class ArchiveUploadAdmin(ReadOnlyAdmin):
 # ---------------------------------------------------------------- OAuth 2.0 providers
 
 
+def _https_urls(db_field: Any, **kwargs: Any) -> Any:
+    # An endpoint typed without a scheme is https (Django 6's default; no warning until then).
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
 class OAuthProviderAdminForm(forms.ModelForm):
     # The stored client secret is never sent to the browser: this field only sets a new one.
     new_client_secret = write_only_password(
@@ -287,6 +295,7 @@ class OAuthProviderAdminForm(forms.ModelForm):
             "mail_hosts",
         ]
         widgets = {"mail_hosts": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})}
+        formfield_callback = _https_urls
 
     def clean_mail_hosts(self) -> str:
         hosts = [h.strip().lower().rstrip(".") for h in self.cleaned_data["mail_hosts"].split() if h.strip()]
@@ -326,6 +335,11 @@ class OAuthProviderAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description=gettext_lazy("client secret stored"))
     def has_secret(self, obj: OAuthProvider) -> bool | None:
