@@ -352,7 +352,7 @@ def archive_start(*, user: User, filename: str, size: int, mailbox_password: str
     """Open an upload of ``size`` bytes; its chunks follow (``archive_chunk``)."""
     name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     if not name or any(ord(c) < 32 for c in name):
-        raise ArchiveRefused(_("Choose an .mbox file."))
+        raise ArchiveRefused(_("Choose an .mbox or .zip file."))
     if size <= 0:
         raise ArchiveRefused(_("This file is empty."))
     if size > settings.WEBMAIL_ARCHIVE_MAX_BYTES:

@@ -57,6 +57,7 @@ BROKEN_REASONS = {
     "no headers": _("no header lines"),
     "header block too large": _("header block too large"),
     "too large": _("larger than the size limit"),
+    "damaged": _("damaged or encrypted in the zip file"),
 }
 UPLOADS_SHOWN = 20
 
