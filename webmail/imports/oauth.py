@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from authlib.common.security import generate_token
@@ -90,6 +90,12 @@ class ProviderRefused(MailError):
 def bound_key(account: ExternalAccount) -> str:
     """Where an account's tokens may be sent: protocol, server, port, TLS mode and login."""
     return f"{account.protocol}:{endpoint_key(account.pop_endpoint())}:{account.username.lower()}"
+
+
+def origin(url: str) -> str:
+    """ "https://host[:port]" of an endpoint ("" if it has none)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def enabled_providers() -> list[OAuthProvider]:

@@ -49,7 +49,9 @@ def _own_mail_account(request: SignedInRequest, pk: int) -> ExternalAccount:
 def account_list_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     # The user is here with their password: keep the stored one current for the worker.
     actions.refresh_mailbox_password(user=request.user, mailbox_password=mailbox.password)
-    return render(request, "imports/accounts.html", _statuses(request))
+    return _to_providers(
+        render(request, "imports/accounts.html", _statuses(request)), oauth.enabled_providers()
+    )
 
 
 @login_required
@@ -117,10 +119,20 @@ def _edit(request: SignedInRequest, mailbox: UserMailbox, account: ExternalAccou
         "test_failed": test_failed,
         "providers": providers,
     }
-    return render(request, "imports/form.html", context)
+    return _to_providers(render(request, "imports/form.html", context), providers)
 
 
 # ---------------------------------------------------------------- OAuth 2.0 ("Connect with …")
+
+
+def _to_providers(response: HttpResponse, providers: list[OAuthProvider]) -> HttpResponse:
+    """Let this page's forms lead to the providers' sign-in pages: "Connect" and "Reconnect" are
+    POSTs answered by a redirect there, which the policy's form-action ('self') would stop."""
+    origins = sorted({oauth.origin(p.authorization_endpoint) for p in providers} - {""})
+    if origins:
+        response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
+    return response
+
 
 PENDING_KEY = "imports_oauth_pending"
 PENDING_KEPT = 5  # sign-ins under way at once (several tabs)

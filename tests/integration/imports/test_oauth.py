@@ -118,8 +118,11 @@ def test_connect_with_the_provider_then_import_signed_in_with_the_token(
     provider = oauth_provider(mechanism=mechanism)
     items = pop_messages(7, seed=31 if protocol == "pop3" else 32)
     external.seed(items)
-    form = browser.get(URL + "add/").content.decode()
-    assert "Connect with Test provider" in form
+    page = browser.get(URL + "add/")
+    assert "Connect with Test provider" in page.content.decode()
+    # The form's POST is answered by a redirect to the provider: the policy must let it go there.
+    policy = page["Content-Security-Policy"]
+    assert re.search(rf"form-action 'self' {re.escape(oauth_server.base_url)}(;|$)", policy), policy
 
     with django_capture_on_commit_callbacks(execute=True):
         done = connect(browser, provider, settings_form(external, dovecot, protocol), oauth_server)
