@@ -223,6 +223,11 @@ def oauth_complete(
         account = ExternalAccount(user=user, **fields)
     if not provider.serves(account.host):
         raise oauth.ProviderRefused(_("This sign-in service is not for this server."))
+    same = ExternalAccount.objects.filter(
+        user=user, host=account.host, port=account.port, username=account.username
+    ).exclude(pk=account.pk)
+    if same.exists():  # added meanwhile (another tab, a second click)
+        raise oauth.ProviderRefused(_("You already check this account."))
     token = oauth.exchange(
         provider, code=code, code_verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
     )
