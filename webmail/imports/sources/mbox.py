@@ -157,7 +157,6 @@ class _Message:
         length = self.end - self.start
         head = bytes(self.head)
         headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n")
-        summary = _summary(headers)
         broken = ""
         if not head.strip():
             broken = "empty" if length == 0 else "no headers"
@@ -168,7 +167,7 @@ class _Message:
         elif self.size > max_size:
             broken = "too large"
         if broken:
-            return Found(self.start, length, "", "", (), broken, summary)
+            return Found(self.start, length, "", "", (), broken, _summary(headers))  # (only listed if broken)
         folder, flags = _placement(headers)
         mid = str(headers.get("Message-ID", "") or "").strip()
         digest = hashlib.sha256()
@@ -176,7 +175,7 @@ class _Message:
         if not mid:  # no Message-ID: the header block decides too (without Takeout's labels)
             digest.update(_stable_head(head))
         digest.update(self.body.digest())
-        return Found(self.start, length, "mbox:" + digest.hexdigest()[:48], folder, flags, "", summary)
+        return Found(self.start, length, "mbox:" + digest.hexdigest()[:48], folder, flags)
 
 
 def _stable_head(head: bytes) -> bytes:
