@@ -142,7 +142,7 @@ def _forget_grant(account: ExternalAccount) -> None:
     grant = account.oauth_grant
     oauth.revoke(grant)
     grant.delete()
-    del account.oauth_grant  # the cached reverse relation
+    account._state.fields_cache.pop("oauth_grant", None)  # the cached reverse relation
 
 
 # ---------------------------------------------------------------- OAuth 2.0 ("Connect with …")

@@ -322,3 +322,34 @@ def test_connect_is_only_offered_for_the_providers_own_servers(
     page = browser.post(URL + "add/", data)
     assert page.status_code == 200
     assert "sign-in is only for its own servers: 127.0.0.1" in page.content.decode()
+
+
+def test_a_connected_account_is_edited_without_a_password_and_a_typed_one_replaces_the_grant(
+    browser: Client,
+    oauth_provider: Callable[..., OAuthProvider],
+    oauth_server: OAuthServer,
+    signs_in_as: External,
+    owner: Owner,
+    dovecot: DovecotInstance,
+) -> None:
+    external = signs_in_as
+    connect(browser, oauth_provider(), settings_form(external, dovecot), oauth_server)
+    account = ExternalAccount.objects.get(user=owner.user)
+    form = browser.get(f"{URL}{account.pk}/edit/").content.decode()
+    assert "This account signs in with Test provider" in form
+
+    saved = browser.post(
+        f"{URL}{account.pk}/edit/", {**settings_form(external, dovecot), "interval_minutes": 60}
+    )
+
+    assert saved.status_code == 302, saved.content.decode()[:1500]
+    account.refresh_from_db()
+    assert account.interval_minutes == 60 and account.uses_oauth  # tested with the token, kept
+    grant = OAuthGrant.objects.get(account=account)
+    switched = browser.post(
+        f"{URL}{account.pk}/edit/", {**settings_form(external, dovecot), "password": external.password}
+    )
+    assert switched.status_code == 302
+    account = ExternalAccount.objects.get(pk=account.pk)
+    assert not account.uses_oauth and account.password == external.password
+    assert oauth_server.by_refresh[grant.refresh_token].refresh_revoked  # revoked at the provider
