@@ -353,3 +353,22 @@ def test_a_connected_account_is_edited_without_a_password_and_a_typed_one_replac
     account = ExternalAccount.objects.get(pk=account.pk)
     assert not account.uses_oauth and account.password == external.password
     assert oauth_server.by_refresh[grant.refresh_token].refresh_revoked  # revoked at the provider
+
+
+def test_removing_a_connected_account_revokes_its_grant_at_the_provider(
+    browser: Client,
+    oauth_provider: Callable[..., OAuthProvider],
+    oauth_server: OAuthServer,
+    signs_in_as: External,
+    owner: Owner,
+    dovecot: DovecotInstance,
+) -> None:
+    connect(browser, oauth_provider(), settings_form(signs_in_as, dovecot), oauth_server)
+    account = ExternalAccount.objects.get(user=owner.user)
+    grant = OAuthGrant.objects.get(account=account)
+
+    assert browser.post(f"{URL}{account.pk}/remove/").status_code == 302
+
+    assert not OAuthGrant.objects.filter(pk=grant.pk).exists()
+    assert oauth_server.by_refresh[grant.refresh_token].refresh_revoked
+    assert oauth_server.active_tokens(signs_in_as.email) == 0
