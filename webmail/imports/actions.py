@@ -6,6 +6,8 @@ import contextlib
 import enum
 import fcntl
 import os
+import time
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
@@ -15,12 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import CredentialAttempt, MailAccount
-from accounts.secret_binding import endpoint_key
+from accounts.secret_binding import SecretMustBeRetyped, endpoint_key
 from accounts.servers import resolve
 from accounts.throttle import Target, credential_try
+from webmail.mailaccess.sasl import BearerToken
 
-from . import dispatch, runlock, service
-from .models import ArchiveUpload, ExternalAccount, FetchRun
+from . import dispatch, oauth, runlock, service
+from .models import ArchiveUpload, ExternalAccount, FetchRun, OAuthProvider
 from .sources.archive import archive_path
 from .tasks import queue_import
 
@@ -61,7 +64,18 @@ def account_save(
     The test is a sign-in with what the user typed: throttled (``accounts.throttle``).
     ``mailbox_password`` is the user's own, stored encrypted so the worker can write to the mailbox.
     """
-    secret = password or ExternalAccount.SECRET_BINDING.stored_secret_for(account)
+    secret: str | BearerToken
+    connected = account.pk is not None and account.uses_oauth and not password
+    if connected:
+        # Signed in with a grant: the token only goes to the server and login it was given for.
+        if oauth.bound_key(account) != account.oauth_grant.bound_to:
+            raise SecretMustBeRetyped(
+                _("Connect with %(provider)s again when you change the server or username.")
+                % {"provider": account.oauth_grant.provider.name}
+            )
+        secret = oauth.access_token(account)
+    else:
+        secret = password or ExternalAccount.SECRET_BINDING.stored_secret_for(account)
     kind = CredentialAttempt.Kind.IMAP if account.is_imap else CredentialAttempt.Kind.POP3
     target = Target(kind, account.host, account.username, account.port)
     with credential_try(user=user, target=target, client_ip=client_ip):
@@ -75,6 +89,8 @@ def account_save(
     with transaction.atomic():
         if password:
             account.password = password
+            if account.pk is not None and account.uses_oauth:
+                _forget_grant(account)  # a password typed replaces the connection
         if not account.leave_copy:
             account.delete_after_days = None  # everything is deleted once stored anyway
         if account.pk is None:
@@ -108,6 +124,8 @@ def account_resume(*, account: ExternalAccount, mailbox_password: str | None = N
 
 def account_remove(*, account: ExternalAccount) -> None:
     """Forget the account, its ledger and history. The mail already imported stays in the mailbox."""
+    if account.uses_oauth:
+        oauth.revoke(account.oauth_grant)  # tell the provider, where it offers that
     waiting = [archive_path(u) for u in account.uploads.exclude(status=ArchiveUpload.Status.DONE)]
     with transaction.atomic():
         user_id = account.user_id
@@ -118,6 +136,126 @@ def account_remove(*, account: ExternalAccount) -> None:
     for path in waiting:  # archives not imported yet: their files go with the account
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def _forget_grant(account: ExternalAccount) -> None:
+    grant = account.oauth_grant
+    oauth.revoke(grant)
+    grant.delete()
+    account._state.fields_cache.pop("oauth_grant", None)  # the cached reverse relation
+
+
+# ---------------------------------------------------------------- OAuth 2.0 ("Connect with …")
+
+
+@dataclass(frozen=True)
+class PendingConnect:
+    """What the browser's trip to the provider must come back to (kept in the user's session)."""
+
+    state: str
+    code_verifier: str
+    provider_id: int
+    redirect_uri: str
+    account_id: int | None  # reconnecting this account; None: adding one with ``settings``
+    settings: dict[str, Any]
+    started: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PendingConnect:
+        return cls(**data)
+
+
+def oauth_begin(
+    *,
+    provider: OAuthProvider,
+    redirect_uri: str,
+    account: ExternalAccount,
+    settings_data: dict[str, Any] | None = None,
+) -> tuple[str, PendingConnect]:
+    """The provider's authorization URL, and what the callback needs (state, PKCE verifier...).
+
+    ``account`` is the account being reconnected (saved), or the one being added (not
+    saved yet: ``settings_data`` holds its form's values until the provider sends the user back).
+    """
+    if not provider.enabled:
+        raise oauth.ProviderRefused(_("This sign-in service is not offered any more."))
+    if not provider.serves(account.host):
+        raise oauth.ProviderRefused(
+            _("%(provider)s sign-in is only for its own servers: %(hosts)s.")
+            % {"provider": provider.name, "hosts": ", ".join(provider.hosts)}
+        )
+    started = oauth.begin(provider, redirect_uri=redirect_uri, login_hint=account.username or account.email)
+    pending = PendingConnect(
+        state=started.state,
+        code_verifier=started.code_verifier,
+        provider_id=provider.pk,
+        redirect_uri=redirect_uri,
+        account_id=account.pk,
+        settings=dict(settings_data or {}),
+        started=time.time(),
+    )
+    return started.url, pending
+
+
+@sensitive_variables("mailbox_password", "token", "code")
+def oauth_complete(
+    *, user: User, pending: PendingConnect, code: str, mailbox_password: str, client_ip: str = ""
+) -> tuple[ExternalAccount, int]:
+    """Trade the code for tokens, test the sign-in with them, then save the account and its grant.
+
+    Returns the account and its server's message count. Raises a MailError (in words)
+    when anything fails; nothing is saved then.
+    """
+    if time.time() - pending.started > oauth.PENDING_SECONDS:
+        raise oauth.ProviderRefused(_("The sign-in took too long. Start again."))
+    provider = OAuthProvider.objects.filter(pk=pending.provider_id, enabled=True).first()
+    if provider is None:
+        raise oauth.ProviderRefused(_("This sign-in service is not offered any more."))
+    if pending.account_id is not None:
+        account = ExternalAccount.objects.exclude(protocol=ExternalAccount.Protocol.ARCHIVE).get(
+            pk=pending.account_id, user=user
+        )
+    else:
+        fields = {name: value for name, value in pending.settings.items() if name in SETTINGS_FIELDS}
+        account = ExternalAccount(user=user, **fields)
+    if not provider.serves(account.host):
+        raise oauth.ProviderRefused(_("This sign-in service is not for this server."))
+    same = ExternalAccount.objects.filter(
+        user=user, host=account.host, port=account.port, username=account.username
+    ).exclude(pk=account.pk)
+    if same.exists():  # added meanwhile (another tab, a second click)
+        raise oauth.ProviderRefused(_("You already check this account."))
+    token = oauth.exchange(
+        provider, code=code, code_verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
+    )
+    bearer = BearerToken(provider.mechanism, token["access_token"])
+    kind = CredentialAttempt.Kind.IMAP if account.is_imap else CredentialAttempt.Kind.POP3
+    target = Target(kind, account.host, account.username, account.port)
+    with credential_try(user=user, target=target, client_ip=client_ip):
+        count = service.connection_test(
+            endpoint=account.pop_endpoint(),
+            username=account.username,
+            password=bearer,
+            protocol=account.protocol,
+            folders=account.chosen_folders,
+        )
+    with transaction.atomic():
+        if account.pk is None:
+            if not account.leave_copy:
+                account.delete_after_days = None
+            account.save()
+        else:
+            # Connected now: no stored password is kept beside the grant.
+            ExternalAccount.objects.filter(pk=account.pk).update(password="")
+        oauth.save_grant(account, provider, token)
+        _store_mailbox_password(user, mailbox_password)
+        if account.paused_reason != ExternalAccount.Paused.USER:
+            _resume_fields(account.pk)
+            _queue_now(account.pk, FetchRun.Trigger.USER)
+    return account, count
 
 
 class CheckNow(enum.Enum):
@@ -219,7 +357,7 @@ def archive_start(*, user: User, filename: str, size: int, mailbox_password: str
     """Open an upload of ``size`` bytes; its chunks follow (``archive_chunk``)."""
     name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     if not name or any(ord(c) < 32 for c in name):
-        raise ArchiveRefused(_("Choose an .mbox file."))
+        raise ArchiveRefused(_("Choose an .mbox or .zip file."))
     if size <= 0:
         raise ArchiveRefused(_("This file is empty."))
     if size > settings.WEBMAIL_ARCHIVE_MAX_BYTES:

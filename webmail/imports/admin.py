@@ -6,15 +6,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin import ReadOnlyAdmin, stored_state
 from accounts.formfields import write_only_password
 
-from .models import ArchiveUpload, ExternalAccount, FetchRun, LedgerEntry
+from .models import ArchiveUpload, ExternalAccount, FetchRun, LedgerEntry, OAuthGrant, OAuthProvider
 
 
 class ExternalAccountAdminForm(forms.ModelForm):
@@ -259,3 +261,119 @@ class ArchiveUploadAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("filename", "user__username")
     list_select_related = ("user",)
+
+
+# ---------------------------------------------------------------- OAuth 2.0 providers
+
+
+def _https_urls(db_field: Any, **kwargs: Any) -> Any:
+    # An endpoint typed without a scheme is https (Django 6's default; no warning until then).
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+class OAuthProviderAdminForm(forms.ModelForm):
+    # The stored client secret is never sent to the browser: this field only sets a new one.
+    new_client_secret = write_only_password(
+        gettext_lazy("client secret"),
+        help_text=gettext_lazy("Write-only. Leave empty to keep the stored secret, which is never shown."),
+    )
+
+    class Meta:
+        model = OAuthProvider
+        fields = [
+            "name",
+            "enabled",
+            "client_id",
+            "authorization_endpoint",
+            "token_endpoint",
+            "revocation_endpoint",
+            "scopes",
+            "authorization_params",
+            "mechanism",
+            "mail_hosts",
+        ]
+        widgets = {"mail_hosts": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})}
+        formfield_callback = _https_urls
+
+    def clean_mail_hosts(self) -> str:
+        hosts = [h.strip().lower().rstrip(".") for h in self.cleaned_data["mail_hosts"].split() if h.strip()]
+        if not hosts or any(c in h for h in hosts for c in "/@:[]"):
+            raise forms.ValidationError(_("List the server names, one a line, for example imap.gmail.com."))
+        return "\n".join(dict.fromkeys(hosts))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # The client secret only goes where it was given: new endpoints or client id need it again.
+        OAuthProvider.SECRET_BINDING.require_retyped_secret(self, typed_field="new_client_secret")
+        return self.cleaned_data
+
+
+@admin.register(OAuthProvider)
+class OAuthProviderAdmin(admin.ModelAdmin):
+    """Add one from a preset with ``?preset=google`` or ``?preset=microsoft`` (links on the add page)."""
+
+    form = OAuthProviderAdminForm
+    list_display = ("name", "enabled", "client_id", "mechanism", "hosts_list", "has_secret")
+    readonly_fields = ("has_secret", "redirect_uri")
+    fieldsets = (
+        (None, {"fields": ("name", "enabled", "redirect_uri")}),
+        (gettext_lazy("Client"), {"fields": ("client_id", "has_secret", "new_client_secret")}),
+        (
+            gettext_lazy("Provider"),
+            {
+                "fields": (
+                    "authorization_endpoint",
+                    "token_endpoint",
+                    "revocation_endpoint",
+                    "scopes",
+                    "authorization_params",
+                    "mechanism",
+                    "mail_hosts",
+                )
+            },
+        ),
+    )
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(boolean=True, description=gettext_lazy("client secret stored"))
+    def has_secret(self, obj: OAuthProvider) -> bool | None:
+        return stored_state(obj.client_secret)
+
+    @admin.display(description=gettext_lazy("mail servers"))
+    def hosts_list(self, obj: OAuthProvider) -> str:
+        return ", ".join(obj.hosts)
+
+    @admin.display(description=gettext_lazy("redirect URI to register with the provider"))
+    def redirect_uri(self, obj: OAuthProvider | None) -> str:
+        return _("this site's address followed by %(path)s") % {"path": reverse("imports:oauth_callback")}
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        from .oauth import PRESETS
+
+        initial = dict(super().get_changeform_initial_data(request))
+        initial.update(PRESETS.get(request.GET.get("preset", ""), {}))
+        return initial
+
+    def save_model(
+        self, request: HttpRequest, obj: OAuthProvider, form: forms.ModelForm, change: bool
+    ) -> None:
+        secret = form.cleaned_data.get("new_client_secret")
+        if secret:
+            obj.client_secret = secret
+        obj.save()
+
+
+@admin.register(OAuthGrant)
+class OAuthGrantAdmin(ReadOnlyAdmin):
+    """Who is connected with which provider. The tokens themselves are never shown."""
+
+    list_display = ("account", "provider", "expires_at", "refreshed_at", "created")
+    fields = ("account", "provider", "scope", "expires_at", "refreshed_at", "created")
+    list_select_related = ("account", "provider")
+    search_fields = ("account__email", "account__user__username")

@@ -55,9 +55,13 @@ class ExternalAccountForm(forms.ModelForm):
             "username": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         }
 
-    def __init__(self, *args: Any, user: User, protocol: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, user: User, protocol: str = "", oauth: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        # "Connect with …" pressed (or the account signs in with a grant): no password to type.
+        connected = oauth or (self.instance.pk is not None and self.instance.uses_oauth)
         adding = self.instance.pk is None
         chosen = self.fields["protocol"]
         assert isinstance(chosen, forms.ChoiceField)
@@ -72,8 +76,13 @@ class ExternalAccountForm(forms.ModelForm):
         self.imap = (self.initial.get("protocol") or self.instance.protocol) == ExternalAccount.Protocol.IMAP
         self.fields["host"].label = _("IMAP server") if self.imap else _("POP server")
         unreadable = not adding and secret_unreadable(self.instance.password)
-        self.fields["password"].required = adding or unreadable
-        if unreadable:
+        self.fields["password"].required = (adding or unreadable) and not connected
+        if connected and not adding:
+            self.fields["password"].help_text = _(
+                "This account signs in with %(provider)s. Leave empty to keep it so; a password typed "
+                "here replaces the connection."
+            ) % {"provider": self.instance.oauth_grant.provider.name}
+        elif unreadable:
             self.fields["password"].help_text = _(
                 "The stored password can no longer be read: enter it again."
             )

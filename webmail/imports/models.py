@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +43,7 @@ class ExternalAccount(models.Model):
         NO = "", _("not paused")
         USER = "user", _("paused by you")
         AUTH = "auth", _("paused after repeated sign-in failures")
+        OAUTH = "oauth", _("paused: the authorization was withdrawn or expired; reconnect")
 
     INTERVAL_CHOICES = [
         (5, _("every 5 minutes")),
@@ -134,6 +136,14 @@ class ExternalAccount(models.Model):
             ca_file=settings.WEBMAIL_TLS_CA_FILE,
             timeout=settings.WEBMAIL_POP_TIMEOUT,
         )
+
+    @property
+    def uses_oauth(self) -> bool:
+        """Signs in with an OAuth 2.0 grant (``OAuthGrant``) instead of a password."""
+        try:
+            return self.oauth_grant is not None
+        except ObjectDoesNotExist:
+            return False
 
     @property
     def is_imap(self) -> bool:
@@ -296,3 +306,83 @@ class ArchiveUpload(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class OAuthProvider(models.Model):
+    """An OAuth 2.0 client the admin registered with a mail provider (Google, Microsoft...).
+
+    Users then "Connect with" it when adding a POP3 or IMAP account on one of its
+    ``mail_hosts``, instead of typing a password. The client secret is stored
+    encrypted and only ever sent to the token and revocation endpoints it was given for.
+    """
+
+    class Mechanism(models.TextChoices):
+        XOAUTH2 = "XOAUTH2", "XOAUTH2"
+        OAUTHBEARER = "OAUTHBEARER", _("OAUTHBEARER (RFC 7628)")
+
+    name = models.CharField(
+        _("name"), max_length=80, unique=True, help_text=_("Shown on the button: “Connect with …”.")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    client_id = models.CharField(_("client ID"), max_length=255)
+    client_secret = EncryptedTextField(_("client secret"), blank=True, default="", editable=False)
+    authorization_endpoint = models.URLField(_("authorization endpoint"), max_length=500)
+    token_endpoint = models.URLField(_("token endpoint"), max_length=500)
+    revocation_endpoint = models.URLField(_("revocation endpoint"), max_length=500, blank=True, default="")
+    scopes = models.CharField(_("scopes"), max_length=500, help_text=_("Separated by spaces."))
+    # Added to the authorization request (Google: access_type=offline&prompt=consent, for a refresh token).
+    authorization_params = models.CharField(
+        _("extra authorization parameters"), max_length=255, blank=True, default=""
+    )
+    mechanism = models.CharField(
+        _("SASL mechanism"), max_length=12, choices=Mechanism.choices, default=Mechanism.XOAUTH2
+    )
+    mail_hosts = models.TextField(
+        _("mail servers"),
+        help_text=_("The POP3 and IMAP servers its tokens are for, one a line (for example imap.gmail.com)."),
+    )
+
+    class Meta:
+        verbose_name = _("OAuth provider")
+        verbose_name_plural = _("OAuth providers")
+        ordering = ["name"]
+
+    # The client secret goes only to the endpoints and client it was typed for.
+    SECRET_BINDING = SecretBinding("client_secret", ("client_id", "token_endpoint", "revocation_endpoint"))
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def hosts(self) -> list[str]:
+        return [h.strip().lower().rstrip(".") for h in self.mail_hosts.split() if h.strip()]
+
+    def serves(self, host: str) -> bool:
+        return host.strip().lower().rstrip(".") in self.hosts
+
+
+class OAuthGrant(models.Model):
+    """The tokens an account signs in with, from the user's "Connect with …".
+
+    Bound where they were given: ``bound_to`` is the mail server, port, TLS mode and
+    login, and ``token_endpoint`` where the refresh token may be sent. A change of
+    either (the account edited, the provider re-pointed) needs a new "Connect".
+    """
+
+    account = models.OneToOneField(ExternalAccount, on_delete=models.CASCADE, related_name="oauth_grant")
+    provider = models.ForeignKey(OAuthProvider, on_delete=models.CASCADE, related_name="grants")
+    access_token = EncryptedTextField(_("access token"), blank=True, default="", editable=False)
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True, default="", editable=False)
+    expires_at = models.DateTimeField(_("access token expires"), null=True, blank=True)
+    scope = models.CharField(_("scope"), max_length=500, blank=True, default="")
+    bound_to = models.CharField(max_length=600, editable=False)
+    token_endpoint = models.URLField(max_length=500, editable=False)
+    created = models.DateTimeField(_("connected"), auto_now_add=True)
+    refreshed_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("OAuth grant")
+        verbose_name_plural = _("OAuth grants")
+
+    def __str__(self) -> str:
+        return f"{self.account} ({self.provider})"

@@ -57,6 +57,7 @@ BROKEN_REASONS = {
     "no headers": _("no header lines"),
     "header block too large": _("header block too large"),
     "too large": _("larger than the size limit"),
+    "damaged": _("damaged or encrypted in the zip file"),
 }
 UPLOADS_SHOWN = 20
 
@@ -119,7 +120,20 @@ class AccountStatus:
     @property
     def paused_by_failures(self) -> bool:
         # An unreadable stored password is shown like a refused one: an alert, "enter it again".
-        return self.account.paused_reason == ExternalAccount.Paused.AUTH or self.password_unreadable
+        return (
+            self.account.paused_reason in (ExternalAccount.Paused.AUTH, ExternalAccount.Paused.OAUTH)
+            or self.password_unreadable
+        )
+
+    @property
+    def needs_reconnect(self) -> bool:
+        """The OAuth grant was withdrawn or expired: only a new "Connect" at the provider helps."""
+        return self.account.paused_reason == ExternalAccount.Paused.OAUTH
+
+    @property
+    def oauth_provider(self) -> str:
+        """The provider the account signs in with ("" for a password)."""
+        return self.account.oauth_grant.provider.name if self.account.uses_oauth else ""
 
     @property
     def insecure(self) -> bool:
@@ -133,7 +147,11 @@ class AccountStatus:
 
 
 def account_statuses(user: User) -> list[AccountStatus]:
-    accounts = list(ExternalAccount.objects.filter(user=user).order_by("email", "pk"))
+    accounts = list(
+        ExternalAccount.objects.filter(user=user)
+        .select_related("oauth_grant__provider")
+        .order_by("email", "pk")
+    )
     ids = [a.pk for a in accounts]
     holders = {run.account_id: run for run in FetchRun.objects.filter(account_id__in=ids, status="running")}
     skipped = dict(

@@ -46,9 +46,10 @@ from webmail.filters import imported
 from webmail.filters.imported import Placer
 from webmail.mailaccess.append import Incoming, MailboxWriter, describe, header_block, normalise_crlf
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError
+from webmail.mailaccess.sasl import BearerToken
 from webmail.mailaccess.types import Endpoint
 
-from . import dispatch, ledger, runlock, sources
+from . import dispatch, ledger, oauth, runlock, sources
 from .destination import OwnMailboxError, open_mailbox, own_mailbox
 from .ledger import Outcome
 from .models import ExternalAccount, FetchRun, LedgerEntry
@@ -103,7 +104,7 @@ def connection_test(
     *,
     endpoint: Endpoint,
     username: str,
-    password: str,
+    password: str | BearerToken,
     protocol: str = ExternalAccount.Protocol.POP3,
     folders: list[str] | None = None,
 ) -> int:
@@ -375,7 +376,8 @@ def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailEr
     task hands on to the dispatcher. A failure that moved no mail backs off.
     """
     now = timezone.now()
-    refused = isinstance(error, AuthenticationFailed)
+    withdrawn = isinstance(error, oauth.GrantWithdrawn)
+    refused = isinstance(error, AuthenticationFailed) and not withdrawn
     # A run that moved mail before it failed (a dropped connection, say) proves the account works.
     failed = error is not None and not tally.progressed
     failures = account.failures + 1 if failed else 0
@@ -385,7 +387,13 @@ def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailEr
         error, StoredPasswordUnreadable
     )
     message = error.user_message if error else ""
-    if pause and refused:
+    if withdrawn:
+        # Retrying cannot help: only the user, at the provider, can grant access again.
+        message = _(
+            "Checking is paused: the authorization to read this account was withdrawn or has expired. "
+            "Reconnect to go on importing."
+        )
+    elif pause and refused:
         message = _(
             "Checking is paused: the server refused the username or password %(count)d times in a row. "
             "Check the password, then resume."
@@ -416,7 +424,9 @@ def _finish(account: ExternalAccount, run: FetchRun, tally: Tally, error: MailEr
         fields["last_success_at"] = now
     if waiting == 0:
         fields["backlog_since"] = None  # all the waiting mail is in: this import is over
-    if pause:
+    if withdrawn:
+        fields.update(enabled=False, paused_reason=ExternalAccount.Paused.OAUTH, queued_at=None)
+    elif pause:
         fields.update(enabled=False, paused_reason=ExternalAccount.Paused.AUTH)
     with transaction.atomic():
         closed = FetchRun.objects.filter(pk=run.pk, status=FetchRun.Status.RUNNING).update(

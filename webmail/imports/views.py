@@ -5,11 +5,14 @@ Every view looks the account up with ``user=request.user``: another user's id is
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,9 +22,9 @@ from webmail.http.signedin import SignedInRequest
 from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 
-from . import actions
+from . import actions, oauth
 from .forms import ExternalAccountForm
-from .models import ArchiveUpload, ExternalAccount
+from .models import ArchiveUpload, ExternalAccount, OAuthProvider
 from .selectors import account_statuses, poll_seconds
 
 
@@ -46,7 +49,9 @@ def _own_mail_account(request: SignedInRequest, pk: int) -> ExternalAccount:
 def account_list_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     # The user is here with their password: keep the stored one current for the worker.
     actions.refresh_mailbox_password(user=request.user, mailbox_password=mailbox.password)
-    return render(request, "imports/accounts.html", _statuses(request))
+    return _to_providers(
+        render(request, "imports/accounts.html", _statuses(request)), oauth.enabled_providers()
+    )
 
 
 @login_required
@@ -72,11 +77,23 @@ def account_edit_view(request: SignedInRequest, mailbox: UserMailbox, pk: int) -
 
 def _edit(request: SignedInRequest, mailbox: UserMailbox, account: ExternalAccount) -> HttpResponse:
     adding = account.pk is None
+    providers = oauth.enabled_providers()
+    # "Connect with …": the settings are checked, then the user signs in at the provider.
+    connect = next((p for p in providers if request.POST.get("oauth_provider") == str(p.pk)), None)
     form = ExternalAccountForm(
-        request.POST or None, instance=account, user=request.user, protocol=request.GET.get("protocol", "")
+        request.POST or None,
+        instance=account,
+        user=request.user,
+        protocol=request.GET.get("protocol", ""),
+        oauth=connect is not None,
     )
     test_failed = False
-    if request.method == "POST" and form.is_valid():
+    if connect is not None and form.is_valid():
+        try:
+            return _connect(request, connect, form.instance, form.cleaned_data if adding else None)
+        except MailError as exc:
+            form.add_error(None, exc.user_message)
+    elif request.method == "POST" and form.is_valid():
         try:
             count = actions.account_save(
                 user=request.user,
@@ -95,8 +112,104 @@ def _edit(request: SignedInRequest, mailbox: UserMailbox, account: ExternalAccou
                 % {"host": form.instance.host, "count": count},
             )
             return redirect("imports:list")
-    context = {"form": form, "adding": adding, "account": account, "test_failed": test_failed}
-    return render(request, "imports/form.html", context)
+    context = {
+        "form": form,
+        "adding": adding,
+        "account": account,
+        "test_failed": test_failed,
+        "providers": providers,
+    }
+    return _to_providers(render(request, "imports/form.html", context), providers)
+
+
+# ---------------------------------------------------------------- OAuth 2.0 ("Connect with …")
+
+
+def _to_providers(response: HttpResponse, providers: list[OAuthProvider]) -> HttpResponse:
+    """Let this page's forms lead to the providers' sign-in pages: "Connect" and "Reconnect" are
+    POSTs answered by a redirect there, which the policy's form-action ('self') would stop."""
+    origins = sorted({oauth.origin(p.authorization_endpoint) for p in providers} - {""})
+    if origins:
+        response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
+    return response
+
+
+PENDING_KEY = "imports_oauth_pending"
+PENDING_KEPT = 5  # sign-ins under way at once (several tabs)
+
+
+def _connect(
+    request: SignedInRequest,
+    provider: OAuthProvider,
+    account: ExternalAccount,
+    cleaned: dict[str, Any] | None,
+) -> HttpResponse:
+    """Send the browser to the provider; its answer comes back to ``oauth_callback_view``."""
+    settings_data = (
+        {name: cleaned[name] for name in actions.SETTINGS_FIELDS if name in cleaned} if cleaned else {}
+    )
+    url, pending = actions.oauth_begin(
+        provider=provider,
+        redirect_uri=request.build_absolute_uri(reverse("imports:oauth_callback")),
+        account=account,
+        settings_data=settings_data,
+    )
+    waiting = dict(list(request.session.get(PENDING_KEY, {}).items())[-(PENDING_KEPT - 1) :])
+    waiting[pending.state] = pending.as_dict()
+    request.session[PENDING_KEY] = waiting
+    return redirect(url)
+
+
+@mailbox_required
+@require_GET
+def oauth_callback_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
+    """The provider sends the browser back here with a code (or an error) and our state."""
+    waiting = dict(request.session.get(PENDING_KEY, {}))
+    state = request.GET.get("state", "")
+    data = waiting.pop(state, None) if state else None  # used once, whatever the outcome
+    request.session[PENDING_KEY] = waiting
+    if data is None:
+        messages.error(request, _("This sign-in was not started here, or was already used. Start again."))
+        return redirect("imports:list")
+    pending = actions.PendingConnect.from_dict(data)
+    back = redirect("imports:list") if pending.account_id else redirect("imports:add")
+    if request.GET.get("error") or not request.GET.get("code"):
+        messages.error(request, _("Access was not granted, so nothing was saved."))
+        return back
+    try:
+        account, count = actions.oauth_complete(
+            user=request.user,
+            pending=pending,
+            code=request.GET["code"],
+            mailbox_password=mailbox.password,
+            client_ip=mailbox.client_ip,
+        )
+    except (MailError, ExternalAccount.DoesNotExist) as exc:
+        text = exc.user_message if isinstance(exc, MailError) else _("This account is gone.")
+        messages.error(request, _("Connecting failed; nothing was saved. %(reason)s") % {"reason": text})
+        return back
+    messages.success(
+        request,
+        _("Connected to %(host)s: %(count)d messages on the server. Checking for mail now.")
+        % {"host": account.host, "count": count},
+    )
+    return redirect("imports:list")
+
+
+@login_required
+@require_POST
+def account_reconnect_view(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Sign in at the provider again, for an account whose grant was withdrawn or expired."""
+    account = _own_mail_account(request, pk)
+    provider = account.oauth_grant.provider if account.uses_oauth else oauth.provider_for_host(account.host)
+    if provider is None:
+        messages.error(request, _("No sign-in service is set up for %(host)s.") % {"host": account.host})
+        return redirect("imports:list")
+    try:
+        return _connect(request, provider, account, None)
+    except MailError as exc:
+        messages.error(request, exc.user_message)
+        return redirect("imports:list")
 
 
 @login_required

@@ -9,17 +9,20 @@ expunged by us. A server without UIDPLUS keeps its mail (``delete`` returns noth
 
 from __future__ import annotations
 
+import base64
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
+from django.utils.translation import gettext as _
 from imapclient import exceptions as imap_exc
 
 from .connection import PinnedImapConnection
 from .diagnose import connection_error
-from .errors import ServerUnavailable
+from .errors import AuthenticationFailed, ProtocolError, ServerUnavailable
 from .imap import CONNECTION_ERRORS, authenticate, close_quietly, translate_errors
+from .sasl import BearerToken, bearer_response, error_ack
 from .ssrf import ResolvedHost, connect_pinned
 from .tls import external_tls_context
 from .types import Endpoint, Security
@@ -159,12 +162,51 @@ def connect(endpoint: Endpoint, resolved: ResolvedHost) -> PinnedImapConnection:
     return client
 
 
+def authenticate_bearer(
+    client: PinnedImapConnection, endpoint: Endpoint, username: str, bearer: BearerToken
+) -> None:
+    """AUTHENTICATE XOAUTH2 or OAUTHBEARER (RFC 7628) with an OAuth 2.0 access token."""
+    if not client.has_capability(f"AUTH={bearer.mechanism}"):
+        raise AuthenticationFailed(
+            _("%(where)s does not offer %(mechanism)s sign-in.")
+            % {"where": endpoint.label, "mechanism": bearer.mechanism},
+            detail=f"no AUTH={bearer.mechanism}",
+        )
+    try:
+        first = bearer_response(username, bearer, host=endpoint.host, port=endpoint.port)
+    except ValueError:
+        raise AuthenticationFailed(detail="control characters in credentials") from None
+    answers = iter((first,))
+
+    def respond(challenge: bytes) -> bytes:
+        # The first (empty) challenge gets the token; an error challenge (a JSON status) gets
+        # the acknowledgement that lets the server send its NO.
+        return next(answers, None) or base64.b64decode(error_ack(bearer.mechanism))
+
+    try:
+        client.sasl_login(bearer.mechanism, respond)
+    except imap_exc.LoginError as exc:
+        raise AuthenticationFailed(
+            _("The server %(where)s refused the sign-in with this account's authorization.")
+            % {"where": endpoint.label},
+            detail="AUTHENTICATE rejected",
+        ) from exc
+    except imap_exc.IMAPClientError as exc:
+        raise ProtocolError(detail=f"{exc.__class__.__name__}") from exc
+    except CONNECTION_ERRORS as exc:
+        raise ServerUnavailable(detail=f"{exc.__class__.__name__}") from exc
+
+
 def open_session(
-    endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str
+    endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str | BearerToken
 ) -> ImapSourceClient:
+    """A connected, authenticated session (with a password, or an OAuth 2.0 access token)."""
     client = connect(endpoint, resolved)
     try:
-        authenticate(client, username, password)
+        if isinstance(password, BearerToken):
+            authenticate_bearer(client, endpoint, username, password)
+        else:
+            authenticate(client, username, password)
     except BaseException:
         close_quietly(client)
         raise
@@ -172,7 +214,7 @@ def open_session(
 
 
 def check_login(
-    endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str
+    endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str | BearerToken
 ) -> tuple[int, list[SourceFolder]]:
     """Connect, sign in, count the Inbox and list the folders: the connection test on save."""
     with open_session(endpoint, resolved, username, password) as session:

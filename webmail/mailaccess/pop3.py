@@ -12,6 +12,7 @@ Every failure leaves this module as a domain error from ``errors``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from .diagnose import connection_error
 from .errors import AuthenticationFailed, MailError, ProtocolError, ServerBusy, ServerUnavailable, TlsError
-from .sasl import sasl_plain
+from .sasl import BearerToken, bearer_response, error_ack, sasl_plain
 from .ssrf import ResolvedHost, connect_pinned
 from .tls import external_tls_context
 from .types import Endpoint, Security
@@ -260,6 +261,47 @@ class Pop3Client:
         if self.caps.known:
             self.caps = self._capa()  # capabilities may change once logged in
 
+    @_io
+    def login_bearer(self, username: str, bearer: BearerToken) -> None:
+        """AUTH XOAUTH2 or OAUTHBEARER (RFC 5034, RFC 7628) with an OAuth 2.0 access token."""
+        if bearer.mechanism not in self.caps.sasl and self.caps.known:
+            raise AuthenticationFailed(
+                _("%(where)s does not offer %(mechanism)s sign-in.")
+                % {"where": self.endpoint.label, "mechanism": bearer.mechanism},
+                detail=f"no SASL {bearer.mechanism}",
+            )
+        try:
+            response = bearer_response(username, bearer, host=self.endpoint.host, port=self.endpoint.port)
+        except ValueError:
+            raise AuthenticationFailed(detail="control characters in credentials") from None
+        # A token is longer than a command may be: always the continuation form (RFC 5034 section 4).
+        self._send("AUTH", bearer.mechanism)
+        try:
+            self._continue()
+            self._sock.sendall(base64.b64encode(response) + b"\r\n")
+            line = self._line()
+            if line.startswith(b"+") and not line.startswith(b"+OK"):
+                # The server's error challenge (a JSON status): acknowledge it, then read the -ERR.
+                self._sock.sendall(error_ack(bearer.mechanism) + b"\r\n")
+                line = self._line()
+            if line.startswith(b"-ERR"):
+                raise ErrResponse(line)
+            if not line.startswith(b"+OK"):
+                self.broken = True
+                raise ProtocolError(detail="unexpected answer to AUTH")
+        except ErrResponse as exc:
+            raise self._login_error(exc, oauth=True) from exc
+        if self.caps.known:
+            self.caps = self._capa()
+
+    def _continue(self) -> None:
+        line = self._line()
+        if line.startswith(b"-ERR"):
+            raise ErrResponse(line)
+        if not (line == b"+" or line.startswith(b"+ ")):
+            self.broken = True
+            raise ProtocolError(detail="no AUTH continuation")
+
     def _auth_plain(self, username: str, password: str) -> None:
         token = sasl_plain(username, password)
         if len(b"AUTH PLAIN " + token) + 2 <= MAX_COMMAND:
@@ -276,16 +318,19 @@ class Pop3Client:
         self._sock.sendall(token + b"\r\n")
         self._status()
 
-    def _login_error(self, exc: ErrResponse) -> MailError:
+    def _login_error(self, exc: ErrResponse, *, oauth: bool = False) -> MailError:
         if exc.code == "IN-USE":
             return ServerBusy(
                 _("The mailbox is in use by another program; we will try again later."), detail=exc.text
             )
         if exc.code == "SYS/TEMP":
             return ServerUnavailable(detail=f"login: {exc.text}")
+        if oauth:
+            refused = _("The server %(where)s refused the sign-in with this account's authorization.")
+        else:
+            refused = _("The server %(where)s refused this username or password.")
         return AuthenticationFailed(
-            _("The server %(where)s refused this username or password.") % {"where": self.endpoint.label},
-            detail=f"{exc.code or 'ERR'} {exc.text}",
+            refused % {"where": self.endpoint.label}, detail=f"{exc.code or 'ERR'} {exc.text}"
         )
 
     @_io
@@ -426,18 +471,25 @@ def connect(endpoint: Endpoint, resolved: ResolvedHost) -> Pop3Client:
     return client
 
 
-def open_session(endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str) -> Pop3Client:
-    """A connected, authenticated session."""
+def open_session(
+    endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str | BearerToken
+) -> Pop3Client:
+    """A connected, authenticated session (with a password, or an OAuth 2.0 access token)."""
     client = connect(endpoint, resolved)
     try:
-        client.login(username, password)
+        if isinstance(password, BearerToken):
+            client.login_bearer(username, password)
+        else:
+            client.login(username, password)
     except BaseException:
         client.close()
         raise
     return client
 
 
-def check_login(endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str) -> int:
+def check_login(
+    endpoint: Endpoint, resolved: ResolvedHost, username: str, password: str | BearerToken
+) -> int:
     """Connect, authenticate, STAT, QUIT: the connection test on save. Returns the message count."""
     client = open_session(endpoint, resolved, username, password)
     try:

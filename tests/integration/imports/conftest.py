@@ -5,7 +5,7 @@ mailbox it is imported into. The real Celery worker and beat (``worker``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,8 @@ from accounts.secret_binding import endpoint_key
 from accounts.servers import default_server
 from tests.conftest import MailUser
 from webmail.devstack.dovecot import DovecotInstance
-from webmail.imports.models import ExternalAccount
+from webmail.devstack.oauthserver import OAuthServer
+from webmail.imports.models import ExternalAccount, OAuthProvider
 
 
 @dataclass
@@ -90,5 +91,39 @@ def make_account(
         account.password = password
         account.save()
         return account
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def oauth_server(dovecot: DovecotInstance) -> Iterator[OAuthServer]:
+    """The test stack's OAuth 2.0 authorization server, where Dovecot's oauth2 passdb asks about tokens."""
+    server = OAuthServer(port=dovecot.oauth_port).start()
+    client_id, secret = dovecot.oauth_introspection_client
+    server.add_client(client_id, secret, resource_server=True)
+    server.add_client("webmail-test", "webmail-test-secret")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oauth_provider(oauth_server: OAuthServer, pop_settings: Any) -> Callable[..., OAuthProvider]:
+    """Register the test server in the admin's provider table, as an admin would (a preset's fields)."""
+
+    def make(mechanism: str = "XOAUTH2", name: str = "Test provider") -> OAuthProvider:
+        provider = OAuthProvider(
+            name=name,
+            client_id="webmail-test",
+            authorization_endpoint=oauth_server.authorization_url,
+            token_endpoint=oauth_server.token_url,
+            revocation_endpoint=oauth_server.revocation_url,
+            scopes="mail offline_access",
+            authorization_params="access_type=offline",
+            mechanism=mechanism,
+            mail_hosts="127.0.0.1",
+        )
+        provider.client_secret = "webmail-test-secret"
+        provider.save()
+        return provider
 
     return make

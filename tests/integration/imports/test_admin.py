@@ -103,3 +103,49 @@ def test_fetch_now_action(
     page = response.content.decode()
     assert "Queued a check of 1 account(s)." in page and "resume them first" in page
     assert queued == [(active.pk, FetchRun.Trigger.ADMIN)]
+
+
+def test_oauth_providers_come_from_presets_with_a_write_only_secret_bound_to_its_endpoints(
+    admin_client: Client,
+) -> None:
+    from webmail.imports.models import OAuthProvider
+
+    base = "/admin/imports/oauthprovider/"
+    page = admin_client.get(base + "add/?preset=google").content.decode()
+    assert "https://accounts.google.com/o/oauth2/v2/auth" in page
+    assert "https://oauth2.googleapis.com/token" in page and "https://mail.google.com/" in page
+    assert "imap.gmail.com" in page and "/settings/accounts/oauth/callback/" in page
+    microsoft = admin_client.get(base + "add/?preset=microsoft").content.decode()
+    assert "https://login.microsoftonline.com/common/oauth2/v2.0/token" in microsoft
+    assert "IMAP.AccessAsUser.All" in microsoft and "outlook.office365.com" in microsoft
+
+    fields = {
+        "name": "Google",
+        "enabled": "on",
+        "client_id": "123.apps.googleusercontent.com",
+        "new_client_secret": "the-client-secret",
+        "authorization_endpoint": "https://accounts.google.com/o/oauth2/v2/auth",
+        "token_endpoint": "https://oauth2.googleapis.com/token",
+        "revocation_endpoint": "https://oauth2.googleapis.com/revoke",
+        "scopes": "https://mail.google.com/",
+        "authorization_params": "access_type=offline&prompt=consent",
+        "mechanism": "XOAUTH2",
+        "mail_hosts": "IMAP.gmail.com\npop.gmail.com",
+    }
+    assert admin_client.post(base + "add/", fields).status_code == 302
+    provider = OAuthProvider.objects.get(name="Google")
+    assert provider.client_secret == "the-client-secret" and provider.hosts == [
+        "imap.gmail.com",
+        "pop.gmail.com",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT client_secret FROM imports_oauthprovider WHERE id = %s", [provider.pk])
+        assert "the-client-secret" not in cursor.fetchone()[0]
+    change = admin_client.get(f"{base}{provider.pk}/change/").content.decode()
+    assert "the-client-secret" not in change
+    # The secret only goes where it was given: a new token endpoint needs it typed again.
+    moved = {**fields, "new_client_secret": "", "token_endpoint": "https://elsewhere.example/token"}
+    refused = admin_client.post(f"{base}{provider.pk}/change/", moved)
+    assert refused.status_code == 200 and "Type the password again" in refused.content.decode()
+    provider.refresh_from_db()
+    assert provider.token_endpoint == "https://oauth2.googleapis.com/token"

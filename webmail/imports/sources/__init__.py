@@ -13,8 +13,11 @@ flags to carry over (``ServerMessage``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
+
+from webmail.mailaccess.errors import AuthenticationFailed
+from webmail.mailaccess.sasl import BearerToken
 
 from ..plan import ServerMessage
 
@@ -58,7 +61,7 @@ class SourceSession(Protocol):
 
 
 def open_session(account: ExternalAccount) -> SourceSession:
-    """A logged-in session with the account's source, POP3 or IMAP."""
+    """A logged-in session with the account's source, POP3 or IMAP (password or OAuth 2.0)."""
     if account.is_archive:
         from . import archive
 
@@ -66,7 +69,23 @@ def open_session(account: ExternalAccount) -> SourceSession:
     if account.is_imap:
         from . import imap
 
-        return imap.ImapSource.open(account)
-    from . import pop3
+        opener: Callable[[ExternalAccount, str | BearerToken], SourceSession] = imap.ImapSource.open
+    else:
+        from . import pop3
 
-    return pop3.Pop3Source.open(account)
+        opener = pop3.Pop3Source.open
+    if not account.uses_oauth:
+        return opener(account, account.password)
+    from .. import oauth
+
+    token = oauth.access_token(account)  # refreshed ahead of its expiry
+    try:
+        return opener(account, token)
+    except AuthenticationFailed:
+        # Refused with a token the provider still vouched for: try once with a fresh one.
+        # A grant the provider withdrew fails the refresh itself (GrantWithdrawn).
+        token = oauth.access_token(account, force_refresh=True)
+        try:
+            return opener(account, token)
+        except AuthenticationFailed as exc:
+            raise oauth.GrantWithdrawn(detail=exc.detail or "refused with a fresh token") from exc

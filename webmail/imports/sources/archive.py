@@ -1,4 +1,5 @@
-"""Uploaded archives as a source: every fully uploaded .mbox of the user's archive account.
+"""Uploaded archives as a source: every fully uploaded .mbox or .zip (of .eml files, or a
+zipped Maildir: ``ziparchive``) of the user's archive account.
 
 The listing is one pass over each file (``mbox.scan``): a message's key is its Message-ID
 and body hash, so the same mail in a re-uploaded or re-exported archive has the same key
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -22,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..plan import ServerMessage
-from . import Fetched, mbox
+from . import Fetched, mbox, ziparchive
 
 if TYPE_CHECKING:
     from ..models import ArchiveUpload, ExternalAccount
@@ -41,8 +43,9 @@ def archive_path(upload: ArchiveUpload) -> Path:
 def folder_for(filename: str) -> str:
     """The folder for an archive that names none (not Takeout): its file name, without ".mbox"."""
     stem = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    if stem.lower().endswith(".mbox"):
-        stem = stem[:-5]
+    for suffix in (".mbox", ".zip"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
     return stem.replace("/", "_").strip() or "Archive"
 
 
@@ -60,6 +63,7 @@ class ArchiveSource:
         self._where: dict[int, tuple[int, int, int]] = {}  # number -> (upload index, start, length)
         self._keys: list[list[str]] = [[] for _ in self.uploads]
         self._files: dict[int, BinaryIO] = {}
+        self._zips: dict[int, zipfile.ZipFile] = {}  # the uploads that are zip files
 
     @classmethod
     def open(cls, account: ExternalAccount) -> ArchiveSource:
@@ -82,7 +86,7 @@ class ArchiveSource:
                 ArchiveUpload.objects.filter(pk=upload.pk).update(status=ArchiveUpload.Status.CANCELLED)
                 continue
             default = folder_for(upload.filename)
-            for position, found in enumerate(mbox.scan(stream, max_size=limit), start=1):
+            for position, found in enumerate(self._scan(index, path, stream, limit), start=1):
                 if found.broken:
                     broken += 1
                     if len(broken_lines) < BROKEN_LISTED:
@@ -113,12 +117,36 @@ class ArchiveSource:
         # MULTIAPPEND (one fsync) instead of one per label it holds.
         return sorted(messages, key=lambda m: m.origin)
 
+    def _scan(self, index: int, path: Path, stream: BinaryIO, limit: int) -> Iterator[mbox.Found]:
+        """The upload's messages: an .mbox read line by line, or a .zip (.eml files or a
+        Maildir) member by member; for a zip, ``start`` is the member's index."""
+        zipped = ziparchive.is_zip(stream)
+        stream.seek(0)  # (the check reads the file's end)
+        if not zipped:
+            yield from mbox.scan(stream, max_size=limit)
+            return
+        try:
+            archive = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, OSError):
+            yield mbox.Found(0, 0, "", "", (), "damaged", path.name)
+            return
+        self._zips[index] = archive
+        for member in ziparchive.scan(archive, max_size=limit):
+            found = member.found
+            yield mbox.Found(
+                member.index, found.length, found.key, found.folder, found.flags, found.broken, found.summary
+            )
+
     def delimiter(self, origin: str) -> str:
         return "/"  # Gmail's nested labels, and our folder names for archives
 
     def retrieve(self, messages: Sequence[ServerMessage], *, max_size: int) -> Iterator[Fetched]:
         for message in messages:
             index, start, length = self._where[message.number]
+            archive = self._zips.get(index)
+            if archive is not None:
+                yield message, ziparchive.read(archive, start)
+                continue
             stream = self._files[index]
             yield message, mbox.read(stream, mbox.Found(start, length, message.key, "", ()))
 
@@ -149,6 +177,9 @@ class ArchiveSource:
                     os.unlink(archive_path(upload))
 
     def close(self) -> None:
+        for archive in self._zips.values():
+            archive.close()
+        self._zips.clear()
         for stream in self._files.values():
             stream.close()
         self._files.clear()

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from webmail.mailaccess import imapsource
 from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.imapsource import SourceFolder
+from webmail.mailaccess.sasl import BearerToken
 from webmail.mailaccess.ssrf import resolve_checked
 from webmail.mailaccess.types import Endpoint
 
@@ -35,7 +36,9 @@ SKIPPED_ROLES = frozenset({"\\trash", "\\junk"})
 KEY_MAX = 255  # the ledger's key column
 
 
-def check_login(*, endpoint: Endpoint, username: str, password: str, folders: Sequence[str] = ()) -> int:
+def check_login(
+    *, endpoint: Endpoint, username: str, password: str | BearerToken, folders: Sequence[str] = ()
+) -> int:
     """What "save" checks: the host is allowed, the server accepts this login, the chosen folders
     exist. Returns the number of messages in the Inbox."""
     resolved = resolve_checked(endpoint, settings.WEBMAIL_POP_ALLOWED_HOSTS)
@@ -91,10 +94,10 @@ class ImapSource:
         self._where: dict[int, tuple[str, int]] = {}  # number -> (folder, UID)
 
     @classmethod
-    def open(cls, account: ExternalAccount) -> ImapSource:
+    def open(cls, account: ExternalAccount, secret: str | BearerToken) -> ImapSource:
         endpoint = account.pop_endpoint()
         resolved = resolve_checked(endpoint, settings.WEBMAIL_POP_ALLOWED_HOSTS)
-        client = imapsource.open_session(endpoint, resolved, account.username, account.password)
+        client = imapsource.open_session(endpoint, resolved, account.username, secret)
         return cls(client, account.chosen_folders)
 
     def listing(self) -> list[ServerMessage]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 LINE_MAX = 1 << 20  # a longer line is read (and hashed) in pieces of this size
 HEADER_MAX = 256 * 1024  # a header block past this is broken mail
@@ -101,8 +101,22 @@ def read(stream: BinaryIO, found: Found) -> bytes:
     return data
 
 
+def key_of(raw: IO[bytes], *, size: int, max_size: int) -> Found:
+    """One whole message on its own (an .eml, a Maildir file): its key, placement and state,
+    the same as ``scan`` gives that message inside an mbox. ``start``/``length`` are 0/size."""
+    message = _Message(0, unescape=False)
+    position = 0
+    while line := raw.readline(LINE_MAX):
+        position += len(line)
+        message.add(line, position)
+    message.size = max(message.size, size)
+    found = message.found(max_size)
+    return Found(0, size, found.key, found.folder, found.flags, found.broken, found.summary)
+
+
 class _Message:
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, *, unescape: bool = True) -> None:
+        self.unescape = unescape  # mbox bodies: ">From " lines lose one ">" (mboxrd)
         self.start = start
         self.end = start  # after its last non-blank line
         self.head = bytearray()
@@ -133,7 +147,7 @@ class _Message:
             self.body.update(b"\n")
             self.size += len(pending)
         self.blanks.clear()
-        if _ESCAPED_FROM.match(line):
+        if self.unescape and _ESCAPED_FROM.match(line):
             line = line[1:]
         self.body.update(line.rstrip(b"\r\n") + b"\n")
         self.size += len(line)
@@ -143,7 +157,6 @@ class _Message:
         length = self.end - self.start
         head = bytes(self.head)
         headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n")
-        summary = _summary(headers)
         broken = ""
         if not head.strip():
             broken = "empty" if length == 0 else "no headers"
@@ -154,7 +167,7 @@ class _Message:
         elif self.size > max_size:
             broken = "too large"
         if broken:
-            return Found(self.start, length, "", "", (), broken, summary)
+            return Found(self.start, length, "", "", (), broken, _summary(headers))  # (only listed if broken)
         folder, flags = _placement(headers)
         mid = str(headers.get("Message-ID", "") or "").strip()
         digest = hashlib.sha256()
@@ -162,7 +175,7 @@ class _Message:
         if not mid:  # no Message-ID: the header block decides too (without Takeout's labels)
             digest.update(_stable_head(head))
         digest.update(self.body.digest())
-        return Found(self.start, length, "mbox:" + digest.hexdigest()[:48], folder, flags, "", summary)
+        return Found(self.start, length, "mbox:" + digest.hexdigest()[:48], folder, flags)
 
 
 def _stable_head(head: bytes) -> bytes:

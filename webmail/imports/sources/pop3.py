@@ -15,6 +15,7 @@ from django.conf import settings
 
 from webmail.mailaccess import pop3
 from webmail.mailaccess.append import header_block, message_id
+from webmail.mailaccess.sasl import BearerToken
 from webmail.mailaccess.ssrf import resolve_checked
 from webmail.mailaccess.types import Endpoint
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..models import ExternalAccount
 
 
-def check_login(*, endpoint: Endpoint, username: str, password: str) -> int:
+def check_login(*, endpoint: Endpoint, username: str, password: str | BearerToken) -> int:
     """What "save" checks: the host is allowed, and the server accepts this login. Returns its count."""
     resolved = resolve_checked(endpoint, settings.WEBMAIL_POP_ALLOWED_HOSTS)
     return pop3.check_login(endpoint, resolved, username, password)
@@ -38,10 +39,10 @@ class Pop3Source:
         self.client = client
 
     @classmethod
-    def open(cls, account: ExternalAccount) -> Pop3Source:
+    def open(cls, account: ExternalAccount, secret: str | BearerToken) -> Pop3Source:
         endpoint = account.pop_endpoint()
         resolved = resolve_checked(endpoint, settings.WEBMAIL_POP_ALLOWED_HOSTS)
-        return cls(pop3.open_session(endpoint, resolved, account.username, account.password))
+        return cls(pop3.open_session(endpoint, resolved, account.username, secret))
 
     def listing(self) -> list[ServerMessage]:
         sizes = self.client.list_sizes()
