@@ -1,0 +1,108 @@
+"""Push (issue 16) end to end: Dovecot's push_notification plugin -> our endpoint -> Redis ->
+the uvicorn push service -> a signed-in user's event stream. Real Dovecot, Redis and uvicorn."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from imapclient import IMAPClient
+
+from tests.conftest import MailUser
+from tests.support.push import EventStream
+from webmail.devstack.dovecot import DovecotInstance
+from webmail.devstack.pushserver import PushServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def deliver(dovecot: DovecotInstance, to: str, subject: str) -> None:
+    with smtplib.LMTP("127.0.0.1", dovecot.lmtp_port) as lmtp:
+        message = f"From: sender@example.test\r\nSubject: {subject}\r\n\r\nHi\r\n"
+        lmtp.sendmail("sender@example.test", [to], message)
+
+
+def post(server: PushServer, body: bytes, secret: str | None) -> int:
+    request = urllib.request.Request(f"{server.url}/push/dovecot/", data=body, method="POST")  # noqa: S310
+    request.add_header("Content-Type", "application/json")
+    if secret is not None:
+        request.add_header("Authorization", f"Bearer {secret}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.fixture
+def stream_cookie(
+    client: Client, imap_settings: DovecotInstance, mail_user: MailUser, push_server: PushServer
+) -> str:
+    response = client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    assert response.status_code == 302
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def test_the_dovecot_endpoint_refuses_posts_without_the_secret(
+    push_server: PushServer, dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    body = json.dumps({"user": mail_user.email, "events": [{"event": "MessageNew", "mailbox": "INBOX"}]})
+    assert post(push_server, body.encode(), None) == 401
+    assert post(push_server, body.encode(), "not-the-secret") == 401
+    assert post(push_server, b"{not json", dovecot.push_secret) == 400
+    assert post(push_server, body.encode(), dovecot.push_secret) == 204
+    # The secret never reaches the log.
+    assert dovecot.push_secret not in push_server.log_path.read_text(errors="replace")
+
+
+def test_the_stream_refuses_a_visitor_who_is_not_signed_in(push_server: PushServer) -> None:
+    stream = EventStream(push_server, cookie="sessionid=nothing")
+    assert stream.status == 401
+    stream.close()
+
+
+def test_delivery_and_a_flag_set_elsewhere_reach_the_stream_and_a_reconnect_catches_up(
+    push_server: PushServer, dovecot: DovecotInstance, mail_user: MailUser, stream_cookie: str
+) -> None:
+    stream = EventStream(push_server, stream_cookie)
+    assert stream.status == 200
+    assert stream.response.getheader("Content-Type", "").startswith("text/event-stream")
+    hello = stream.next_event()
+    assert hello["event"] == "hello"
+
+    deliver(dovecot, mail_user.email, "first")
+    new = stream.until("mailbox", folder="INBOX", kind="new")
+    assert json.loads(new["data"])["uids"] == [1]
+
+    with IMAPClient("127.0.0.1", port=dovecot.imap_port, ssl=False) as other:
+        other.login(mail_user.email, mail_user.password)
+        other.select_folder("INBOX")
+        other.add_flags([1], [b"\\Flagged"])
+    stream.until("mailbox", folder="INBOX", kind="flags")
+    stream.close()
+
+    # Gone for a while (a proxy cut it): mail comes meanwhile; the reconnect gets it.
+    deliver(dovecot, mail_user.email, "second")
+    again = EventStream(push_server, stream_cookie, last_id=new["id"])
+    missed = again.until("mailbox", folder="INBOX", kind="new")
+    assert json.loads(missed["data"])["uids"] == [2]
+    again.close()
+
+
+def test_no_stream_no_cost_an_event_for_a_user_not_looking_is_not_kept(
+    push_server: PushServer, dovecot: DovecotInstance, make_user: Callable[..., MailUser], settings: Any
+) -> None:
+    import redis
+
+    from webmail.push.events import log_key, user_key
+
+    user = make_user("away")
+    deliver(dovecot, user.email, "nobody is looking")
+    deliver(dovecot, user.email, "still nobody")
+    assert redis.Redis.from_url(settings.REDIS_URL).exists(log_key(user_key(user.email))) == 0
