@@ -12,6 +12,8 @@
   var live = false;
   var opened = false;
   var pending = false;
+  var eventCount = 0;  // events seen; a sync that started after the last one has them all
+  var syncedUpTo = -1;
   var retryDelay = 5000;
   var retryTimer = null;
 
@@ -19,13 +21,14 @@
 
   function refresh() {
     if (!document.getElementById("sync")) return;
+    eventCount++;
     pending = true;
     document.body.dispatchEvent(new CustomEvent("mail-refresh"));
   }
 
   // mail-actions.js holds a refresh back while rows are ticked, a field has focus or the tab is
   // hidden: a change pushed meanwhile is applied as soon as that ends.
-  setInterval(function () { if (pending && live) refresh(); }, 2000);
+  setInterval(function () { if (pending) { eventCount--; refresh(); } }, 2000);
   document.addEventListener("visibilitychange", function () { if (!document.hidden && pending) refresh(); });
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
@@ -33,9 +36,13 @@
     // The 45 s timer has no triggering event; a pushed "mail-refresh" has one.
     if (live && !event.detail.requestConfig.triggeringEvent) event.preventDefault();
   });
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id === "sync") syncedUpTo = eventCount;
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail.elt;
-    if (elt && elt.id === "sync" && event.detail.successful) pending = false;
+    if (elt && elt.id === "sync" && event.detail.successful && syncedUpTo === eventCount) pending = false;
   });
 
   function notify(cfg, data) {
