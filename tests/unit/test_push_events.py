@@ -35,7 +35,13 @@ def test_a_transactions_events_group_by_folder_and_kind() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [[], {"user": "", "events": []}, {"user": "a", "events": "x"}, {"user": "a", "events": [1]}, {"events": []}],
+    [
+        [],
+        {"user": "", "events": []},
+        {"user": "a", "events": "x"},
+        {"user": "a", "events": [1]},
+        {"events": []},
+    ],
 )
 def test_malformed_posts_are_refused(payload: object) -> None:
     with pytest.raises((ValueError, KeyError)):
