@@ -26,6 +26,8 @@ def uvicorn_command(host: str, port: int) -> list[str]:
         sys.executable, "-m", "uvicorn", "webmail.asgi:application",
         "--host", host, "--port", str(port),
         "--no-access-log",
+        # The client's address is the webmail's business (WEBMAIL_TRUSTED_PROXIES), as under gunicorn.
+        "--no-proxy-headers",
         # Closed at once on shutdown: an open stream never ends by itself; pages reconnect.
         "--timeout-graceful-shutdown", "2",
     ]  # fmt: skip
