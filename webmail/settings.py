@@ -317,6 +317,8 @@ WEBMAIL_PUSH_HEARTBEAT_SECONDS = env.float("WEBMAIL_PUSH_HEARTBEAT_SECONDS", def
 WEBMAIL_PUSH_STREAM_MAX_SECONDS = env.int("WEBMAIL_PUSH_STREAM_MAX_SECONDS", default=900)
 # Events accepted per mailbox per second from Dovecot, beyond which they are dropped.
 WEBMAIL_PUSH_RATE_PER_SECOND = env.int("WEBMAIL_PUSH_RATE_PER_SECOND", default=50)
+# IDLE mode: a user's IDLE connection outlives their last stream by this much (a reload, a reconnect).
+WEBMAIL_PUSH_WATCH_GRACE_SECONDS = env.float("WEBMAIL_PUSH_WATCH_GRACE_SECONDS", default=30.0)
 if WEBMAIL_PUSH_STREAM_URL.startswith(("http://", "https://")):
     # A stream on another origin (the demo's own port): the page may connect there.
     _push_origin = "/".join(WEBMAIL_PUSH_STREAM_URL.split("/", 3)[:3])

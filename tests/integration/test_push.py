@@ -15,7 +15,7 @@ from django.test import Client
 from imapclient import IMAPClient
 
 from tests.conftest import MailUser
-from tests.support.push import EventStream
+from tests.support.push import EventStream, imap_connections
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.pushserver import PushServer
 
@@ -106,3 +106,38 @@ def test_no_stream_no_cost_an_event_for_a_user_not_looking_is_not_kept(
     deliver(dovecot, user.email, "nobody is looking")
     deliver(dovecot, user.email, "still nobody")
     assert redis.Redis.from_url(settings.REDIS_URL).exists(log_key(user_key(user.email))) == 0
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.1)
+
+
+def test_idle_mode_holds_one_connection_per_user_not_per_tab_and_lets_it_go(
+    idle_push_server: PushServer, dovecot: DovecotInstance, mail_user: MailUser, stream_cookie: str
+) -> None:
+    tabs = [EventStream(idle_push_server, stream_cookie) for _ in range(3)]
+    for tab in tabs:
+        assert tab.status == 200
+        assert tab.next_event()["event"] == "hello"
+    wait_for(lambda: imap_connections(dovecot, mail_user.email) == 1, "the watcher's IDLE connection")
+
+    deliver(dovecot, mail_user.email, "seen by IDLE")
+    for tab in tabs:
+        tab.until("mailbox", folder="INBOX", kind="new")
+    with IMAPClient("127.0.0.1", port=dovecot.imap_port, ssl=False) as other:
+        other.login(mail_user.email, mail_user.password)
+        other.select_folder("INBOX")
+        other.add_flags([1], [b"\\Flagged"])
+    tabs[0].until("mailbox", folder="INBOX", kind="flags")
+    # Three tabs, one connection (the other client above has logged out).
+    wait_for(lambda: imap_connections(dovecot, mail_user.email) == 1, "one connection for three tabs")
+
+    for tab in tabs:
+        tab.close()
+    wait_for(lambda: imap_connections(dovecot, mail_user.email) == 0, "the watcher logging out")

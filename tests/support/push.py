@@ -121,3 +121,36 @@ class EventStream:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def imap_connections(dovecot: DovecotInstance, login: str) -> int:
+    """How many IMAP connections Dovecot counts for ``login`` right now (doveadm who)."""
+    import subprocess
+
+    out = subprocess.run(
+        ["/usr/bin/doveadm", "-c", str(dovecot.config_path), "who", "-1", login],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return sum(1 for line in out.splitlines() if line.split()[:1] == [login] and " imap " in f" {line} ")
+
+
+@pytest.fixture
+def idle_push_server(
+    push_server: PushServer, dovecot: DovecotInstance, tmp_path: Path
+) -> Iterator[PushServer]:
+    """A second push service in IDLE mode (the one Dovecot posts to is push_server)."""
+    env = {
+        **push_server.env,
+        "WEBMAIL_PUSH_MODE": "idle",
+        "WEBMAIL_PUSH_WATCH_GRACE_SECONDS": "1",
+        "WEBMAIL_IMAP_HOST": "127.0.0.1",
+        "WEBMAIL_IMAP_PORT": str(dovecot.imap_port),
+        "WEBMAIL_IMAP_SECURITY": "starttls",
+        "WEBMAIL_TLS_CA_FILE": str(dovecot.cert_path),
+    }
+    server = PushServer(env, tmp_path / "idle-push")
+    server.start()
+    yield server
+    server.stop()

@@ -13,11 +13,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 from django.conf import settings
 
 from webmail.push.events import LOG_LENGTH, PRESENCE_SECONDS, channel, log_key, presence_key
+
+if TYPE_CHECKING:
+    from webmail.push.watcher import Watchers, WatchRequest
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,16 @@ class Hub:
         self._queues: dict[str, set[asyncio.Queue[tuple[str, str]]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._watchers: Watchers | None = None
+
+    @property
+    def watchers(self) -> Watchers:
+        """IDLE mode's watchers in this process (webmail/push/watcher.py), made on first use."""
+        if self._watchers is None:
+            from webmail.push.watcher import Watchers
+
+            self._watchers = Watchers(self.redis)
+        return self._watchers
 
     @property
     def streams(self) -> int:
@@ -136,7 +150,9 @@ def sse(event: str, data: str, event_id: str | None = None) -> bytes:
     return f"{head}event: {event}\ndata: {data}\n\n".encode()
 
 
-async def event_stream(key: str, last_id: str | None) -> AsyncIterator[bytes]:
+async def event_stream(
+    key: str, last_id: str | None, watch: WatchRequest | None = None
+) -> AsyncIterator[bytes]:
     """The body of one page's stream: catch-up, then live events and heartbeats, until it ends.
 
     A normal end (after ``WEBMAIL_PUSH_STREAM_MAX_SECONDS``) makes the browser reconnect at once
@@ -144,6 +160,8 @@ async def event_stream(key: str, last_id: str | None) -> AsyncIterator[bytes]:
     """
     hub = get_hub()
     queue = await hub.join(key)
+    if watch is not None:
+        await hub.watchers.want(key, watch)
     try:
         # First bytes at once: the page's "open" fires and proxies see an answer.
         yield b"retry: 2000\n\n"
@@ -177,4 +195,6 @@ async def event_stream(key: str, last_id: str | None) -> AsyncIterator[bytes]:
                 sent = event_id
                 yield sse("mailbox", data, event_id)
     finally:
+        if watch is not None:
+            hub.watchers.release(key)
         await hub.leave(key, queue)

@@ -17,6 +17,8 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.servers import resolve
+from accounts.session import load_password
 from webmail.http.clientip import client_ip
 from webmail.http.decorators import mailbox_required
 from webmail.http.signedin import SignedInRequest
@@ -25,6 +27,7 @@ from webmail.mailaccess.session import MailSession, UserMailbox
 from webmail.push import events
 from webmail.push.dovecot import parse_events
 from webmail.push.hub import event_stream
+from webmail.push.watcher import WatchRequest
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,17 @@ BAD_SECRET_LIMIT = 20  # wrong secrets per address per minute before it is refus
 def _login_of(user: User | AnonymousUser) -> str | None:
     account = getattr(user, "mail_account", None) if user.is_authenticated else None
     return account.email if account is not None else None
+
+
+def _watch_request(request: HttpRequest, login: str) -> WatchRequest | None:
+    """IDLE mode: what the watcher needs to open this user's one connection (None: nothing to watch)."""
+    if settings.WEBMAIL_PUSH_MODE != "idle":
+        return None
+    password = load_password(request.session)
+    account = getattr(request.user, "mail_account", None)
+    if password is None or account is None:
+        return None
+    return WatchRequest(login, resolve(account.server).imap, password, client_ip(request))
 
 
 def _cors(request: HttpRequest, response: HttpResponseBase) -> None:
@@ -62,8 +76,9 @@ async def stream_view(request: HttpRequest) -> HttpResponseBase:
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last") or None
     if last_id is not None and not _valid_id(last_id):
         last_id = None
+    watch = await sync_to_async(_watch_request)(request, login)
     stream = StreamingHttpResponse(
-        event_stream(events.user_key(login), last_id), content_type="text/event-stream"
+        event_stream(events.user_key(login), last_id, watch), content_type="text/event-stream"
     )
     stream["Cache-Control"] = "no-store"
     stream["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
