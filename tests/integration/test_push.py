@@ -141,3 +141,27 @@ def test_idle_mode_holds_one_connection_per_user_not_per_tab_and_lets_it_go(
     for tab in tabs:
         tab.close()
     wait_for(lambda: imap_connections(dovecot, mail_user.email) == 0, "the watcher logging out")
+
+
+def test_the_summary_for_a_desktop_notification_is_sender_subject_and_link_only(
+    client: Client, imap_settings: DovecotInstance, mail_user: MailUser
+) -> None:
+    response = client.post("/login/", {"email": mail_user.email, "password": mail_user.password})
+    assert response.status_code == 302
+    deliver(imap_settings, mail_user.email, "Lunch on Friday?")
+    data = client.get("/push/summary/", {"folder": "INBOX", "uid": "1"}).json()
+    assert data == {
+        "from": "sender@example.test",
+        "subject": "Lunch on Friday?",
+        "url": "/mail/message/?folder=INBOX&uid=1",
+    }
+    assert client.get("/push/summary/", {"folder": "INBOX", "uid": "99"}).status_code == 404
+    assert client.get("/push/summary/", {"folder": "INBOX", "uid": "x"}).status_code == 400
+    client.logout()
+    assert client.get("/push/summary/", {"folder": "INBOX", "uid": "1"}).status_code == 302
+
+
+def test_gunicorn_does_not_hold_a_thread_for_a_stream(signed_in: tuple[Client, MailUser]) -> None:
+    """Served under WSGI (a misrouted request, the test client) the stream is refused at once."""
+    client, _user = signed_in
+    assert client.get("/push/stream/").status_code == 503

@@ -11,6 +11,7 @@ import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -67,6 +68,12 @@ async def stream_view(request: HttpRequest) -> HttpResponseBase:
     """
     if request.method != "GET":
         return HttpResponse(status=405)
+    if not isinstance(request, ASGIRequest):
+        # Under gunicorn a stream would hold one of its threads for as long as the tab is open:
+        # the balancer sends this path to the push service; here the page falls back to polling.
+        response = HttpResponse("the event stream is served by the push service", status=503)
+        _cors(request, response)
+        return response
     user = await request.auser()
     login = await sync_to_async(_login_of)(user)
     if login is None or not events.enabled():
