@@ -64,20 +64,22 @@ def _cors(request: HttpRequest, response: HttpResponseBase) -> None:
 async def stream_view(request: HttpRequest) -> HttpResponseBase:
     """Server-Sent Events for the signed-in user (served under ASGI: webmail/asgi.py).
 
-    401 when not signed in (the page then polls); 503 when push is off.
+    401 when not signed in (the page then polls); 204 ("no stream here") when push is off or
+    when served under WSGI.
     """
     if request.method != "GET":
         return HttpResponse(status=405)
     if not isinstance(request, ASGIRequest):
         # Under gunicorn a stream would hold one of its threads for as long as the tab is open:
-        # the balancer sends this path to the push service; here the page falls back to polling.
-        response = HttpResponse("the event stream is served by the push service", status=503)
+        # the balancer sends this path to the push service. 204 is the SSE way of saying "do not
+        # reconnect": the page polls (and tries again much later), with no error in its console.
+        response = HttpResponse(status=204)
         _cors(request, response)
         return response
     user = await request.auser()
     login = await sync_to_async(_login_of)(user)
     if login is None or not events.enabled():
-        response = HttpResponse(status=401 if login is None else 503)
+        response = HttpResponse(status=401 if login is None else 204)
         _cors(request, response)
         return response
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last") or None
