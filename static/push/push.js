@@ -10,7 +10,6 @@
 
   var source = null;
   var live = false;
-  var opened = false;
   var pending = false;
   var eventCount = 0;  // events seen; a sync that started after the last one has them all
   var syncedUpTo = -1;
@@ -19,17 +18,21 @@
 
   function config() { return document.getElementById("push-config"); }
 
+  function kick() {
+    if (document.getElementById("sync")) document.body.dispatchEvent(new CustomEvent("mail-refresh"));
+  }
+
   function refresh() {
-    if (!document.getElementById("sync")) return;
     eventCount++;
     pending = true;
-    document.body.dispatchEvent(new CustomEvent("mail-refresh"));
+    kick();
   }
 
   // mail-actions.js holds a refresh back while rows are ticked, a field has focus or the tab is
-  // hidden: a change pushed meanwhile is applied as soon as that ends.
-  setInterval(function () { if (pending) { eventCount--; refresh(); } }, 2000);
-  document.addEventListener("visibilitychange", function () { if (!document.hidden && pending) refresh(); });
+  // hidden, and htmx misses one sent while the list is being swapped: a change pushed meanwhile
+  // is applied as soon as that ends.
+  setInterval(function () { if (pending) kick(); }, 2000);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && pending) kick(); });
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
     if (!elt || elt.id !== "sync") return;
@@ -71,9 +74,9 @@
       live = true;
       retryDelay = 5000;
       document.documentElement.dataset.push = "live";
-      // After a break: catch up on what the stream could not tell (the sync compares states).
-      if (opened) refresh();
-      opened = true;
+      // Catch up on what the stream could not tell: after a break, and between the page being
+      // drawn and the stream opening (the sync compares states: 204 when nothing changed).
+      refresh();
     });
     source.addEventListener("mailbox", function (event) {
       var data;

@@ -177,3 +177,31 @@ def test_gunicorn_does_not_hold_a_thread_for_a_stream() -> None:
     thread.start()
     thread.join(30)
     assert answers[0].status_code == 204  # "do not reconnect": the page polls
+
+
+def test_events_over_the_rate_are_dropped_and_not_passed_on(settings: Any) -> None:
+    import os
+
+    import redis
+
+    from webmail.push.events import MailboxEvent, presence_key, publish, user_key
+    from webmail.push.signals import mailbox_changed
+
+    settings.WEBMAIL_PUSH_RATE_PER_SECOND = 5
+    login = f"flood-{os.urandom(4).hex()}@example.test"
+    r = redis.Redis.from_url(settings.REDIS_URL)
+    r.set(presence_key(user_key(login)), b"1", ex=30)
+    heard: list[object] = []
+
+    def receiver(sender: object, **kwargs: Any) -> None:
+        heard.append(kwargs)
+
+    mailbox_changed.connect(receiver)
+    try:
+        # Within one second (the window) unless the clock ticks over: then at most twice the cap.
+        ids = [publish(login, MailboxEvent("INBOX", "flags", (n,))) for n in range(20)]
+    finally:
+        mailbox_changed.disconnect(receiver)
+    published = [i for i in ids if i is not None]
+    assert 5 <= len(published) <= 10
+    assert len(heard) == len(published)
