@@ -205,3 +205,34 @@ def test_events_over_the_rate_are_dropped_and_not_passed_on(settings: Any) -> No
     published = [i for i in ids if i is not None]
     assert 5 <= len(published) <= 10
     assert len(heard) == len(published)
+
+
+def test_the_balancer_sends_streams_to_the_push_service_and_keeps_them_open(
+    push_server: PushServer,
+    live_server: Any,
+    dovecot: DovecotInstance,
+    mail_user: MailUser,
+    stream_cookie: str,
+    tmp_path: Any,
+) -> None:
+    """deploy/haproxy.cfg as it ships: /push/stream/ to the push service, the rest to the web tier."""
+    from urllib.parse import urlsplit
+
+    from webmail.devstack.webtier import Balancer, haproxy_installed
+
+    if not haproxy_installed():
+        pytest.skip("haproxy is not installed (./dev installs it)")
+    web = f"127.0.0.1:{urlsplit(live_server.url).port}"
+    balancer = Balancer([web, web], tmp_path / "haproxy", push=f"127.0.0.1:{push_server.port}")
+    balancer.start()
+    try:
+        through = PushServer(push_server.env, tmp_path, port=balancer.port)  # only its address is used
+        stream = EventStream(through, stream_cookie)
+        assert stream.status == 200
+        assert stream.response.getheader("server") == "uvicorn"
+        assert stream.next_event()["event"] == "hello"
+        deliver(dovecot, mail_user.email, "through the balancer")
+        stream.until("mailbox", folder="INBOX", kind="new")
+        stream.close()
+    finally:
+        balancer.stop()
