@@ -95,3 +95,51 @@ def test_mail_and_flags_from_elsewhere_appear_in_two_pages_and_a_broken_stream_c
             assert p.evaluate("window.notReloaded") is True
     finally:
         other_device.close()
+
+
+# The page is made to look hidden, and the Notification API is replaced by a recorder: a headless
+# browser shows no desktop notifications, and the point is what the page asks it to show.
+HIDDEN_AND_RECORDED = """
+Object.defineProperty(Document.prototype, "hidden", {
+  configurable: true, get() { return window.pretendHidden === true; },
+});
+window.shown = [];
+window.Notification = class {
+  constructor(title, options) { this.title = title; this.options = options; window.shown.push(this); }
+  static get permission() { return "granted"; }
+  static requestPermission() { return Promise.resolve("granted"); }
+  close() {}
+};
+"""
+
+
+def test_new_inbox_mail_in_a_background_page_raises_a_notification_that_opens_it(
+    browser: Any,
+    live_server: Any,
+    imap_settings: DovecotInstance,
+    mail_user: MailUser,
+    push_pages: PushServer,
+) -> None:
+    import time
+
+    dovecot = imap_settings
+    append_all(
+        dovecot.imap_port, mail_user.email, mail_user.password, "INBOX", [(make_message(subject="Old"), [])]
+    )
+    context = browser.new_context()
+    context.add_init_script(HIDDEN_AND_RECORDED)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url, mail_user)
+        page.evaluate("window.pretendHidden = true")
+        deliver(dovecot, mail_user.email, "Lunch on Friday?")
+        deadline = time.monotonic() + PUSHED / 1000
+        while page.evaluate("window.shown.length") == 0:
+            assert time.monotonic() < deadline, "no notification"
+            time.sleep(0.1)
+        note = page.evaluate("({title: window.shown[0].title, body: window.shown[0].options.body})")
+        assert note == {"title": "Ada", "body": "Lunch on Friday?"}
+        page.evaluate("window.shown[0].onclick()")
+        page.wait_for_url("**/mail/message/?folder=INBOX&uid=2")
+    finally:
+        context.close()
