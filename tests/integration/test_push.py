@@ -135,6 +135,11 @@ def test_idle_mode_holds_one_connection_per_user_not_per_tab_and_lets_it_go(
         other.select_folder("INBOX")
         other.add_flags([1], [b"\\Flagged"])
     tabs[0].until("mailbox", folder="INBOX", kind="flags")
+    # Another folder, through the same connection (NOTIFY, which this Dovecot offers).
+    with IMAPClient("127.0.0.1", port=dovecot.imap_port, ssl=False) as other:
+        other.login(mail_user.email, mail_user.password)
+        other.append("Archive", b"Subject: filed elsewhere\r\n\r\nHi\r\n")
+    tabs[1].until("mailbox", folder="Archive")
     # Three tabs, one connection (the other client above has logged out).
     wait_for(lambda: imap_connections(dovecot, mail_user.email) == 1, "one connection for three tabs")
 

@@ -61,3 +61,28 @@ def test_stream_ids_compare_as_numbers_not_text() -> None:
     assert _older("1000-2", "1000-10")
     assert not _older("1000-10", "1000-2")
     assert sse("mailbox", "{}", "5-0") == b"id: 5-0\nevent: mailbox\ndata: {}\n\n"
+
+
+@pytest.mark.parametrize(
+    ("rest", "name"),
+    [
+        (b'"Sent" (MESSAGES 3 UIDNEXT 4)\r\n', "Sent"),
+        (b"Archive (UIDNEXT 4)\r\n", "Archive"),
+        (b"{5}\r\nA b c (MESSAGES 1)\r\n", "A b c"),
+        (b'"&AOk-t&AOk-" (MESSAGES 1)\r\n', "été"),
+        (b'"Say \\"hi\\"" (MESSAGES 1)\r\n', 'Say "hi"'),
+    ],
+)
+def test_notify_status_names_are_read_as_the_folder_list_has_them(rest: bytes, name: str) -> None:
+    from webmail.mailaccess.idle import _mailbox_name
+
+    assert _mailbox_name(rest) == name
+
+
+def test_notify_list_response_gives_the_folder_after_its_attributes_and_separator() -> None:
+    from webmail.mailaccess.idle import _LIST_HEAD, _mailbox_name
+
+    line = b'(\\HasNoChildren) "/" "Projects/2024"\r\n'
+    head = _LIST_HEAD.match(line)
+    assert head is not None
+    assert _mailbox_name(line[head.end() :]) == "Projects/2024"

@@ -9,6 +9,10 @@ ID (so the server penalises the browser's address, not ours, see NOTES), AUTHENT
 EXAMINE INBOX (read-only: watching changes nothing), then IDLE, re-issued every 25 minutes
 (servers may drop an IDLE after 30). It reads untagged EXISTS, EXPUNGE and FETCH (FLAGS)
 responses and says which kind of change they mean; nothing of the mail itself is read.
+
+Where the server offers NOTIFY (RFC 5465; Dovecot does), one ``NOTIFY SET`` also asks for
+changes in every other personal folder (untagged STATUS) and for folders created, renamed
+or deleted (LIST): the same one connection then watches the whole mailbox, not the Inbox only.
 """
 
 from __future__ import annotations
@@ -27,6 +31,29 @@ from .types import Endpoint, Security
 IDLE_RENEW_SECONDS = 25 * 60
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
 _UNTAGGED = re.compile(rb"^\* (\d+) (EXISTS|EXPUNGE|FETCH)\b", re.IGNORECASE)
+_STATUS_OR_LIST = re.compile(rb"^\* (STATUS|LIST) ", re.IGNORECASE)
+_LIST_HEAD = re.compile(rb"^\([^)]*\) (?:NIL|\"(?:[^\"\\]|\\.)*\") ")
+NOTIFY_SET = (
+    b"NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))"
+    b" (personal (MessageNew MessageExpunge FlagChange MailboxName))"
+)
+
+
+def _mailbox_name(rest: bytes) -> str | None:
+    """The mailbox name at the start of ``rest`` (quoted, literal or atom), decoded (modified UTF-7)."""
+    from imapclient.imap_utf7 import decode
+
+    if rest.startswith(b'"'):
+        match = re.match(rb'"((?:[^"\\]|\\.)*)"', rest)
+        if match is None:
+            return None
+        raw = re.sub(rb"\\(.)", rb"\1", match.group(1))
+    elif literal := re.match(rb"\{(\d+)\+?\}\r\n", rest):
+        start = literal.end()
+        raw = rest[start : start + int(literal.group(1))]
+    else:
+        raw = rest.split(b" ", 1)[0].rstrip(b"\r\n")
+    return str(decode(raw)) if raw else None
 MAX_LINE = 64 * 1024
 
 
@@ -45,6 +72,7 @@ class IdleClient:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._tag = 0
+        self.notify = False  # NOTIFY accepted: every folder is watched, not the Inbox only
 
     async def connect(self) -> None:
         """Connect, secure, authenticate and EXAMINE INBOX; domain errors on failure."""
@@ -73,6 +101,9 @@ class IdleClient:
                 await self._command(ident.encode(), ok_only=False)
             await self._authenticate()
             await self._command(b"EXAMINE INBOX")
+            if b"NOTIFY" in await self._capabilities():
+                tag = await self._send(NOTIFY_SET)
+                self.notify = await self._until_tagged(tag)
         except ssl.SSLError as exc:
             await self.close()
             raise TlsError() from exc
@@ -83,8 +114,11 @@ class IdleClient:
             await self.close()
             raise
 
-    async def changes(self, tick: float) -> AsyncIterator[str | None]:
-        """Yield "new", "expunge" or "flags" as INBOX changes, and None every ``tick`` seconds of quiet.
+    async def changes(self, tick: float) -> AsyncIterator[tuple[str, str] | None]:
+        """Yield (folder, kind) as the mailbox changes, and None every ``tick`` seconds of quiet.
+
+        Kinds: "new", "expunge", "flags" for the Inbox; "other" for another folder (NOTIFY's
+        STATUS says something changed there, not what) and for a folder created or renamed.
 
         Runs until the connection breaks (ServerUnavailable) or the caller stops iterating.
         """
@@ -102,12 +136,20 @@ class IdleClient:
                     yield None
                     continue
                 match = _UNTAGGED.match(line)
-                if match is None:
-                    if line.startswith(b"* BYE"):
-                        raise ServerUnavailable()
-                    continue
-                word = match.group(2).upper()
-                yield "new" if word == b"EXISTS" else "expunge" if word == b"EXPUNGE" else "flags"
+                if match is not None:
+                    word = match.group(2).upper()
+                    kind = "new" if word == b"EXISTS" else "expunge" if word == b"EXPUNGE" else "flags"
+                    yield ("INBOX", kind)
+                elif (other := _STATUS_OR_LIST.match(line)) is not None:
+                    rest = line[other.end() :]
+                    if other.group(1).upper() == b"LIST":
+                        head = _LIST_HEAD.match(rest)
+                        rest = rest[head.end() :] if head else b""
+                    folder = _mailbox_name(rest)
+                    if folder:
+                        yield (folder, "other")
+                elif line.startswith(b"* BYE"):
+                    raise ServerUnavailable()
             await self._write(b"DONE\r\n")
             await self._until_tagged(tag)
 
@@ -123,6 +165,16 @@ class IdleClient:
             await asyncio.wait_for(writer.wait_closed(), 2)
 
     # ------------------------------------------------------------ internals
+    async def _capabilities(self) -> set[bytes]:
+        tag = await self._send(b"CAPABILITY")
+        found: set[bytes] = set()
+        while True:
+            line = await self._line(self.endpoint.timeout)
+            if line.upper().startswith(b"* CAPABILITY "):
+                found.update(line[13:].upper().split())
+            elif line.startswith(tag + b" "):
+                return found
+
     async def _authenticate(self) -> None:
         tag = await self._send(b"AUTHENTICATE PLAIN")
         line = await self._line(self.endpoint.timeout)

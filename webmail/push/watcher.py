@@ -16,8 +16,9 @@ password has to be stored for it. Guarantees:
   reload or a reconnect does not log out and in again), and when the sign-in is over (the
   stream is refused, so none is open).
 
-What it sees (EXISTS, EXPUNGE, FLAGS in INBOX) is published like Dovecot's events. IDLE
-watches the INBOX only; changes to other folders reach a page at its next own action or sync.
+What it sees is published like Dovecot's events: EXISTS, EXPUNGE and FLAGS in the Inbox, and,
+where the server offers NOTIFY (RFC 5465), a change in any other folder. Without NOTIFY the
+IDLE watches the Inbox only; other folders' changes reach a page at its next own sync.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ class Watchers:
                     if not await self._lock(key, token):
                         return  # the lock lapsed and another process took the watch
                     continue
-                event = MailboxEvent("INBOX", change)  # type: ignore[arg-type]
+                folder, kind = change
+                event = MailboxEvent(folder, kind)  # type: ignore[arg-type]
                 await asyncio.to_thread(publish, request.login, event)
         finally:
             self.connected.discard(key)
