@@ -219,8 +219,14 @@ def many_streams(
     dovecot: DovecotInstance,
     users: list[tuple[str, str]],
     args: argparse.Namespace,
+    *,
+    idle_mode: bool = False,
 ) -> dict[str, float]:
+    """In ``idle_mode`` the web instance is stopped once everyone is signed in (its pool's
+    connections go with it), so what Dovecot counts on its IMAP port is the watchers'."""
     import threading
+
+    from webmail.devstack.sockets import established_to
 
     cookies = []
     for email, password in users:
@@ -230,6 +236,8 @@ def many_streams(
             raise SystemExit(f"sign-in of {email} failed: {response.status}")
         cookies.append(f"sessionid={client.cookies['sessionid']}")
         client.close()
+    if idle_mode:
+        web.stop()
     pid = push.proc.pid if push.proc else 0
     rss_before = rss_kib(pid)
     deliveries: list[tuple[int, float]] = []
@@ -256,9 +264,13 @@ def many_streams(
     if not ready.is_set():
         raise SystemExit(f"not all {streams} streams opened")
     rss_open = rss_kib(pid)
-    # Idle: heartbeats only.
+    # Idle: heartbeats only (and in IDLE mode the watchers logging in: connections sampled).
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
-    time.sleep(args.idle_seconds)
+    imap_max = 0
+    while time.monotonic() - t0 < args.idle_seconds:
+        imap_max = max(imap_max, established_to(dovecot.imap_port))
+        time.sleep(0.5)
+    imap_held = established_to(dovecot.imap_port)
     idle_cpu = cpu_seconds(pid) - cpu0
     idle_wall = time.monotonic() - t0
     # Mail: every user gets --rounds messages, one user after another.
@@ -289,6 +301,8 @@ def many_streams(
         "deliveries": len(deliveries),
         "expected": len(deliveries) * args.per_user,
         "received": received,
+        "imap_held": imap_held,
+        "imap_max": imap_max,
         "other_events": counts[1],
         "lat_median": statistics.median(latencies) if latencies else float("nan"),
         "lat_p95": pct(latencies, 0.95) if latencies else float("nan"),
@@ -332,6 +346,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="messages delivered to each user")
     parser.add_argument("--idle-seconds", type=float, default=30.0, help="streams held open without mail")
     parser.add_argument("--polls", type=int, default=200, help="polls timed for the comparison")
+    parser.add_argument("--no-idle", action="store_true", help="skip the IDLE-mode run")
     args = parser.parse_args(argv)
 
     root = BENCH_VAR / "push"
@@ -397,6 +412,27 @@ def main(argv: list[str]) -> None:
             f"   push = {reconnects:.0f} stream reconnects + {heartbeats:.0f} heartbeats (a few bytes each),"
             f" ~{idle_cpu_10min:.0f} s of push-process CPU, one sync per tab only when something changed"
         )
+        if not args.no_idle:
+            print(
+                f"4. The same {tabs} streams in IDLE mode (a watcher per user in the push process)",
+                flush=True,
+            )
+            push.stop()
+            idle_env = {**env, "WEBMAIL_PUSH_MODE": "idle"}
+            push = PushServer(idle_env, root / "logs", port=free_port())
+            push.start()
+            # Dovecot still posts to the first port, where nothing listens now: only IDLE tells.
+            i = many_streams(push, web, dovecot, users, args, idle_mode=True)
+            imap = f"{i['imap_held']:.0f} held after {i['idle_seconds']:.0f} s, at most {i['imap_max']:.0f}"
+            print(f"   IMAP connections on Dovecot for {args.users} users: {imap}")
+            print(f"   RSS: {i['rss_open_mib']:.0f} MiB with {tabs} streams and the watchers")
+            idle = f"{i['idle_cpu_pct']:.1f} % without mail, {i['mail_cpu_pct']:.1f} % while mail came"
+            print(f"   CPU of the push process: {idle}")
+            late = f"median {i['lat_median']:.3f} s, p95 {i['lat_p95']:.3f} s"
+            print(
+                f"   events: {i['received']:.0f} new-mail of {i['expected']:.0f} expected;"
+                f" delivery -> event: {late}"
+            )
         la, lb = load_before[0], os.getloadavg()[0]
         print(f"   load average (1 min) before {la:.2f}, after {lb:.2f}; {os.cpu_count()} CPUs")
     finally:
