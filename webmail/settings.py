@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "webmail.sharing",
     "webmail.preferences",
     "webmail.push",
+    "webmail.webpush",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,9 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-src": ["'self'"],
+        # The installable app: its service worker (/sw.js) and manifest, from here only.
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
         "form-action": ["'self'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
@@ -350,7 +354,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"imapclient": {"level": "WARNING"}},
+    # urllib3 at DEBUG would log each request's URL: a Web Push endpoint is a capability URL.
+    "loggers": {"imapclient": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
 
 # --- Import from other accounts (webmail/imports; POP3 is its first source) ---
@@ -412,3 +417,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+
+# --- Installable app and Web Push (webmail/webpush) ---
+# The VAPID private key (RFC 8292): the 32-byte P-256 key, base64url (`./dev demo` makes one in
+# var/; `python -m webmail.webpush.keygen` prints a new one). Empty: Web Push is off.
+WEBMAIL_VAPID_PRIVATE_KEY = env.str("WEBMAIL_VAPID_PRIVATE_KEY", default="")
+# Who push services may contact about our messages: a mailto: or https: URL
+# (default: WEBMAIL_SITE_URL when it is https).
+WEBMAIL_VAPID_SUBJECT = env.str("WEBMAIL_VAPID_SUBJECT", default="")
+# Push endpoints must be https on public addresses, except these hosts or networks.
+WEBMAIL_WEBPUSH_ALLOWED_HOSTS = env.list("WEBMAIL_WEBPUSH_ALLOWED_HOSTS", default=[])
+WEBMAIL_WEBPUSH_TIMEOUT = env.float("WEBMAIL_WEBPUSH_TIMEOUT", default=10.0)
+CELERY_IMPORTS.append("webmail.webpush.tasks")

@@ -11,6 +11,8 @@ urlpatterns = [
     # Browsers still ask for /favicon.ico now and then (before the page's <link rel=icon> is read).
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("icons/favicon.svg"), permanent=True)),
     path("", include("accounts.urls")),
+    # The installable app: manifest, service worker (scope: the whole site) and offline page.
+    path("", include("webmail.webpush.app_urls")),
     path("", include("webmail.mailbox.urls")),
     path("mail/message/", include("webmail.reading.urls")),
     path("mail/compose/", include("webmail.compose.urls")),
@@ -20,6 +22,7 @@ urlpatterns = [
     path("settings/sharing/", include("webmail.sharing.urls")),
     path("settings/", include("webmail.sendas.urls")),
     path("push/", include("webmail.push.urls")),
+    path("settings/notifications/", include("webmail.webpush.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

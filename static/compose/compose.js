@@ -359,44 +359,15 @@
     var toggle = form.querySelector("#rich-mode");
     var editor = form.querySelector("#rich-editor");
     if (!toggle || !editor) return;
-    var wrap = editor.closest(".rich-wrap");
-    var textarea = form.querySelector("textarea[name=text]");
-    var html = form.querySelector("input[name=html]");
-    var textRow = textarea.closest("p");
-    toggle.addEventListener("change", function () {
-      toggle.closest("label").classList.toggle("on", toggle.checked);
-      if (toggle.checked) {
-        editor.textContent = "";
-        textarea.value.split("\n").forEach(function (line) {
-          var div = document.createElement("div");
-          if (line) div.textContent = line; else div.appendChild(document.createElement("br"));
-          editor.appendChild(div);
-        });
-        wrap.hidden = false; textRow.hidden = true; editor.focus();
-      } else {
-        textarea.value = editor.innerText; html.value = "";
-        wrap.hidden = true; textRow.hidden = false;
-      }
+    window.webmailRichText({
+      form: form,
+      toggle: toggle,
+      editor: editor,
+      wrap: editor.closest(".rich-wrap"),
+      textarea: form.querySelector("textarea[name=text]"),
+      html: form.querySelector("input[name=html]"),
+      onToggle: function (on) { toggle.closest("label").classList.toggle("on", on); },
     });
-    wrap.addEventListener("click", function (event) {
-      var button = event.target.closest("button[data-command]");
-      if (!button) return;
-      var value = null;
-      if (button.dataset.prompt) {
-        value = window.prompt(button.dataset.prompt, "https://");
-        if (!value) return;
-      }
-      document.execCommand(button.dataset.command, false, value);
-      editor.focus();
-    });
-    function sync() {
-      if (!toggle.checked) return;
-      html.value = editor.innerHTML;
-      textarea.value = editor.innerText;
-    }
-    form.addEventListener("submit", sync, true);
-    form.addEventListener("formdata", sync);
-    editor.addEventListener("input", function () { sync(); });
   }
 
   // --- Changing the From swaps the signature block ("-- " and what follows) in the text.

@@ -57,8 +57,8 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (m) {
           if (!m) return;
-          // The same tag in every tab of this user: one notification per message, not one per tab.
-          var n = new Notification(m.from || cfg.dataset.newMailText, { body: m.subject, tag: "mail-" + uid });
+          // The same tag in every tab, and as Web Push's (webmail/webpush): one notification per message.
+          var n = new Notification(m.from || cfg.dataset.newMailText, { body: m.subject, tag: "m" + uid });
           n.onclick = function () { window.focus(); window.location.href = m.url; n.close(); };
         })
         .catch(function () { /* the list still shows it */ });

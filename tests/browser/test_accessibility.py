@@ -109,6 +109,7 @@ def test_no_serious_accessibility_violation(
         "/settings/accounts/",
         "/settings/sharing/",
         "/settings/sharing/folder/?folder=INBOX",
+        "/settings/notifications/",
     ):
         page.goto(base + path)
         _audit(page, path, findings)

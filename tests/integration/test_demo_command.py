@@ -84,6 +84,10 @@ def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
         # Filters are on: the demo's Dovecot offers ManageSieve.
         filters = opener.open(f"{base}/settings/filters/").read().decode()
         assert "Create a filter" in filters and "does not offer filters" not in filters
+        # Web Push is on: the demo made its VAPID key under var/, readable by its owner only.
+        notifications = opener.open(f"{base}/settings/notifications/").read().decode()
+        assert re.search(r'data-public-key="[A-Za-z0-9_-]{87}"', notifications)
+        assert (var / "vapid-private-key").stat().st_mode & 0o777 == 0o600
         # Mail between demo users goes through the demo's SMTP server into Dovecot.
         other, other_pw = DEMO_USERS[1]
         with smtplib.SMTP("127.0.0.1", 10587 + offset, timeout=10) as smtp:

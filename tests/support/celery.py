@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
+from tests.support.pushservice import TEST_VAPID_PRIVATE_KEY
 from webmail.devstack.dovecot import DovecotInstance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,8 +104,7 @@ def _use_broker(url: str, queue: str) -> None:
     app._pool = None
 
 
-@pytest.fixture(scope="session")
-def celery_env(django_db_setup: None, dovecot: DovecotInstance, tmp_path_factory: Any) -> dict[str, str]:
+def redis_url_or_skip() -> str:
     import redis
 
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -112,18 +112,23 @@ def celery_env(django_db_setup: None, dovecot: DovecotInstance, tmp_path_factory
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
         pytest.skip(f"the Celery tests need Redis at {url}: {exc}")
-    queue = f"imports-test-{os.getpid()}"
-    _use_broker(url, queue)
+    return url
+
+
+def worker_environment(
+    dovecot: DovecotInstance, *, redis_url: str, queue: str, scratch: Path, **overrides: str
+) -> dict[str, str]:
+    """What a worker of a deployment is given, pointed at the test stack; ``overrides`` last."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("WEBMAIL_", "DATABASE_URL", "CELERY_"))}
     return {
         **base,
         "DJANGO_SETTINGS_MODULE": "webmail.settings",
         "WEBMAIL_DEMO": "1",
-        "WEBMAIL_ENV_FILE": str(tmp_path_factory.mktemp("celery") / "none.env"),
+        "WEBMAIL_ENV_FILE": str(scratch / "none.env"),
         "SECRET_KEY": django_settings.SECRET_KEY,
         "WEBMAIL_CREDENTIALS_KEY": ",".join(django_settings.WEBMAIL_CREDENTIALS_KEYS),
         "DATABASE_URL": _database_url(),
-        "REDIS_URL": url,
+        "REDIS_URL": redis_url,
         "WEBMAIL_CELERY_QUEUE": queue,
         "WEBMAIL_IMAP_HOST": "127.0.0.1",
         "WEBMAIL_IMAP_PORT": str(dovecot.imap_port),
@@ -135,13 +140,30 @@ def celery_env(django_db_setup: None, dovecot: DovecotInstance, tmp_path_factory
         "WEBMAIL_MANAGESIEVE_PORT": str(dovecot.managesieve_port),
         "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1",
         "WEBMAIL_POP_TIMEOUT": "10",
+        # Web Push goes to the tests' push service on loopback (tests/support/pushservice.py).
+        "WEBMAIL_VAPID_PRIVATE_KEY": TEST_VAPID_PRIVATE_KEY,
+        "WEBMAIL_WEBPUSH_ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "INFO",
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_env(django_db_setup: None, dovecot: DovecotInstance, tmp_path_factory: Any) -> dict[str, str]:
+    url = redis_url_or_skip()
+    queue = f"imports-test-{os.getpid()}"
+    _use_broker(url, queue)
+    return worker_environment(
+        dovecot,
+        redis_url=url,
+        queue=queue,
+        scratch=tmp_path_factory.mktemp("celery"),
         # Uploaded archives: the web side (the tests) writes them where the worker reads them.
-        "WEBMAIL_UPLOAD_DIR": str(tmp_path_factory.mktemp("celery-uploads")),
+        WEBMAIL_UPLOAD_DIR=str(tmp_path_factory.mktemp("celery-uploads")),
         # Small steps, so kills land in every phase. The lease, the dispatcher's tick and the
         # cap per run are the defaults: recovery is measured as a user would get it.
-        "WEBMAIL_POP_BATCH_MESSAGES": "25",
-        "LOG_LEVEL": "INFO",
-    }
+        WEBMAIL_POP_BATCH_MESSAGES="25",
+    )
 
 
 def _worker(env: dict[str, str], logs: Path, name: str) -> CeleryProcess:

@@ -192,6 +192,10 @@ def _check_folder(folder: str) -> str:
     return "." + ".".join(parts)
 
 
+class PortTaken(RuntimeError):
+    """Dovecot could not listen: another program holds one of its ports."""
+
+
 @dataclass
 class DovecotInstance:
     """A private Dovecot (IMAP, IMAPS, POP3, POP3S, LMTP, ManageSieve) rooted in ``root``.
@@ -217,6 +221,8 @@ class DovecotInstance:
     # shared secret (given to Dovecot in its environment, not written into the config).
     push_url: str = ""
     push_secret: str = ""
+    # The ports ``create`` picked (not given): picked again if another program took one first.
+    picked_ports: tuple[str, ...] = ()
 
     @classmethod
     def create(cls, root: Path, ports: dict[str, int] | None = None) -> DovecotInstance:
@@ -241,6 +247,7 @@ class DovecotInstance:
             lmtp_port=chosen["lmtp_port"],
             managesieve_port=chosen["managesieve_port"],
             outbound_port=chosen["outbound_port"],
+            picked_ports=tuple(name for name in PORT_NAMES if name not in given),
         )
 
     # ----------------------------------------------------------------- paths
@@ -295,7 +302,27 @@ class DovecotInstance:
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        """Write the config and start Dovecot; return once IMAP accepts connections."""
+        """Write the config and start Dovecot; return once IMAP accepts connections.
+
+        A port picked by ``create`` can be taken by another program between the pick and
+        Dovecot's listen (parallel test runs): those ports are picked again, twice at most.
+        """
+        for attempt in range(3):
+            try:
+                self._start_once()
+                return
+            except PortTaken:
+                if attempt == 2 or not self.picked_ports:
+                    raise
+                taken = {getattr(self, name) for name in PORT_NAMES}
+                for name in self.picked_ports:
+                    port = free_port()
+                    while port in taken:
+                        port = free_port()
+                    taken.add(port)
+                    setattr(self, name, port)
+
+    def _start_once(self) -> None:
         ensure_dovecot_installed()
         uid, gid = ensure_mail_user()
         self._prepare_dirs(uid, gid)
@@ -320,9 +347,8 @@ class DovecotInstance:
             err.seek(0)
             output = err.read().decode("utf-8", "replace")
         if code != 0:
-            raise RuntimeError(
-                f"dovecot failed to start (exit {code}):\n{output}{self._log_tail(size_before)}"
-            )
+            error = PortTaken if "Address already in use" in output else RuntimeError
+            raise error(f"dovecot failed to start (exit {code}):\n{output}{self._log_tail(size_before)}")
         # The listeners exist (and accept into the backlog) before the master
         # daemonizes and writes master.pid: wait for both, so stop() finds it.
         deadline = time.monotonic() + START_TIMEOUT

@@ -16,33 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from enum import Enum
 
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import MailAccount
-from accounts.servers import resolve
-from webmail.compose.build import Draft, InvalidMessage, build_message, recipients, without_bcc
-from webmail.mailaccess import smtp
-from webmail.mailaccess.errors import MailError
+from webmail.compose.build import Draft, build_message, without_bcc
 from webmail.mailaccess.session import UserMailbox
-from webmail.sendas import tokens
+from webmail.sendas import proof, tokens
 
 from .models import ForwardAddress
-
-RESEND_INTERVAL_SECONDS = 60
 
 LinkFor = Callable[[str], str]  # token -> absolute URL of the confirmation page
 
 
-class Confirmed(Enum):
-    YES = "yes"
-    WRONG = "wrong"
-    EXPIRED = "expired"  # or too many wrong codes: a new message is needed
+Confirmed = proof.Outcome
 
 
 def address_add(*, user: User, email: str) -> ForwardAddress:
@@ -69,45 +57,18 @@ def _confirmation_draft(*, own_email: str, target: str, link: str, code: str) ->
 
 def proof_send(*, address: ForwardAddress, mailbox: UserMailbox, link_for: LinkFor) -> None:
     """Mail a fresh link and code to the address through our own submission server."""
-    account = MailAccount.objects.select_related("server").get(user_id=address.user_id)
-    challenge = tokens.new_challenge(timezone.now())
-    ForwardAddress.objects.filter(pk=address.pk).update(
-        verification_token_hash=challenge.token_hash,
-        verification_code_hash=challenge.code_hash,
-        verification_expires_at=challenge.expires_at,
-        verification_sent_at=timezone.now(),
-        verification_attempts=0,
-    )
-    draft = _confirmation_draft(
-        own_email=account.email, target=address.email, link=link_for(challenge.token), code=challenge.code
-    )
-    try:
-        msg = build_message(draft, message_id_domain=account.email.rpartition("@")[2])
-    except InvalidMessage as exc:
-        raise MailError(str(exc)) from exc
-    smtp.send(
-        resolve(account.server).smtp,
-        username=mailbox.username,
-        password=mailbox.password,
-        envelope_from=account.email,
-        recipients=recipients(msg),
-        data=without_bcc(msg),
+    challenge = proof.start(ForwardAddress, address.pk)
+    proof.mail(
+        user_id=address.user_id,
+        mailbox=mailbox,
+        draft_for=lambda own_email: _confirmation_draft(
+            own_email=own_email, target=address.email, link=link_for(challenge.token), code=challenge.code
+        ),
     )
 
 
 def may_resend(address: ForwardAddress) -> bool:
-    sent = address.verification_sent_at
-    return sent is None or (timezone.now() - sent).total_seconds() >= RESEND_INTERVAL_SECONDS
-
-
-def _confirm(pk: int) -> None:
-    ForwardAddress.objects.filter(pk=pk).update(
-        verified_at=timezone.now(),
-        verification_token_hash="",
-        verification_code_hash="",
-        verification_expires_at=None,
-        verification_attempts=0,
-    )
+    return proof.may_resend(address.verification_sent_at)
 
 
 def by_token(token: str) -> ForwardAddress | None:
@@ -115,9 +76,7 @@ def by_token(token: str) -> ForwardAddress | None:
     if not token or len(token) > 100:
         return None
     address = ForwardAddress.objects.filter(verification_token_hash=tokens.digest(token)).first()
-    if address is None or address.verification_expires_at is None:
-        return None
-    if address.verification_expires_at < timezone.now():
+    if address is None or proof.expired(address.verification_expires_at):
         return None
     return address
 
@@ -125,26 +84,14 @@ def by_token(token: str) -> ForwardAddress | None:
 def confirm_token(*, token: str) -> ForwardAddress | None:
     address = by_token(token)
     if address is not None:
-        _confirm(address.pk)
+        proof.mark_proved(ForwardAddress, address.pk)
     return address
 
 
 def confirm_code(*, address: ForwardAddress, code: str) -> Confirmed:
     if address.verified:
         return Confirmed.YES
-    with transaction.atomic():
-        # Count the try first and under a row lock: parallel guesses cannot exceed the limit.
-        ForwardAddress.objects.filter(pk=address.pk).update(
-            verification_attempts=F("verification_attempts") + 1
-        )
-        fresh = ForwardAddress.objects.select_for_update().get(pk=address.pk)
-        expired = fresh.verification_expires_at is None or fresh.verification_expires_at < timezone.now()
-        if expired or fresh.verification_attempts > tokens.MAX_CODE_ATTEMPTS:
-            return Confirmed.EXPIRED
-        if not tokens.matches(fresh.verification_code_hash, tokens.normalise_code(code)):
-            return Confirmed.WRONG
-        _confirm(fresh.pk)
-    return Confirmed.YES
+    return proof.check_code(ForwardAddress, address.pk, code)
 
 
 def notice_message(*, own_email: str, targets: list[str], when: datetime, client_ip: str) -> bytes:

@@ -22,6 +22,7 @@ from .connection import ImapConnection
 from .errors import CannotMoveSafely, MailError
 from .imap import translate_errors
 from .selection import select
+from .uidset import compact
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -113,7 +114,7 @@ def apply_batch(
 
 def format_uid_set(uids: list[int]) -> str:
     """A compact UID set ("1:5,9") for storing a long list of UIDs in a few bytes."""
-    return uid_set(sorted(uids)).decode() if uids else ""
+    return compact(uids)
 
 
 def parse_uid_set(value: str) -> list[int]:

@@ -23,6 +23,7 @@ from .folders import find_role, list_folders
 from .imap import translate_errors
 from .selection import select
 from .types import FolderRole
+from .uidset import compact
 
 SEEN = b"\\Seen"
 FLAGGED = b"\\Flagged"
@@ -63,16 +64,7 @@ def present_uids(client: ImapConnection, folder: str, uids: list[int] | None) ->
 
 def uid_set(uids: list[int]) -> bytes:
     """A compact sequence set (1:5,9) so thousands of UIDs fit one command line."""
-    parts: list[str] = []
-    start = prev = uids[0]
-    for uid in uids[1:]:
-        if uid == prev + 1:
-            prev = uid
-            continue
-        parts.append(f"{start}:{prev}" if start != prev else str(start))
-        start = prev = uid
-    parts.append(f"{start}:{prev}" if start != prev else str(start))
-    return ",".join(parts).encode()
+    return compact(uids).encode()
 
 
 def _require_some(folder: str, done: list[int], missing: list[int]) -> None:

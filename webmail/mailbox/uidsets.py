@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from webmail.http.bounds import parse_uid
 from webmail.mailaccess.session import MAX_DEPTH_SHOWN, MAX_SHOWN_PER_THREAD
+from webmail.mailaccess.uidset import compact
 
 MAX_UID_PIECES = 10_000  # ranges and single UIDs in one request, across all its fields
 # The longest tree a row can carry: MAX_SHOWN_PER_THREAD of "4294967295:6,".
@@ -55,19 +56,7 @@ def parse_uid_sets(values: Iterable[str], limit: int) -> tuple[list[int], bool]:
 
 def format_uid_set(uids: Iterable[int]) -> str:
     """A compact set ("1:5,9") of ``uids``, for a checkbox or a session record."""
-    ordered = sorted(set(uids))
-    if not ordered:
-        return ""
-    parts: list[str] = []
-    start = prev = ordered[0]
-    for uid in ordered[1:]:
-        if uid == prev + 1:
-            prev = uid
-            continue
-        parts.append(f"{start}:{prev}" if start != prev else str(start))
-        start = prev = uid
-    parts.append(f"{start}:{prev}" if start != prev else str(start))
-    return ",".join(parts)
+    return compact(uids)
 
 
 def expand_uid_set(text: str) -> list[int]:

@@ -8,19 +8,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import CredentialAttempt, MailAccount
-from accounts.servers import resolve
+from accounts.models import CredentialAttempt
 from accounts.throttle import Target, credential_try
-from webmail.compose.build import InvalidMessage, build_message, recipients, without_bcc
 from webmail.mailaccess import smtp
-from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.session import UserMailbox
 
-from . import tokens
+from . import proof, tokens
 from .confirmation_mail import verification_draft
 from .models import Identity
 from .route_choice import IdentityDisabled
@@ -39,7 +34,6 @@ SETTINGS_FIELDS = [
     "smtp_security",
     "smtp_username",
 ]
-RESEND_INTERVAL_SECONDS = 60
 
 LinkFor = Callable[[Identity, str], str]  # (identity, token) -> absolute URL
 
@@ -100,48 +94,21 @@ def verification_send(*, identity: Identity, mailbox: UserMailbox, link_for: Lin
     """
     if not identity.enabled:
         raise IdentityDisabled()
-    account = MailAccount.objects.select_related("server").get(user_id=identity.user_id)
-    challenge = tokens.new_challenge(timezone.now())
-    Identity.objects.filter(pk=identity.pk).update(
-        verification_token_hash=challenge.token_hash,
-        verification_code_hash=challenge.code_hash,
-        verification_expires_at=challenge.expires_at,
-        verification_sent_at=timezone.now(),
-        verification_attempts=0,
-    )
-    draft = verification_draft(
-        identity=identity,
-        own_email=account.email,
-        link=link_for(identity, challenge.token),
-        code=challenge.code,
-    )
-    try:
-        msg = build_message(draft, message_id_domain=account.email.rpartition("@")[2])
-    except InvalidMessage as exc:  # an address saved before the form's rules: say why, no 500
-        raise MailError(str(exc)) from exc
-    smtp.send(
-        resolve(account.server).smtp,
-        username=mailbox.username,
-        password=mailbox.password,
-        envelope_from=account.email,
-        recipients=recipients(msg),
-        data=without_bcc(msg),
+    challenge = proof.start(Identity, identity.pk)
+    proof.mail(
+        user_id=identity.user_id,
+        mailbox=mailbox,
+        draft_for=lambda own_email: verification_draft(
+            identity=identity,
+            own_email=own_email,
+            link=link_for(identity, challenge.token),
+            code=challenge.code,
+        ),
     )
 
 
 def may_resend(identity: Identity) -> bool:
-    sent = identity.verification_sent_at
-    return sent is None or (timezone.now() - sent).total_seconds() >= RESEND_INTERVAL_SECONDS
-
-
-def _confirm(identity: Identity) -> None:
-    Identity.objects.filter(pk=identity.pk).update(
-        verified_at=timezone.now(),
-        verification_token_hash="",
-        verification_code_hash="",
-        verification_expires_at=None,
-        verification_attempts=0,
-    )
+    return proof.may_resend(identity.verification_sent_at)
 
 
 def verify_token(*, identity: Identity, token: str) -> Verified:
@@ -150,11 +117,11 @@ def verify_token(*, identity: Identity, token: str) -> Verified:
         return Verified.DISABLED
     if identity.verified_at is not None:
         return Verified.YES
-    if identity.verification_expires_at is None or identity.verification_expires_at < timezone.now():
+    if proof.expired(identity.verification_expires_at):
         return Verified.EXPIRED
     if not tokens.matches(identity.verification_token_hash, token):
         return Verified.WRONG
-    _confirm(identity)
+    proof.mark_proved(Identity, identity.pk)
     return Verified.YES
 
 
@@ -163,14 +130,4 @@ def verify_code(*, identity: Identity, code: str) -> Verified:
         return Verified.DISABLED
     if identity.verified_at is not None:
         return Verified.YES
-    with transaction.atomic():
-        # Count the attempt first and under a row lock: parallel guesses cannot exceed the limit.
-        Identity.objects.filter(pk=identity.pk).update(verification_attempts=F("verification_attempts") + 1)
-        fresh = Identity.objects.select_for_update().get(pk=identity.pk)
-        expired = fresh.verification_expires_at is None or fresh.verification_expires_at < timezone.now()
-        if expired or fresh.verification_attempts > tokens.MAX_CODE_ATTEMPTS:
-            return Verified.EXPIRED
-        if not tokens.matches(fresh.verification_code_hash, tokens.normalise_code(code)):
-            return Verified.WRONG
-        _confirm(fresh)
-    return Verified.YES
+    return Verified(proof.check_code(Identity, identity.pk, code).value)

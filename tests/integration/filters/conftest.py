@@ -130,49 +130,24 @@ def filters_celery(
 ) -> Iterator[FiltersCelery]:
     import os
 
-    import redis
-    from django.conf import settings as django_settings
-
-    try:
-        from tests.support.celery import CeleryProcess, _database_url
-    except ImportError:  # where they lived before the imports' Celery fixtures were shared
-        from tests.integration.imports.conftest import CeleryProcess, _database_url
+    from tests.support.celery import CeleryProcess, redis_url_or_skip, worker_environment
     from webmail.celery import app
 
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"the Celery tests need Redis at {url}: {exc}")
+    url = redis_url_or_skip()
     queue = f"filters-test-{os.getpid()}"
     logs = tmp_path_factory.mktemp("filters-celery")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("WEBMAIL_", "DATABASE_URL", "CELERY_"))}
-    env = {
-        **base,
-        "DJANGO_SETTINGS_MODULE": "webmail.settings",
-        "WEBMAIL_DEMO": "1",
-        "WEBMAIL_ENV_FILE": str(logs / "none.env"),
-        "SECRET_KEY": django_settings.SECRET_KEY,
-        "WEBMAIL_CREDENTIALS_KEY": ",".join(django_settings.WEBMAIL_CREDENTIALS_KEYS),
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": url,
-        "WEBMAIL_CELERY_QUEUE": queue,
-        "WEBMAIL_IMAP_HOST": "127.0.0.1",
-        "WEBMAIL_IMAP_PORT": str(dovecot.imap_port),
-        "WEBMAIL_IMAP_SECURITY": "starttls",
-        "WEBMAIL_TLS_CA_FILE": str(dovecot.cert_path),
-        "WEBMAIL_MANAGESIEVE_HOST": "127.0.0.1",
-        "WEBMAIL_MANAGESIEVE_PORT": str(dovecot.managesieve_port),
-        "WEBMAIL_POP_ALLOWED_HOSTS": "127.0.0.1",
-        "WEBMAIL_POP_TIMEOUT": "10",
-        "WEBMAIL_POP_BATCH_MESSAGES": "10",
-        "WEBMAIL_POP_LEASE_SECONDS": "3",
-        "WEBMAIL_POP_DISPATCH_SECONDS": "1",
-        "WEBMAIL_FILTERS_APPLY_BATCH": "100",
-        "WEBMAIL_FILTERS_LEASE_SECONDS": "3",
-        "WEBMAIL_FILTERS_DISPATCH_SECONDS": "1",
-        "LOG_LEVEL": "INFO",
-    }
+    env = worker_environment(
+        dovecot,
+        redis_url=url,
+        queue=queue,
+        scratch=logs,
+        WEBMAIL_POP_BATCH_MESSAGES="10",
+        WEBMAIL_POP_LEASE_SECONDS="3",
+        WEBMAIL_POP_DISPATCH_SECONDS="1",
+        WEBMAIL_FILTERS_APPLY_BATCH="100",
+        WEBMAIL_FILTERS_LEASE_SECONDS="3",
+        WEBMAIL_FILTERS_DISPATCH_SECONDS="1",
+    )
     worker_args = [
         "worker",
         "-Q",

@@ -24,6 +24,7 @@ from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
 from webmail.devstack.pushserver import uvicorn_command
 from webmail.devstack.redis import PrivateRedis, redis_available
 from webmail.devstack.smtprelay import LocalRelay
+from webmail.webpush.vapid import generate_private_key
 
 DEMO_PORTS = {
     "imap_port": 10143,
@@ -59,6 +60,16 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+def _vapid_key(var: Path) -> str:
+    """The demo's Web Push (VAPID) key: made once and kept, so browsers' subscriptions outlive a restart."""
+    path = var / "vapid-private-key"
+    if not path.is_file():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(generate_private_key() + "\n")
+    return path.read_text().strip()
 
 
 def _ensure_demo_admin() -> None:
@@ -157,8 +168,10 @@ class Command(BaseCommand):
         stack.callback(sieve_relay.stop)
         sieve_relay.start()
         env_file = var / "demo.env"
+        vapid = f"WEBMAIL_VAPID_PRIVATE_KEY={_vapid_key(var)}\n"  # Web Push (webmail/webpush)
         env_file.write_text(
             self._env_text(dovecot, smtp_port, options["addr"])
+            + vapid
             + self._push_env_text(push, dovecot, web_host or "127.0.0.1", push_port, options["addr"])
         )
         children: list[subprocess.Popen[bytes]] = []
