@@ -241,3 +241,24 @@ def test_the_balancer_sends_streams_to_the_push_service_and_keeps_them_open(
         stream.close()
     finally:
         balancer.stop()
+
+
+def test_without_redis_the_stream_ends_politely_and_publishing_does_not_fail(
+    push_server: PushServer, stream_cookie: str, tmp_path: Any, settings: Any
+) -> None:
+    from webmail.devstack.ports import free_port
+    from webmail.push.events import MailboxEvent, publish
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    server = PushServer({**push_server.env, "REDIS_URL": dead}, tmp_path)
+    server.start()
+    try:
+        stream = EventStream(server, stream_cookie)
+        assert stream.status == 200
+        body = stream.response.read()
+        assert body == b"retry: 30000\n\n"  # and the page polls until it tries again
+        stream.close()
+    finally:
+        server.stop()
+    settings.REDIS_URL = dead
+    assert publish("someone@example.test", MailboxEvent("INBOX", "new")) is None

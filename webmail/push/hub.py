@@ -159,7 +159,13 @@ async def event_stream(
     with its Last-Event-ID, and the view checks its sign-in anew.
     """
     hub = get_hub()
-    queue = await hub.join(key)
+    try:
+        queue = await hub.join(key)
+    except (aioredis.RedisError, OSError) as exc:
+        # Redis is down: the page polls meanwhile and tries again in half a minute.
+        logger.warning("Push: no stream without Redis (%s)", type(exc).__name__)
+        yield b"retry: 30000\n\n"
+        return
     if watch is not None:
         await hub.watchers.want(key, watch)
     try:
@@ -194,6 +200,9 @@ async def event_stream(
             else:
                 sent = event_id
                 yield sse("mailbox", data, event_id)
+    except (aioredis.RedisError, OSError) as exc:
+        logger.warning("Push: stream ended, Redis failed (%s)", type(exc).__name__)
+        yield b"retry: 30000\n\n"
     finally:
         if watch is not None:
             hub.watchers.release(key)
