@@ -13,8 +13,9 @@ RUN pip install . && useradd --system --home /app webmail \
     && DEBUG=1 STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v 0
 ENV STATIC_ROOT=/app/staticfiles
 USER webmail
-EXPOSE 8000
+EXPOSE 8000 8001
 # One process per web instance, its threads sharing one IMAP pool (README, "Scaling"): add
 # instances behind the balancer (deploy/haproxy.cfg), not processes inside one.
+# The push service (docker-compose.yml, "push") runs this image under uvicorn on 8001 instead.
 CMD ["gunicorn", "webmail.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "16", \
      "--graceful-timeout", "20"]

@@ -13,14 +13,16 @@ BENCHMARKS = {
     "archive": "bench.sources_import:main_archive",
     "peer": "bench.peer",
     "scale": "bench.scale",
+    "push": "bench.push",
 }
 
 
 def main(argv: list[str]) -> int:
     # Leading words name benchmarks; everything from the first option on is theirs.
     split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
-    # `peer` installs Roundcube and PHP, `scale` takes minutes: only when asked for by name.
-    names, options = argv[:split] or [n for n in BENCHMARKS if n not in ("peer", "scale")], argv[split:]
+    # `peer` installs Roundcube and PHP, `scale` and `push` take minutes: only when asked for by name.
+    on_request = ("peer", "scale", "push")
+    names, options = argv[:split] or [n for n in BENCHMARKS if n not in on_request], argv[split:]
     for name in names:
         if name not in BENCHMARKS:
             print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)

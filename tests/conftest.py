@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.celery import beat, celery_env, second_worker, worker  # noqa: F401  (fixtures)
+from tests.support.push import idle_push_server, push_pages, push_server  # noqa: F401  (fixtures)
 from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
+from webmail.devstack.ports import free_port
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +28,10 @@ def dovecot() -> Iterator[DovecotInstance]:
     # Under /tmp: Dovecot's users must be able to reach the data directory.
     root = Path(tempfile.mkdtemp(prefix="webmail-dovecot-", dir="/tmp"))
     instance = DovecotInstance.create(root)
+    # Mailbox events go to the push service (tests/support/push.py) once a test starts it;
+    # until then Dovecot's post is refused at once and delivery goes on.
+    instance.push_url = f"http://127.0.0.1:{free_port()}/push/dovecot/"
+    instance.push_secret = f"test-push-{os.urandom(8).hex()}"
     instance.start()
     yield instance
     instance.stop()

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "webmail.filters",
     "webmail.sharing",
     "webmail.preferences",
+    "webmail.push",
     "webmail.webpush",
 ]
 
@@ -302,8 +303,32 @@ WEBMAIL_POOL_SPARE_SECONDS = env.int("WEBMAIL_POOL_SPARE_SECONDS", default=20)
 WEBMAIL_IMAP_CONNECTIONS_PER_USER = env.int("WEBMAIL_IMAP_CONNECTIONS_PER_USER", default=6)
 WEBMAIL_POP_ALLOWED_HOSTS = env.list("WEBMAIL_POP_ALLOWED_HOSTS", default=[])
 
-# --- Celery -----------------------------------------------------------------
+# --- Push: changes sent to every open page (webmail/push, README "Push") ------
 REDIS_URL = env.str("REDIS_URL", default="")
+# "dovecot": Dovecot's push_notification plugin posts events to /push/dovecot/ (no connection
+# held per user); "idle": a watcher process keeps one IMAP IDLE per user with an open page;
+# "off": pages poll every 45 s. Push needs REDIS_URL (events fan out through pub/sub).
+WEBMAIL_PUSH_MODE = env.str("WEBMAIL_PUSH_MODE", default="dovecot")
+# The secret Dovecot sends (Authorization: Bearer ...); empty refuses every post.
+WEBMAIL_PUSH_SECRET = env.str("WEBMAIL_PUSH_SECRET", default="")
+# Where pages open their event stream: the path the balancer sends to the ASGI service, or an
+# absolute URL (the demo and tests run that service on a port of its own).
+WEBMAIL_PUSH_STREAM_URL = env.str("WEBMAIL_PUSH_STREAM_URL", default="/push/stream/")
+# Origins (the site's pages) allowed to open the stream cross-origin; empty: same origin only.
+WEBMAIL_PUSH_ALLOWED_ORIGINS = env.list("WEBMAIL_PUSH_ALLOWED_ORIGINS", default=[])
+WEBMAIL_PUSH_HEARTBEAT_SECONDS = env.float("WEBMAIL_PUSH_HEARTBEAT_SECONDS", default=20.0)
+# A stream ends after this long and the page reconnects (its sign-in is checked anew).
+WEBMAIL_PUSH_STREAM_MAX_SECONDS = env.int("WEBMAIL_PUSH_STREAM_MAX_SECONDS", default=900)
+# Events accepted per mailbox per second from Dovecot, beyond which they are dropped.
+WEBMAIL_PUSH_RATE_PER_SECOND = env.int("WEBMAIL_PUSH_RATE_PER_SECOND", default=50)
+# IDLE mode: a user's IDLE connection outlives their last stream by this much (a reload, a reconnect).
+WEBMAIL_PUSH_WATCH_GRACE_SECONDS = env.float("WEBMAIL_PUSH_WATCH_GRACE_SECONDS", default=30.0)
+if WEBMAIL_PUSH_STREAM_URL.startswith(("http://", "https://")):
+    # A stream on another origin (the demo's own port): the page may connect there.
+    _push_origin = "/".join(WEBMAIL_PUSH_STREAM_URL.split("/", 3)[:3])
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"].append(_push_origin)
+
+# --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):

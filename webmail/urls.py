@@ -21,6 +21,7 @@ urlpatterns = [
     path("settings/filters/", include("webmail.filters.urls")),
     path("settings/sharing/", include("webmail.sharing.urls")),
     path("settings/", include("webmail.sendas.urls")),
+    path("push/", include("webmail.push.urls")),
     path("settings/notifications/", include("webmail.webpush.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

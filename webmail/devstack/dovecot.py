@@ -222,6 +222,10 @@ class DovecotInstance:
     max_userip_connections: int = 50
     # Appended to the generated config (the scale benchmark raises the process limits).
     extra_config: str = ""
+    # Push (webmail/push): where the push_notification Lua driver posts mailbox events, and the
+    # shared secret (given to Dovecot in its environment, not written into the config).
+    push_url: str = ""
+    push_secret: str = ""
     # The ports ``create`` picked (not given): picked again if another program took one first.
     picked_ports: tuple[str, ...] = ()
 
@@ -352,6 +356,7 @@ class DovecotInstance:
         with tempfile.TemporaryFile() as err:
             code = subprocess.call(
                 [DOVECOT_BIN, "-c", str(self.config_path)],
+                env={**os.environ, "WEBMAIL_PUSH_SECRET": self.push_secret},
                 stdin=subprocess.DEVNULL,
                 stdout=err,
                 stderr=err,
@@ -682,6 +687,19 @@ active_value = true
 timeout_msecs = 5000
 """
 
+    def _push_plugins(self) -> str:
+        return " notify push_notification mail_lua push_notification_lua" if self.push_url else ""
+
+    def _push_text(self) -> str:
+        """Mailbox events posted to the webmail (webmail/push/dovecot), as deploy/dovecot.conf does."""
+        if not self.push_url:
+            return ""
+        from webmail.push.dovecot import plugin_config
+
+        return "import_environment = $import_environment WEBMAIL_PUSH_SECRET\n" + plugin_config(
+            self.push_url, "", secret_from_env=True
+        )
+
     def _config_text(self, uid: int, gid: int) -> str:
         root = self.root
         mailboxes = "\n".join(
@@ -731,7 +749,7 @@ mail_gid = {gid}
 first_valid_uid = {min(uid, 100)}
 mail_location = maildir:{root}/mail/%Lu/Maildir
 # Quota (RFC 9208) and access rights (RFC 4314): see "Sharing and quota" below.
-mail_plugins = quota acl
+mail_plugins = quota acl{self._push_plugins()}
 # $HasAttachment / $HasNoAttachment set at delivery (and when a structure is read
 # anyway): the message list's paperclip comes with FLAGS, without BODYSTRUCTURE.
 mail_attachment_detection_options = add-flags exclude-inlined
@@ -742,6 +760,7 @@ namespace inbox {{
 {mailboxes}
 }}
 {self._sharing_and_quota_text()}
+{self._push_text()}
 
 pop3_uidl_format = %08Xu%08Xv
 # Sieve at delivery (Pigeonhole): each user's scripts in their home, edited over ManageSieve.

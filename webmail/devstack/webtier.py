@@ -157,6 +157,8 @@ class Balancer:
     servers: list[str]
     logs: Path
     hostname: str = "127.0.0.1"
+    # The push service (uvicorn) for /push/stream/; without one the first web instance stands in.
+    push: str = ""
     config: Path = HAPROXY_CONFIG
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -171,6 +173,7 @@ class Balancer:
             "WEBMAIL_BALANCER_BIND": f"127.0.0.1:{self.port}",
             "WEBMAIL_WEB1": self.servers[0],
             "WEBMAIL_WEB2": self.servers[1],
+            "WEBMAIL_PUSH": self.push or self.servers[0],
             "WEBMAIL_HOSTNAME": self.hostname,
         }
         with log.open("ab") as out:

@@ -42,12 +42,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.fields import secret_unreadable
+from accounts.models import MailAccount
 from webmail.filters import imported
 from webmail.filters.imported import Placer
 from webmail.mailaccess.append import Incoming, MailboxWriter, describe, header_block, normalise_crlf
 from webmail.mailaccess.errors import AuthenticationFailed, FolderNotFound, MailError
 from webmail.mailaccess.sasl import BearerToken
 from webmail.mailaccess.types import Endpoint
+from webmail.push.events import MailboxEvent, publish
 
 from . import dispatch, ledger, oauth, runlock, sources
 from .destination import OwnMailboxError, open_mailbox, own_mailbox
@@ -343,6 +345,7 @@ class _Step:
                 note = _("refused by your mailbox: %(reason)s") % {"reason": refusal}
                 outcomes.append(Outcome(intent.key, State.SKIPPED, intent.message_id, intent.size, note=note))
         ledger.record(self.run, self.account, outcomes, progress=True)
+        self._announce(outcomes)
         for outcome in outcomes:
             if outcome.state == State.STORED:
                 self.tally.imported += 1
@@ -351,6 +354,16 @@ class _Step:
             else:
                 self.tally.skipped += 1
         return outcomes
+
+    def _announce(self, outcomes: list[Outcome]) -> None:
+        """Tell the owner's open pages (and Web Push) that mail arrived, once per folder (issue 16)."""
+        folders = {o.folder for o in outcomes if o.state == State.STORED and o.folder}
+        if not folders:
+            return
+        owner = MailAccount.objects.filter(user_id=self.account.user_id)
+        login = owner.values_list("email", flat=True).first() or ""
+        for folder in sorted(folders) if login else ():
+            publish(login, MailboxEvent(folder, "new"))
 
     def _mark(self, folder: str) -> tuple[int, int]:
         if folder not in self.marks:

@@ -7,6 +7,7 @@ command started; running it again reuses the data and works.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from django.core.management.base import BaseCommand
 
 from webmail.devstack.demodata import DEMO_USERS, EXTERNAL_POP_USER, seed_demo
 from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
+from webmail.devstack.pushserver import uvicorn_command
 from webmail.devstack.redis import PrivateRedis, redis_available
 from webmail.devstack.smtprelay import LocalRelay
 from webmail.webpush.vapid import generate_private_key
@@ -81,6 +83,15 @@ def _ensure_demo_admin() -> None:
     user.save()
 
 
+def _push_secret(var: Path) -> str:
+    """The demo's shared secret between Dovecot and the push endpoint, made once (var/ is private)."""
+    path = var / "push-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 class Command(BaseCommand):
     help = "Run the demo: local Dovecot with demo mailboxes, SMTP relay, Celery and the web server."
 
@@ -124,6 +135,14 @@ class Command(BaseCommand):
         ensure_dovecot_installed()
         offset = options["port_offset"]
         dovecot = DovecotInstance.create(var / "dovecot", {k: v + offset for k, v in DEMO_PORTS.items()})
+        # Push (issue 16): Dovecot posts mailbox events to the push service (uvicorn, as in
+        # production), on the port after the web server's; the secret is made once and kept.
+        web_host, _colon, web_port = options["addr"].rpartition(":")
+        push_port = int(web_port) + 1
+        push = redis_available()
+        if push:
+            dovecot.push_url = f"http://127.0.0.1:{push_port}/push/dovecot/"
+            dovecot.push_secret = _push_secret(var)
         smtp_port = SMTP_PORT + offset
         self.stdout.write(f"Starting Dovecot (IMAP {dovecot.imap_port}, POP3 {dovecot.pop3_port})…")
         stack.callback(dovecot.stop)  # before start(): start() may be interrupted half-way
@@ -150,7 +169,11 @@ class Command(BaseCommand):
         sieve_relay.start()
         env_file = var / "demo.env"
         vapid = f"WEBMAIL_VAPID_PRIVATE_KEY={_vapid_key(var)}\n"  # Web Push (webmail/webpush)
-        env_file.write_text(self._env_text(dovecot, smtp_port, options["addr"]) + vapid)
+        env_file.write_text(
+            self._env_text(dovecot, smtp_port, options["addr"])
+            + vapid
+            + self._push_env_text(push, dovecot, web_host or "127.0.0.1", push_port, options["addr"])
+        )
         children: list[subprocess.Popen[bytes]] = []
         stack.callback(_stop_children, children)
         child_env = {
@@ -195,6 +218,12 @@ class Command(BaseCommand):
             children.append(
                 subprocess.Popen([*manage, "runserver", options["addr"], "--noreload"], env=child_env)
             )
+            if push:
+                # The pages' event streams and Dovecot's notifications: the ASGI service.
+                host = web_host or "127.0.0.1"
+                children.append(
+                    subprocess.Popen(uvicorn_command(host, push_port), env=child_env, cwd=settings.BASE_DIR)
+                )
         self._banner(options["addr"], dovecot)
         while all(c.poll() is None for c in children):
             time.sleep(0.5)
@@ -217,6 +246,18 @@ class Command(BaseCommand):
             # The demo relay may send as the imported account's domain: both "Send mail as" routes work.
             "WEBMAIL_SEND_AS_DOMAINS": "pop.example.test",
             "WEBMAIL_DEMO_POP3_PORT": dovecot.pop3_port,
+        }
+        return "".join(f"{k}={v}\n" for k, v in values.items())
+
+    @staticmethod
+    def _push_env_text(push: bool, dovecot: DovecotInstance, host: str, port: int, addr: str) -> str:
+        if not push:
+            return "WEBMAIL_PUSH_MODE=off\n"  # no Redis for the events: the pages poll
+        values = {
+            "WEBMAIL_PUSH_MODE": "dovecot",
+            "WEBMAIL_PUSH_SECRET": dovecot.push_secret,
+            "WEBMAIL_PUSH_STREAM_URL": f"http://{host}:{port}/push/stream/",
+            "WEBMAIL_PUSH_ALLOWED_ORIGINS": f"http://{addr}",
         }
         return "".join(f"{k}={v}\n" for k, v in values.items())
 
