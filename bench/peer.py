@@ -502,23 +502,27 @@ def seed(dovecot: DovecotInstance, runs: int) -> Mailboxes:
         if dovecot.message_count(SESSION_USERS[user]) < count:
             _clone_inbox(dovecot, user, SESSION_USERS[user])
     # The reading mailbox: per run, one message with a 10 MB attachment and two
-    # newsletter copies, so every "first open" opens a message never opened before.
+    # newsletter copies, written afresh by every invocation, so every "first open"
+    # opens a message that neither webmail (nor its cache, nor Dovecot's) has seen.
     per_run = 3
     have = dovecot.message_count(USER_READ)
-    base = time.time() - 86400
+    cur = dovecot.maildir(USER_READ) / "cur"
+    newest = max((int(n.split(".", 1)[0]) for n in os.listdir(cur)), default=0) if have else 0
+    # Dovecot gives new files UIDs in name order (the time first): after every older one.
+    base = max(time.time() - 86400, newest + 10)
     items = []
-    for n in range(have // per_run, runs):
+    for n in range(runs):
         ts = base + n * 10
         items.append((_attachment_message(n), "", ts))
         items.append((newsletter_message(USER_READ, seed=1000 + n), "", ts + 1))
         items.append((newsletter_message(USER_READ, seed=2000 + n), "", ts + 2))
-    if items:
-        dovecot.write_messages(USER_READ, "INBOX", items)
-    # UIDs follow the file times: 1, 2, 3 for run 0, and so on.
+    dovecot.write_messages(USER_READ, "INBOX", items)
+    # UIDs follow the file times: have + 1, 2, 3 for run 0, and so on (every older
+    # file got its UID when the last invocation's warm-up listed the folder).
     return Mailboxes(
-        attachment_uids=[n * per_run + 1 for n in range(runs)],
-        first_open_uids=[n * per_run + 2 for n in range(runs)],
-        again_uids=[n * per_run + 3 for n in range(runs)],
+        attachment_uids=[have + n * per_run + 1 for n in range(runs)],
+        first_open_uids=[have + n * per_run + 2 for n in range(runs)],
+        again_uids=[have + n * per_run + 3 for n in range(runs)],
     )
 
 
