@@ -262,3 +262,32 @@ def test_a_new_session_takes_its_first_page_from_the_stored_window_when_nothing_
     cache.set(key, (uidnext, exists, window[::-1]))
     page = uids_on_page(_new_session(login, mail_user).get("/mail/?folder=INBOX").content)
     assert page == window[::-1]
+
+
+class _DownStore:
+    """A window store whose server is down (Redis refusing connections)."""
+
+    def get(self, key: str, default: object = None) -> object:
+        raise ConnectionError("refused")
+
+    def set(self, key: str, value: object, timeout: float | None = None) -> None:
+        raise ConnectionError("refused")
+
+
+def test_the_list_is_sorted_on_the_server_when_the_window_store_is_down(
+    dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    from webmail.mailaccess.connection import ImapConnection
+    from webmail.mailaccess.imap import authenticate
+    from webmail.mailaccess.listing import list_page
+
+    seed(dovecot, mail_user, 12)
+    client = ImapConnection("127.0.0.1", port=dovecot.imap_port, ssl=False, timeout=10)
+    authenticate(client, mail_user.email, mail_user.password)
+    try:
+        assert client.mailbox_id  # the store would be asked
+        page = list_page(client, "INBOX", windows=_DownStore())
+    finally:
+        client.logout()
+    received = list(reversed(server_order(dovecot, mail_user, ["ARRIVAL"])))
+    assert [m.uid for m in page.messages] == received

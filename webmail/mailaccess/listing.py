@@ -140,7 +140,7 @@ def _page_by_sort(
         if windows is not None and window_first == 1:
             stored_key = _stored_key(client, state, criteria, window_last)
             if stored_key and not earlier:
-                cached, earlier = _from_store(windows.get(stored_key), state)
+                cached, earlier = _from_store(_store_get(windows, stored_key), state)
         if cached is not None:
             pass  # the store's window: nothing changed since
         elif earlier:
@@ -153,7 +153,7 @@ def _page_by_sort(
         if window_first == 1:
             state.earlier_tops.pop(criteria, None)
         if windows is not None and stored_key and cached[1] == state.exists:
-            windows.set(stored_key, (state.uidnext, state.exists, cached[0]), WINDOW_STORE_SECONDS)
+            _store_set(windows, stored_key, (state.uidnext, state.exists, cached[0]))
     window, total = cached
     offset = first - window_first
     uids = window[offset : offset + page_size]
@@ -168,6 +168,21 @@ def _stored_key(client: ImapConnection, state: Selected, criteria: bytes, last: 
     parts = [client.mailbox_id, state.folder, str(state.uidvalidity), criteria.decode(), str(last)]
     digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return f"webmail:sortwindow:{digest}"
+
+
+def _store_get(windows: WindowStore, key: str) -> Any:
+    try:
+        return windows.get(key)
+    except Exception:  # the cache (Redis) down: sort on the server, as without a store
+        logger.warning("sorted window store unavailable")
+        return None
+
+
+def _store_set(windows: WindowStore, key: str, value: Any) -> None:
+    try:
+        windows.set(key, value, WINDOW_STORE_SECONDS)
+    except Exception:  # the cache down: the next new session sorts again
+        logger.warning("sorted window store unavailable")
 
 
 def _from_store(value: Any, state: Selected) -> tuple[tuple[list[int], int] | None, list[int] | None]:
