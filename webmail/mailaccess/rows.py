@@ -53,12 +53,9 @@ PREVIEW_CHARS = 200
 
 
 def row_items(client: ImapConnection) -> list[bytes]:
-    # No RFC822.SIZE: Dovecot's Maildir takes it from the file name, so the first
-    # FETCH of it in a session reads the whole dovecot-uidlist (5.5 MB, ~100 ms, for
-    # 100,000 messages) where everything else comes from its index cache. A row only
-    # ever showed the size in its date's hover title (issue 14: a new session's list).
     items = [
         b"FLAGS",
+        b"RFC822.SIZE",
         b"INTERNALDATE",
         b"BODY.PEEK[" + _HEAD + b"]<0.%d>" % HEAD_CAP,
         b"BODY.PEEK[" + _RECIPIENTS + b"]<0.%d>" % RECIPIENTS_CAP,
@@ -222,7 +219,7 @@ def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) ->
         sender=senders[0] if senders else None,
         recipients=tuple(recipients),
         date=date,
-        size=int(item.get(b"RFC822.SIZE", 0) or 0),  # 0: not asked (see row_items)
+        size=int(item.get(b"RFC822.SIZE", 0) or 0),
         flags=flags,
         has_attachments=has_attachment,
         preview=decode_header_value(preview)[:PREVIEW_CHARS],

@@ -243,9 +243,10 @@ def message_row(
     out.append("</td>\n")
 
     iso, full, short = _dates(m.date, w.language, timezone.get_current_timezone(), _today())
-    # A size of 0 was not fetched (see mailaccess.rows.row_items): the date alone.
-    title = f"{full}{_size(m.size, w.language)}" if m.size else full.removesuffix(" · ")
-    out.append(f'  <td class="date"><time datetime="{iso}" title="{title}">{short}</time></td>\n')
+    out.append(
+        f'  <td class="date"><time datetime="{iso}" title="{full}{_size(m.size, w.language)}">'
+        f"{short}</time></td>\n"
+    )
 
     out.append('  <td class="actions">\n    ')
     if can_delete and w.archive_button:
