@@ -54,6 +54,10 @@ RC_PACKAGES = [
 ]  # fmt: skip
 PASSWORD = "peer-bench-pw"  # noqa: S105 - a throwaway bench mailbox
 USER_100K, USER_10K, USER_READ = "peer100k@example.test", "peer10k@example.test", "peerread@example.test"
+# The sign-in and new-session actions sign their user out and in again every run, and
+# signing out closes that user's pooled connections: they get mailboxes of their own
+# (the same messages), so the warm actions' users stay signed in with warm pools.
+SESSION_USERS = {USER_100K: "peer100k-session@example.test", USER_10K: "peer10k-session@example.test"}
 ATTACHMENT_MB = 10
 
 
@@ -338,8 +342,10 @@ class RoundcubeUser:
 class Product:
     """The webmail, served the way production serves it (gunicorn) or by runserver."""
 
-    def __init__(self, kind: str, imap_port: int, ca_file: Path, *, cache_url: str, source: Path) -> None:
-        self.kind, self.source = kind, source
+    def __init__(
+        self, kind: str, imap_port: int, ca_file: Path, *, cache_url: str, source: Path, workers: int = 2
+    ) -> None:
+        self.kind, self.source, self.workers = kind, source, workers
         self.port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.env = {
@@ -354,6 +360,11 @@ class Product:
             "WEBMAIL_TLS_CA_FILE": str(ca_file),
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(source),
+            # Here one user's requests spread over up to eight processes (two servers per
+            # cache kind, two workers each), where production routes a user to one: the
+            # budget shared through Redis (6) would refuse the eighth. `bench scale`
+            # measures the connections held.
+            "WEBMAIL_IMAP_CONNECTIONS_PER_USER": "16",
         }
         self.env.pop("CACHE_URL", None)
         if cache_url:
@@ -370,9 +381,11 @@ class Product:
     def start(self) -> None:
         if self.kind == "gunicorn":
             cmd = [
-                sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.port}",
+                sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
                 "--log-level", "warning", "webmail.wsgi:application",
             ]  # fmt: skip
+            if self.workers == 1:  # one process, as behind the balancer's user-affine routing
+                cmd[5:5] = ["--threads", "4"]
         else:
             cmd = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"]
         log = (PEER_VAR / f"product-{self.kind}-{self.port}.log").open("ab")
@@ -468,32 +481,48 @@ class Mailboxes:
     again_uids: list[int]  # newsletters opened twice each
 
 
+def _clone_inbox(dovecot: DovecotInstance, source: str, target: str) -> None:
+    """The same message files in another user's INBOX (hard links; Dovecot indexes them anew)."""
+    dovecot.write_messages(target, "INBOX", [])  # the Maildir, owned by the mail user
+    src, dst = dovecot.maildir(source) / "cur", dovecot.maildir(target) / "cur"
+    have = {name for name in os.listdir(dst)}
+    for name in sorted(os.listdir(src)):
+        if name not in have:
+            os.link(src / name, dst / name)
+
+
 def seed(dovecot: DovecotInstance, runs: int) -> Mailboxes:
-    dovecot.add_users([(USER_100K, PASSWORD), (USER_10K, PASSWORD), (USER_READ, PASSWORD)])
+    dovecot.add_users([(u, PASSWORD) for u in (USER_100K, USER_10K, USER_READ, *SESSION_USERS.values())])
     for user, count in ((USER_100K, 100_000), (USER_10K, 10_000)):
         have = dovecot.message_count(user)
         if have < count:
             t0 = time.perf_counter()
             dovecot.write_messages(user, "INBOX", bulk_messages(user, count - have))
             print(f"seeded {count - have} messages for {user} in {time.perf_counter() - t0:.0f} s")
+        if dovecot.message_count(SESSION_USERS[user]) < count:
+            _clone_inbox(dovecot, user, SESSION_USERS[user])
     # The reading mailbox: per run, one message with a 10 MB attachment and two
-    # newsletter copies, so every "first open" opens a message never opened before.
+    # newsletter copies, written afresh by every invocation, so every "first open"
+    # opens a message that neither webmail (nor its cache, nor Dovecot's) has seen.
     per_run = 3
     have = dovecot.message_count(USER_READ)
-    base = time.time() - 86400
+    cur = dovecot.maildir(USER_READ) / "cur"
+    newest = max((int(n.split(".", 1)[0]) for n in os.listdir(cur)), default=0) if have else 0
+    # Dovecot gives new files UIDs in name order (the time first): after every older one.
+    base = max(time.time() - 86400, newest + 10)
     items = []
-    for n in range(have // per_run, runs):
+    for n in range(runs):
         ts = base + n * 10
         items.append((_attachment_message(n), "", ts))
         items.append((newsletter_message(USER_READ, seed=1000 + n), "", ts + 1))
         items.append((newsletter_message(USER_READ, seed=2000 + n), "", ts + 2))
-    if items:
-        dovecot.write_messages(USER_READ, "INBOX", items)
-    # UIDs follow the file times: 1, 2, 3 for run 0, and so on.
+    dovecot.write_messages(USER_READ, "INBOX", items)
+    # UIDs follow the file times: have + 1, 2, 3 for run 0, and so on (every older
+    # file got its UID when the last invocation's warm-up listed the folder).
     return Mailboxes(
-        attachment_uids=[n * per_run + 1 for n in range(runs)],
-        first_open_uids=[n * per_run + 2 for n in range(runs)],
-        again_uids=[n * per_run + 3 for n in range(runs)],
+        attachment_uids=[have + n * per_run + 1 for n in range(runs)],
+        first_open_uids=[have + n * per_run + 2 for n in range(runs)],
+        again_uids=[have + n * per_run + 3 for n in range(runs)],
     )
 
 
@@ -571,6 +600,17 @@ def main(argv: list[str]) -> None:
                 for _ in (0, 1)
             )
             servers[kind] = pair  # type: ignore[assignment]
+        # The sign-in and new-session actions' server: one process for gunicorn, as the
+        # balanced shape routes one user's requests to one process, so that signing out
+        # really leaves the user no pooled connection and the next session starts cold.
+        session_servers: dict[str, Product] = {}
+        for kind in kinds:
+            if kind == "gunicorn":
+                session_servers[kind] = Product(
+                    kind, proxy.port, dovecot.cert_path, cache_url=args.cache, source=source, workers=1
+                )
+            else:
+                session_servers[kind] = servers[kind][0]
         if args.shared_cache and "gunicorn" in kinds:
             servers["gunicorn+shared cache"] = tuple(  # type: ignore[assignment]
                 Product("gunicorn", proxy.port, dovecot.cert_path, cache_url=args.shared_cache, source=source)
@@ -578,11 +618,12 @@ def main(argv: list[str]) -> None:
             )
         next(iter(servers.values()))[0].migrate()
         _flush(args.cache, args.shared_cache)
-        for pair in servers.values():
-            for product in pair:
-                product.start()
-                stack.callback(product.stop)
-        _measure(args, proxy, roundcube, servers, boxes)
+        started = [p for pair in servers.values() for p in pair]
+        started += [p for p in session_servers.values() if p not in started]
+        for product in started:
+            product.start()
+            stack.callback(product.stop)
+        _measure(args, proxy, roundcube, servers, session_servers, boxes)
     finally:
         stack.close()
         dovecot.stop()
@@ -602,6 +643,7 @@ def _measure(
     proxy: QuickProxy,
     roundcube: Roundcube,
     servers: dict[str, tuple[Product, Product]],
+    session_servers: dict[str, Product],
     boxes: Mailboxes,
 ) -> None:
     load_before = _load()
@@ -614,7 +656,14 @@ def _measure(
         for kind, pair in servers.items()
         for u in (USER_100K, USER_10K, USER_READ)
     }
-    for user in [*rc.values(), *ours.values()]:
+    # The sign-in and new-session actions' users (their own mailboxes, see SESSION_USERS).
+    rc_session = {u: RoundcubeUser(roundcube, s) for u, s in SESSION_USERS.items()}
+    ours_session = {
+        (kind, u): ProductUser(server, s)
+        for kind, server in session_servers.items()
+        for u, s in SESSION_USERS.items()
+    }
+    for user in [*rc.values(), *ours.values(), *rc_session.values(), *ours_session.values()]:
         user.sign_in()
         for _ in range(3):
             user.list_page()
@@ -687,20 +736,20 @@ def _measure(
             lambda k: list_warm(ours[(k, USER_100K)]) if plain(k) else None,
         ),
         "list100k-new": row(
-            "list page 1, 100k folder (new session)", list_new_session(rc[USER_100K]),
-            lambda k: list_new_session(ours[(k, USER_100K)]) if plain(k) else None,
+            "list page 1, 100k folder (new session)", list_new_session(rc_session[USER_100K]),
+            lambda k: list_new_session(ours_session[(k, USER_100K)]) if plain(k) else None,
         ),
         "list10k": row(
             "list page 1, 10k folder (warm)", list_warm(rc[USER_10K]),
             lambda k: list_warm(ours[(k, USER_10K)]) if plain(k) else None,
         ),
         "signin10k": row(
-            "sign in until the list shows (10k)", sign_in(rc[USER_10K]),
-            lambda k: sign_in(ours[(k, USER_10K)]) if plain(k) else None,
+            "sign in until the list shows (10k)", sign_in(rc_session[USER_10K]),
+            lambda k: sign_in(ours_session[(k, USER_10K)]) if plain(k) else None,
         ),
         "signin100k": row(
-            "sign in until the list shows (100k)", sign_in(rc[USER_100K]),
-            lambda k: sign_in(ours[(k, USER_100K)]) if plain(k) else None,
+            "sign in until the list shows (100k)", sign_in(rc_session[USER_100K]),
+            lambda k: sign_in(ours_session[(k, USER_100K)]) if plain(k) else None,
         ),
         "open10mb": row(
             f"open a message with a {ATTACHMENT_MB} MB attachment (first)",

@@ -203,3 +203,91 @@ def test_the_paperclip_comes_from_the_servers_keyword_and_without_one_from_the_s
     rows = dict(re.findall(r'<tr class="msg[^"]*" data-uid="(\d+)"[^>]*>(.*?)</tr>', html, re.S))
     assert "has-att" in rows[str(plain_uid)] and "Plain" in rows[str(plain_uid)]
     assert "has-att" in rows[str(report)] and "Report" in rows[str(report)]
+
+
+def _new_session(login: Callable[[MailUser], Client], user: MailUser) -> Client:
+    """A sign-in with no pooled connection left: the next list starts on a fresh SELECT."""
+    from webmail.mailaccess.session import get_pool
+
+    get_pool().discard_user(user.email)
+    web = login(user)
+    get_pool().discard_user(user.email)  # the sign-in's own connection, adopted by the pool
+    return web
+
+
+def test_a_new_sessions_first_page_follows_arrivals_and_expunges_since_the_stored_window(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    seed(dovecot, mail_user, 255)  # more than the five pages of one sorted window
+
+    def pages_1_and_5() -> list[int]:
+        web = _new_session(login, mail_user)
+        return [u for p in (1, 5) for u in uids_on_page(web.get(f"/mail/?folder=INBOX&page={p}").content)]
+
+    def expected() -> list[int]:
+        received = list(reversed(server_order(dovecot, mail_user, ["ARRIVAL"])))
+        return received[:50] + received[200:250]
+
+    assert pages_1_and_5() == expected()
+    # Mail arrives between sessions, one of them with an old arrival time (an import).
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    client.append("INBOX", make_message(subject="fresh"))
+    client.append("INBOX", make_message(subject="imported"), msg_time=dated(-500))
+    client.logout()
+    assert pages_1_and_5() == expected()
+    # Two leave and one comes: the stored window cannot say which message came up into
+    # its last page.
+    client = imap_login(dovecot.imap_port, mail_user.email, mail_user.password)
+    client.select_folder("INBOX")
+    client.delete_messages(expected()[:2])
+    client.expunge()
+    client.append("INBOX", make_message(subject="another"))
+    client.logout()
+    assert pages_1_and_5() == expected()
+
+
+def test_a_new_session_takes_its_first_page_from_the_stored_window_when_nothing_changed(
+    login: Callable[[MailUser], Client], dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    from django.core.cache import cache
+
+    seed(dovecot, mail_user, 12)
+    _new_session(login, mail_user).get("/mail/?folder=INBOX")
+    keys = [k for k in cache._cache if "webmail:sortwindow:" in k]  # type: ignore[attr-defined]
+    assert len(keys) == 1  # LocMem in tests: its keys carry Django's prefix and version
+    key = keys[0].split(":", 2)[2]
+    uidnext, exists, window = cache.get(key)
+    assert exists == 12 and len(window) == 12
+    # The store is what a new session's first page is read from: no sort of the folder.
+    cache.set(key, (uidnext, exists, window[::-1]))
+    page = uids_on_page(_new_session(login, mail_user).get("/mail/?folder=INBOX").content)
+    assert page == window[::-1]
+
+
+class _DownStore:
+    """A window store whose server is down (Redis refusing connections)."""
+
+    def get(self, key: str, default: object = None) -> object:
+        raise ConnectionError("refused")
+
+    def set(self, key: str, value: object, timeout: float | None = None) -> None:
+        raise ConnectionError("refused")
+
+
+def test_the_list_is_sorted_on_the_server_when_the_window_store_is_down(
+    dovecot: DovecotInstance, mail_user: MailUser
+) -> None:
+    from webmail.mailaccess.connection import ImapConnection
+    from webmail.mailaccess.imap import authenticate
+    from webmail.mailaccess.listing import list_page
+
+    seed(dovecot, mail_user, 12)
+    client = ImapConnection("127.0.0.1", port=dovecot.imap_port, ssl=False, timeout=10)
+    authenticate(client, mail_user.email, mail_user.password)
+    try:
+        assert client.mailbox_id  # the store would be asked
+        page = list_page(client, "INBOX", windows=_DownStore())
+    finally:
+        client.logout()
+    received = list(reversed(server_order(dovecot, mail_user, ["ARRIVAL"])))
+    assert [m.uid for m in page.messages] == received

@@ -43,6 +43,8 @@ class ImapConnection(imapclient.IMAPClient):
         self.namespaces: object | None = None
         # How many times the pool has handed it out (see selection.select).
         self.checkouts = 0
+        # Whose mailbox, once logged in ("login@host:port"): scopes what outlives the connection.
+        self.mailbox_id = ""
         if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
             self._imap.debug = 0
 

@@ -94,6 +94,7 @@ def authenticate(client: ImapConnection, username: str, password: str, *, client
             client.plain_login(username, password)
         else:
             client.login(username, password)
+        client.mailbox_id = f"{username.lower()}@{client.host}:{client.port}"
     except imap_exc.LoginError as exc:
         busy = _BUSY_CODES.search(str(exc))
         if busy:

@@ -22,6 +22,8 @@ class Selected:
     folder: str
     exists: int
     uidvalidity: int | None
+    # As the SELECT said; None once the count changed since (see listing's WindowStore).
+    uidnext: int | None = None
     # Sorted UID windows for this selection (see listing); cleared on any change.
     sort_windows: dict[tuple[bytes, int, int], tuple[list[int], int]] = field(default_factory=dict)
     # First windows from before new mail arrived (nothing left since): the new
@@ -37,7 +39,14 @@ _COUNT_NEWS = ("EXISTS", "EXPUNGE", "VANISHED")
 
 
 def _remember(client: ImapConnection, folder: str, info: dict[bytes, Any]) -> Selected:
-    state = Selected(folder, int(info.get(b"EXISTS", 0)), info.get(b"UIDVALIDITY"), checkout=client.checkouts)
+    uidnext = info.get(b"UIDNEXT")
+    state = Selected(
+        folder,
+        int(info.get(b"EXISTS", 0)),
+        info.get(b"UIDVALIDITY"),
+        uidnext=uidnext if isinstance(uidnext, int) else None,
+        checkout=client.checkouts,
+    )
     client.selected = state
     return state
 
@@ -106,6 +115,7 @@ def _refresh(client: ImapConnection, state: Selected) -> Selected | None:
         else:
             state.earlier_tops.clear()
         state.exists = exists
+        state.uidnext = None
         state.sort_windows.clear()
         state.threads = None
     return state

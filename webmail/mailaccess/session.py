@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 
 from . import acl, batch, changes, folder_admin, store
 from .acl import Namespaces, Rights, Share
@@ -169,7 +170,9 @@ class MailSession:
         sort: SortKey = SortKey.ARRIVAL,
         reverse: bool = True,
     ) -> MessagePage:
-        return list_page(self._imap, folder, page=page, page_size=page_size, sort=sort, reverse=reverse)
+        return list_page(
+            self._imap, folder, page=page, page_size=page_size, sort=sort, reverse=reverse, windows=cache
+        )
 
     def threads(self, folder: str, *, page: int = 1, page_size: int = 50) -> ThreadPage:
         return thread_page(self._imap, folder, page=page, page_size=page_size)

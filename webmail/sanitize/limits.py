@@ -125,19 +125,26 @@ class _Model:
 
     def pop_to(self, index: int) -> None:
         """Pop every element from the top down to (and including) `stack[index]`."""
-        while len(self.stack) > index:
-            element = self.stack.pop()
+        stack, counts = self.stack, self.counts
+        while len(stack) > index:
+            element = stack.pop()
             element.open = False
-            self.counts[element.tag] -= 1
-            if element.tag in _MARKERS:
+            tag = element.tag
+            counts[tag] -= 1
+            if tag in _MARKERS:
                 self.clear_to_marker()
 
     def find(self, tags: frozenset[str] | set[str], boundary: frozenset[str]) -> int:
         """Index of the topmost element named in `tags`, searching down to a boundary."""
-        if not any(self.counts.get(t) for t in tags):
+        counts = self.counts
+        for t in tags:  # a loop, not any(): this runs for every table cell and row
+            if counts.get(t):
+                break
+        else:
             return -1
-        for index in range(len(self.stack) - 1, -1, -1):
-            tag = self.stack[index].tag
+        stack = self.stack
+        for index in range(len(stack) - 1, -1, -1):
+            tag = stack[index].tag
             if tag in tags:
                 return index
             if tag in boundary:
@@ -299,6 +306,10 @@ class _Model:
         if not entry.open:
             self._remove_formatting(entry)
             return
+        if self.stack[-1] is entry:  # the common case, `<a>text</a>`: nothing above it
+            self._remove_formatting(entry)
+            self.pop_to(len(self.stack) - 1)
+            return
         position = next(i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i] is entry)
         if any(e.tag in _SPECIAL for e in self.stack[position + 1 :]):
             # The adoption agency: the stack keeps its depth or shrinks; it clones
@@ -313,11 +324,13 @@ def check_parse_cost(markup: str) -> None:
     """Raise `HtmlTooComplex` if parsing `markup` would nest or multiply too much."""
     model = _Model()
     search, position = _MARKUP_RE.search, 0
+    # Bound once: the model mutates these in place (hot loop, about 1 µs a tag).
+    formatting, counts, start_tag, end_tag = model.formatting, model.counts, model.start, model.end
     while True:
         match = search(markup, position)
         start = match.start() if match is not None else len(markup)
-        if start > position and model.formatting:
-            last = model.formatting[-1]
+        if start > position and formatting:
+            last = formatting[-1]
             # Text reopens closed formatting elements: look at it only if some are.
             if last is not _MARKER and not last.open and _NOT_WHITE_SPACE_RE.search(markup, position, start):
                 model.reconstruct()
@@ -329,21 +342,22 @@ def check_parse_cost(markup: str) -> None:
             continue  # a comment or doctype
         tag = name.lower()
         if slash:
-            model.end(tag)
+            end_tag(tag)
             continue
-        model.start(tag, attrs)
-        foreign = bool(model.counts.get("svg") or model.counts.get("math"))
-        if tag == "plaintext" and not foreign:
+        start_tag(tag, attrs)
+        if counts.get("svg") or counts.get("math"):  # foreign content
+            if attrs.rstrip().endswith("/") and tag not in _VOID:
+                model.pop_to(len(model.stack) - 1)  # `<path/>` in SVG closes itself
+            continue
+        if tag == "plaintext":
             return  # the rest is text
-        if tag in _RAW_TEXT and not foreign:
+        if tag in _RAW_TEXT:
             # Up to the end tag, whatever it contains; a comment inside a <style> is text.
             end = _raw_text_end(tag).search(markup, position)
             if end is None:
                 return
             position = end.end()
-            model.end(tag)
-        elif foreign and attrs.rstrip().endswith("/") and tag not in _VOID:
-            model.pop_to(len(model.stack) - 1)  # `<path/>` in SVG closes itself
+            end_tag(tag)
 
 
 _RAW_END_RES: dict[str, re.Pattern[str]] = {}
