@@ -102,16 +102,18 @@
     button.setAttribute("aria-expanded", open ? "true" : "false");
   });
 
-  // --- The body frame: measured again (reloaded) when its width changes, e.g. the pane moved.
-  var widths = new WeakMap();
+  // --- The body frame: measured again (reloaded) when its width is no longer the one its
+  // content was laid out at (the pane moved, the window narrowed, or the pane was still
+  // settling when the frame loaded).
+  var laidOut = new WeakMap();
   var resizer = window.ResizeObserver && window.CSS && CSS.supports && CSS.supports("frame-sizing", "content-height")
     ? new ResizeObserver(function (entries) {
       entries.forEach(function (entry) {
         var frame = entry.target;
-        var width = Math.round(entry.contentRect.width);
-        var before = widths.get(frame);
-        widths.set(frame, width);
-        if (before === undefined || Math.abs(before - width) < 2) return;
+        var width = frame.clientWidth;
+        var at = laidOut.get(frame);
+        if (at === undefined) laidOut.set(frame, width);  // loaded before it was watched
+        if (at === undefined || Math.abs(at - width) < 2) return;
         clearTimeout(frame._reloadTimer);
         frame._reloadTimer = setTimeout(function () { frame.src = frame.getAttribute("src"); }, 250);
       });
@@ -119,7 +121,12 @@
     : null;
   function watchFrames(scope) {
     if (!resizer) return;
-    scope.querySelectorAll("iframe.mail-html").forEach(function (frame) { resizer.observe(frame); });
+    scope.querySelectorAll("iframe.mail-html").forEach(function (frame) {
+      if (frame.dataset.watched) return;
+      frame.dataset.watched = "1";
+      frame.addEventListener("load", function () { laidOut.set(frame, frame.clientWidth); });
+      resizer.observe(frame);
+    });
   }
 
   function prepare(scope) {

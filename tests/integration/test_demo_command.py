@@ -30,6 +30,12 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def demo_port_offset(shift: int) -> int:
+    """Where this process's demo puts its fixed ports: shifted per process, and kept below the
+    kernel's ephemeral range (32768 and up), where any outgoing connection may hold a port."""
+    return 1000 + (os.getpid() + shift) % 7000
+
+
 def _wait_http(url: str, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
@@ -43,7 +49,7 @@ def _wait_http(url: str, deadline: float) -> None:
 def test_demo_serves_seeded_mailbox_and_stops_cleanly() -> None:
     var = Path(tempfile.mkdtemp(prefix="webmail-demo-test-", dir="/tmp"))
     web_port = free_port()
-    offset = 20000 + os.getpid() % 5000  # fixed demo ports, shifted out of the way
+    offset = demo_port_offset(0)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBMAIL_", "DATABASE_URL", "REDIS_URL"))}
     env.update({"WEBMAIL_VAR_DIR": str(var), "WEBMAIL_DEMO": "1"})
     proc = subprocess.Popen(
@@ -159,7 +165,7 @@ def test_interrupted_seeding_stops_dovecot(
 
     monkeypatch.setattr(demo, "seed_demo", seed)
     sigint = signal.getsignal(signal.SIGINT)
-    offset = 30000 + os.getpid() % 5000
+    offset = demo_port_offset(3500)
     try:
         if interruption is KeyboardInterrupt:
             call_command("demo", "--no-web", "--port-offset", str(offset))

@@ -7,6 +7,7 @@ password and posts to the push service on loopback, which decrypts what it got.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from django.test import Client
@@ -55,6 +56,14 @@ def test_new_inbox_mail_event_reaches_the_device_through_the_worker(
         time.sleep(0.1)
 
 
+def _send(**event: object) -> None:
+    """Send the signal and wait for what the receiver handed to a thread (it does so whenever an
+    event loop runs here, e.g. Playwright's after a browser test in this process)."""
+    for _receiver, result in mailbox_changed.send(sender=None, **event):
+        if isinstance(result, Future):
+            result.result(timeout=30)
+
+
 def test_only_new_inbox_mail_of_a_subscribed_user_queues_a_task(
     signed_in: tuple[Client, MailUser], push_service: PushService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -66,14 +75,14 @@ def test_only_new_inbox_mail_of_a_subscribed_user_queues_a_task(
     monkeypatch.setattr(receivers.notify_new_mail, "delay", lambda *a: queued.append(a))
     events = [("INBOX", "flags"), ("INBOX", "expunge"), ("Archive", "new"), ("INBOX", "other")]
     for folder, kind in events:
-        mailbox_changed.send(sender=None, login=user.email, mailbox=folder, kind=kind, uids=(4,))
-    mailbox_changed.send(sender=None, login=user.email, mailbox="INBOX", kind="new", uids=(5,))
+        _send(login=user.email, mailbox=folder, kind=kind, uids=(4,))
+    _send(login=user.email, mailbox="INBOX", kind="new", uids=(5,))
     assert queued == []  # no subscription yet: not even new mail costs a task
     assert _subscribe(client, push_service.subscribe()).status_code == 200
     for folder, kind in events:
-        mailbox_changed.send(sender=None, login=user.email, mailbox=folder, kind=kind, uids=(4,))
+        _send(login=user.email, mailbox=folder, kind=kind, uids=(4,))
     assert queued == []
-    mailbox_changed.send(sender=None, login=user.email, mailbox="INBOX", kind="new", uids=(5, 6))
+    _send(login=user.email, mailbox="INBOX", kind="new", uids=(5, 6))
     user_id = PushSubscription.objects.get().user_id
     assert queued == [(user_id, [5, 6])]
 
@@ -94,7 +103,10 @@ def test_an_event_sent_from_the_event_loop_is_queued_off_it(
     async def send() -> list[tuple[object, object]]:
         return mailbox_changed.send(sender=None, login=user.email, mailbox="INBOX", kind="new", uids=(9,))
 
-    responses = asyncio.run(send())
+    # In a thread of its own: this process may already run an event loop (Playwright's, when a
+    # browser test ran before in this pytest process), and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        responses = pool.submit(asyncio.run, send()).result(timeout=30)
     futures = [r for _receiver, r in responses if r is not None]
     assert len(futures) == 1
     assert futures[0].result(timeout=30) is True  # type: ignore[attr-defined]
