@@ -72,15 +72,46 @@ self.addEventListener("push", (event) => {
   } catch (e) {
     data = {};
   }
-  const title = data.title || {{ new_mail_json }};
-  event.waitUntil(self.registration.showNotification(title, {
-    body: data.body || "",
-    tag: data.tag || "webmail-new-mail",
-    icon: ICON,
-    badge: ICON,
-    data: { url: data.url || "/" },
-  }));
+  event.waitUntil((async () => {
+    let title = data.title || {{ new_mail_json }};
+    let body = data.body || "";
+    const heading = await summary(data.summary);
+    if (heading) {
+      title = heading.from || title;
+      body = heading.subject || body;
+    }
+    return self.registration.showNotification(title, {
+      body: body,
+      tag: data.tag || "webmail-new-mail",
+      icon: ICON,
+      badge: ICON,
+      data: { url: data.url || "/" },
+    });
+  })());
 });
+
+// Sender and subject read by the device itself, with this browser's session, when the server
+// could not put them in the push; nothing (the notification stays content-free) when this
+// browser is signed out, offline or slow.
+async function summary(path) {
+  if (!path) return null;
+  const url = new URL(path, self.location.origin);
+  if (url.origin !== self.location.origin) return null;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 4000);
+  try {
+    const response = await fetch(url.href, {
+      credentials: "same-origin", redirect: "manual", cache: "no-store", signal: controller.signal,
+    });
+    if (!response.ok) return null;
+    const heading = await response.json();
+    return { from: String(heading.from || "").slice(0, 200), subject: String(heading.subject || "").slice(0, 200) };
+  } catch (e) {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();

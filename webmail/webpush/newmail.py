@@ -39,15 +39,26 @@ class Notice:
     body: str
     url: str  # absolute: the service worker opens it
     tag: str  # one notification per message; a summary replaces the previous summary
+    # Where the device may read sender and subject itself, with its own session cookie, when the
+    # worker could not (no stored password): the content then never passes the push service.
+    summary: str = ""
 
     def as_payload(self) -> dict[str, str]:
-        return {"title": self.title, "body": self.body, "url": self.url, "tag": self.tag}
+        payload = {"title": self.title, "body": self.body, "url": self.url, "tag": self.tag}
+        if self.summary:
+            payload["summary"] = self.summary
+        return payload
 
 
 def message_url(uid: int) -> str:
     return (
         f"{settings.WEBMAIL_SITE_URL}{reverse('reading:message')}?{urlencode({'folder': INBOX, 'uid': uid})}"
     )
+
+
+def summary_url(uid: int) -> str:
+    """Relative: the service worker asks its own origin, signed in as the device's user or not."""
+    return f"{reverse('push:summary')}?{urlencode({'folder': INBOX, 'uid': uid})}"
 
 
 def inbox_url() -> str:
@@ -117,7 +128,13 @@ def notices(user_id: int, uids: list[int]) -> list[Notice]:
     if headings is None:
         # Content-free: the worker cannot read the mailbox, the click still opens the message.
         return [
-            Notice(_("New mail"), _("A new message is in your inbox."), message_url(uid), f"m{uid}")
+            Notice(
+                _("New mail"),
+                _("A new message is in your inbox."),
+                message_url(uid),
+                f"m{uid}",
+                summary=summary_url(uid),
+            )
             for uid in uids
         ]
     return [

@@ -158,6 +158,8 @@ def test_without_a_stored_password_the_notification_has_no_content(
     assert got.payload["title"] == "New mail"
     assert "Private matter" not in str(got.payload) and "Bob" not in str(got.payload)
     assert got.payload["url"].endswith(f"/mail/message/?folder=INBOX&uid={uid}")
+    # The device reads sender and subject itself, with its own session (tests/browser).
+    assert got.payload["summary"] == f"/push/summary/?folder=INBOX&uid={uid}"
 
 
 def test_notification_in_the_language_the_device_subscribed_in(
