@@ -8,9 +8,7 @@ committed data. The fixtures are registered by ``tests/conftest.py``.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from tests.support.pushservice import TEST_VAPID_PRIVATE_KEY
+from webmail.devstack import groups
 from webmail.devstack.dovecot import DovecotInstance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,15 +36,9 @@ class CeleryProcess:
 
     def start(self, timeout: float = 60) -> None:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "webmail", *self.args],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.proc = groups.spawn(
+            [sys.executable, "-m", "celery", "-A", "webmail", *self.args], env=self.env, log=self.log_path
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.ready in self.log(offset):
@@ -58,20 +51,11 @@ class CeleryProcess:
     def kill(self) -> None:
         """SIGKILL the whole group: the worker gets no chance to clean up or ack."""
         assert self.proc is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        groups.kill(self.proc)
         self.kills += 1
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        groups.stop(self.proc, grace=15)
 
     def log(self, offset: int = 0) -> str:
         try:

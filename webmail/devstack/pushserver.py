@@ -7,17 +7,15 @@ the test live server), as behind the balancer.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import groups
 from .ports import free_port
-from .webtier import ROOT, _wait_for_port
+from .webtier import _wait_for_port
 
 
 def uvicorn_command(host: str, port: int) -> list[str]:
@@ -51,28 +49,11 @@ class PushServer:
 
     def start(self, timeout: float = 60) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                uvicorn_command(self.host, self.port),
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.proc = groups.spawn(uvicorn_command(self.host, self.port), env=self.env, log=self.log_path)
         _wait_for_port(self.port, self.proc, timeout, "uvicorn (push)", self.log_path)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        groups.stop(self.proc, grace=10)
 
     def restart(self) -> None:
         """Stop and start again on the same port (a server restart, as pages see it)."""

@@ -14,7 +14,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,9 +22,10 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from . import groups
 from .ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = groups.ROOT
 HAPROXY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
 USER_AGENT = "webmail-webtier-client"
 
@@ -85,23 +85,16 @@ class WebInstance:
     def start(self, timeout: float = 60) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{self.name}.log"
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable, "-m", "gunicorn", "webmail.wsgi:application",
-                    "--bind", self.address,
-                    "--workers", str(self.workers),
-                    "--threads", str(self.threads),
-                    "--graceful-timeout", "5",
-                    "--access-logfile", str(self.access_log),
-                    "--no-control-socket",  # several instances on one machine
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+        command = [
+            sys.executable, "-m", "gunicorn", "webmail.wsgi:application",
+            "--bind", self.address,
+            "--workers", str(self.workers),
+            "--threads", str(self.threads),
+            "--graceful-timeout", "5",
+            "--access-logfile", str(self.access_log),
+            "--no-control-socket",  # several instances on one machine
+        ]  # fmt: skip
+        self.proc = groups.spawn(command, env=self.env, log=log)
         _wait_for_port(self.port, self.proc, timeout, f"gunicorn {self.name}", log)
         # Django loads its apps on the first request (seconds): do that before any user comes.
         deadline = time.monotonic() + timeout
@@ -129,21 +122,11 @@ class WebInstance:
 
     def kill(self) -> None:
         """SIGKILL the master and its workers at once: the machine is gone."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        if self.proc is not None:
+            groups.kill(self.proc)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        groups.stop(self.proc, grace=15)
 
 
 def haproxy_installed() -> bool:
