@@ -76,16 +76,7 @@ def account_save(
         secret = oauth.access_token(account)
     else:
         secret = password or ExternalAccount.SECRET_BINDING.stored_secret_for(account)
-    kind = CredentialAttempt.Kind.IMAP if account.is_imap else CredentialAttempt.Kind.POP3
-    target = Target(kind, account.host, account.username, account.port)
-    with credential_try(user=user, target=target, client_ip=client_ip):
-        count = service.connection_test(
-            endpoint=account.pop_endpoint(),
-            username=account.username,
-            password=secret,
-            protocol=account.protocol,
-            folders=account.chosen_folders,
-        )
+    count = _signed_in_test(user=user, account=account, secret=secret, client_ip=client_ip)
     with transaction.atomic():
         if password:
             account.password = password
@@ -105,6 +96,23 @@ def account_save(
         _resume_fields(account.pk)
         _queue_now(account.pk, FetchRun.Trigger.USER)
     return count
+
+
+@sensitive_variables("secret")
+def _signed_in_test(
+    *, user: User, account: ExternalAccount, secret: str | BearerToken, client_ip: str
+) -> int:
+    """Sign in to the account's server with what the user gave (throttled like our own sign-in)."""
+    kind = CredentialAttempt.Kind.IMAP if account.is_imap else CredentialAttempt.Kind.POP3
+    target = Target(kind, account.host, account.username, account.port)
+    with credential_try(user=user, target=target, client_ip=client_ip):
+        return service.connection_test(
+            endpoint=account.pop_endpoint(),
+            username=account.username,
+            password=secret,
+            protocol=account.protocol,
+            folders=account.chosen_folders,
+        )
 
 
 def account_pause(*, account: ExternalAccount) -> None:
@@ -232,16 +240,7 @@ def oauth_complete(
         provider, code=code, code_verifier=pending.code_verifier, redirect_uri=pending.redirect_uri
     )
     bearer = BearerToken(provider.mechanism, token["access_token"])
-    kind = CredentialAttempt.Kind.IMAP if account.is_imap else CredentialAttempt.Kind.POP3
-    target = Target(kind, account.host, account.username, account.port)
-    with credential_try(user=user, target=target, client_ip=client_ip):
-        count = service.connection_test(
-            endpoint=account.pop_endpoint(),
-            username=account.username,
-            password=bearer,
-            protocol=account.protocol,
-            folders=account.chosen_folders,
-        )
+    count = _signed_in_test(user=user, account=account, secret=bearer, client_ip=client_ip)
     with transaction.atomic():
         if account.pk is None:
             if not account.leave_copy:
