@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.celery import beat, celery_env, second_worker, worker  # noqa: F401  (fixtures)
+from tests.support.oauth import oauth_server  # noqa: F401  (fixture)
 from tests.support.push import idle_push_server, push_pages, push_server  # noqa: F401  (fixtures)
 from webmail.devstack.dovecot import DovecotInstance, ensure_dovecot_installed
 from webmail.devstack.ports import free_port

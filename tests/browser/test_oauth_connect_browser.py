@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import MailUser
-from tests.integration.imports.conftest import oauth_server  # noqa: F401 (the fixture)
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.oauthserver import OAuthServer
 from webmail.imports import service
@@ -30,7 +29,7 @@ def test_connect_import_revoke_and_reconnect_in_the_browser(
     browser: Any,
     live_server: Any,
     imap_settings: DovecotInstance,
-    oauth_server: OAuthServer,  # noqa: F811
+    oauth_server: OAuthServer,
     make_user: Callable[..., MailUser],
     settings: Any,
 ) -> None:

@@ -5,7 +5,7 @@ Every view looks the account up with ``user=request.user``: another user's id is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -130,7 +130,8 @@ def _to_providers(response: HttpResponse, providers: list[OAuthProvider]) -> Htt
     POSTs answered by a redirect there, which the policy's form-action ('self') would stop."""
     origins = sorted({oauth.origin(p.authorization_endpoint) for p in providers} - {""})
     if origins:
-        response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
+        # django-csp's middleware reads this attribute, which HttpResponse does not declare.
+        cast(Any, response)._csp_update = {"form-action": origins}
     return response
 
 

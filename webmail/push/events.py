@@ -35,6 +35,14 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["new", "flags", "expunge", "other"]
 KINDS: tuple[Kind, ...] = ("new", "flags", "expunge", "other")
+
+
+def as_kind(value: str) -> Kind:
+    """A kind told by a mail server, "other" when it is none of ours."""
+    for kind in KINDS:
+        if kind == value:
+            return kind
+    return "other"
 MAX_UIDS = 50  # more than this and the page re-syncs anyway
 LOG_LENGTH = 200  # events kept per user for reconnects (approximately: MAXLEN ~)
 LOG_SECONDS = 600  # a log nobody reads expires

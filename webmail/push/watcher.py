@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -34,7 +35,10 @@ from webmail.mailaccess.errors import MailError
 from webmail.mailaccess.idle import IdleClient
 from webmail.mailaccess.session import lease_connection
 from webmail.mailaccess.types import Endpoint
-from webmail.push.events import MailboxEvent, publish
+from webmail.push.events import MailboxEvent, as_kind, publish
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,7 @@ class WatchRequest:
 class Watchers:
     """This process's watchers, one per user with a stream open here."""
 
-    def __init__(self, redis: object) -> None:
+    def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._refs: dict[str, int] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -90,18 +94,18 @@ class Watchers:
     async def _lock(self, key: str, token: str) -> bool:
         lock = f"push:watch:{key}"
         redis = self.redis
-        if await redis.set(lock, token, nx=True, ex=LOCK_SECONDS):  # type: ignore[attr-defined]
+        if await redis.set(lock, token, nx=True, ex=LOCK_SECONDS):
             return True
-        if (await redis.get(lock)) == token.encode():  # type: ignore[attr-defined]
-            await redis.expire(lock, LOCK_SECONDS)  # type: ignore[attr-defined]
+        if (await redis.get(lock)) == token.encode():
+            await redis.expire(lock, LOCK_SECONDS)
             return True
         return False
 
     async def _unlock(self, key: str, token: str) -> None:
         lock = f"push:watch:{key}"
         with contextlib.suppress(Exception):
-            if (await self.redis.get(lock)) == token.encode():  # type: ignore[attr-defined]
-                await self.redis.delete(lock)  # type: ignore[attr-defined]
+            if (await self.redis.get(lock)) == token.encode():
+                await self.redis.delete(lock)
 
     async def _watch(self, key: str, request: WatchRequest) -> None:
         import os
@@ -134,7 +138,7 @@ class Watchers:
                         return  # the lock lapsed and another process took the watch
                     continue
                 folder, kind = change
-                event = MailboxEvent(folder, kind)  # type: ignore[arg-type]
+                event = MailboxEvent(folder, as_kind(kind))
                 await asyncio.to_thread(publish, request.login, event)
         finally:
             self.connected.discard(key)

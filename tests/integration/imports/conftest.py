@@ -5,7 +5,7 @@ mailbox it is imported into. The real Celery worker and beat (``worker``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,17 +93,6 @@ def make_account(
         return account
 
     return make
-
-
-@pytest.fixture(scope="session")
-def oauth_server(dovecot: DovecotInstance) -> Iterator[OAuthServer]:
-    """The test stack's OAuth 2.0 authorization server, where Dovecot's oauth2 passdb asks about tokens."""
-    server = OAuthServer(port=dovecot.oauth_port).start()
-    client_id, secret = dovecot.oauth_introspection_client
-    server.add_client(client_id, secret, resource_server=True)
-    server.add_client("webmail-test", "webmail-test-secret")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from . import mbox
 
@@ -43,9 +44,9 @@ class Member:
     name: str
 
 
-def is_zip(path: object) -> bool:
+def is_zip(stream: BinaryIO) -> bool:
     try:
-        return zipfile.is_zipfile(path)  # type: ignore[arg-type]
+        return zipfile.is_zipfile(stream)
     except OSError:
         return False
 

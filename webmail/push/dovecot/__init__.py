@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from webmail.push.events import MailboxEvent
+from webmail.push.events import Kind, MailboxEvent
 
 LUA_SCRIPT = Path(__file__).with_name("webmail-push.lua")
 
 # RFC 5423 event names (Dovecot's push_notification framework) -> what a page needs to know.
-KIND_OF = {
+KIND_OF: dict[str, Kind] = {
     "MessageNew": "new",
     "MessageAppend": "new",
     "FlagsSet": "flags",
@@ -43,7 +43,7 @@ def parse_events(payload: Any) -> tuple[str, list[MailboxEvent]]:
     raw_events = payload["events"]
     if not isinstance(login, str) or not login or len(login) > 320 or not isinstance(raw_events, list):
         raise ValueError("bad user or events")
-    grouped: dict[tuple[str, str], list[int]] = {}
+    grouped: dict[tuple[str, Kind], list[int]] = {}
     for item in raw_events[:MAX_EVENTS]:
         if not isinstance(item, dict):
             raise ValueError("bad event")
@@ -56,7 +56,7 @@ def parse_events(payload: Any) -> tuple[str, list[MailboxEvent]]:
         if isinstance(uid, int) and uid > 0:
             uids.append(uid)
     changes = [
-        MailboxEvent(folder, kind, tuple(sorted(set(uids))))  # type: ignore[arg-type]
+        MailboxEvent(folder, kind, tuple(sorted(set(uids))))
         for (folder, kind), uids in grouped.items()
     ]
     return login, changes
