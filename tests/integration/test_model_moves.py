@@ -80,6 +80,9 @@ def _populate(apps: Any) -> dict[str, Any]:
         target="label",
         total_imported=7,
         last_error="the connection was lost",
+        # Paused: a Celery worker and beat of this test session may be running, and would
+        # otherwise check this account (and overwrite its last error) mid-test.
+        enabled=False,
     )
     run = model("FetchRun").objects.create(
         account=account, trigger="user", status="ok", started_at=WHEN, finished_at=WHEN, imported=7
@@ -144,6 +147,7 @@ def _check_everything_is_there(ids: dict[str, Any]) -> None:
     assert account.password == "pop-secret"  # still decrypts
     assert (account.leave_copy, account.target, account.total_imported) == (False, "label", 7)
     assert account.last_error == "the connection was lost"
+    assert account.enabled is False
     assert list(account.runs.values_list("pk", "imported")) == [(ids["run"], 7)]
     assert list(account.ledger.values_list("pk", "uidl", "state")) == [(ids["entry"], "UID-1", "stored")]
     assert FetchRun.objects.get(pk=ids["run"]).account == account
