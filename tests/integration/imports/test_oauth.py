@@ -51,6 +51,24 @@ def signs_in_as(oauth_server: OAuthServer, external: External) -> External:
     return external
 
 
+@pytest.fixture
+def connected(
+    browser: Client,
+    oauth_provider: Callable[..., OAuthProvider],
+    oauth_server: OAuthServer,
+    signs_in_as: External,
+    owner: Owner,
+    dovecot: DovecotInstance,
+) -> Callable[..., ExternalAccount]:
+    """Add the external account with "Connect with …" as the form does; returns the account."""
+
+    def make(protocol: str = "pop3") -> ExternalAccount:
+        connect(browser, oauth_provider(), settings_form(signs_in_as, dovecot, protocol), oauth_server)
+        return ExternalAccount.objects.get(user=owner.user)
+
+    return make
+
+
 def settings_form(external: External, dovecot: DovecotInstance, protocol: str = "pop3") -> dict[str, Any]:
     return {
         "email": external.email,
@@ -156,17 +174,10 @@ def test_connect_with_the_provider_then_import_signed_in_with_the_token(
 
 
 def test_an_expired_token_is_refreshed_before_signing_in_and_a_rotated_refresh_token_kept(
-    browser: Client,
-    oauth_provider: Callable[..., OAuthProvider],
-    oauth_server: OAuthServer,
-    signs_in_as: External,
-    owner: Owner,
-    dovecot: DovecotInstance,
+    connected: Callable[..., ExternalAccount], oauth_server: OAuthServer, signs_in_as: External
 ) -> None:
     external = signs_in_as
-    provider = oauth_provider()
-    connect(browser, provider, settings_form(external, dovecot), oauth_server)
-    account = ExternalAccount.objects.get(user=owner.user)
+    account = connected()
     first = OAuthGrant.objects.get(account=account)
     external.seed(pop_messages(3, seed=41))
     # The token's lifetime is over, on both sides.
@@ -184,16 +195,10 @@ def test_an_expired_token_is_refreshed_before_signing_in_and_a_rotated_refresh_t
 
 
 def test_a_token_the_server_refuses_before_its_time_is_refreshed_once_and_the_import_goes_on(
-    browser: Client,
-    oauth_provider: Callable[..., OAuthProvider],
-    oauth_server: OAuthServer,
-    signs_in_as: External,
-    owner: Owner,
-    dovecot: DovecotInstance,
+    connected: Callable[..., ExternalAccount], oauth_server: OAuthServer, signs_in_as: External
 ) -> None:
     external = signs_in_as
-    connect(browser, oauth_provider(), settings_form(external, dovecot, "imap"), oauth_server)
-    account = ExternalAccount.objects.get(user=owner.user)
+    account = connected("imap")
     external.seed(pop_messages(2, seed=42))
     # Expired at the provider while our copy says it is good for an hour: Dovecot refuses it.
     oauth_server.expire_access_tokens(external.email)
@@ -208,18 +213,15 @@ def test_a_token_the_server_refuses_before_its_time_is_refreshed_once_and_the_im
 
 
 def test_a_revoked_grant_pauses_the_account_with_reconnect_and_reconnecting_resumes_it(
+    connected: Callable[..., ExternalAccount],
     browser: Client,
-    oauth_provider: Callable[..., OAuthProvider],
     oauth_server: OAuthServer,
     signs_in_as: External,
-    owner: Owner,
-    dovecot: DovecotInstance,
     queued: list[tuple[int, str]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     external = signs_in_as
-    connect(browser, oauth_provider(), settings_form(external, dovecot), oauth_server)
-    account = ExternalAccount.objects.get(user=owner.user)
+    account = connected()
     external.seed(pop_messages(4, seed=43))
     oauth_server.revoke_user(external.email)  # the user withdrew access at the provider
 
@@ -248,16 +250,14 @@ def test_a_revoked_grant_pauses_the_account_with_reconnect_and_reconnecting_resu
 
 
 def test_a_stored_token_only_goes_to_the_server_it_was_given_for(
+    connected: Callable[..., ExternalAccount],
     browser: Client,
-    oauth_provider: Callable[..., OAuthProvider],
     oauth_server: OAuthServer,
     signs_in_as: External,
-    owner: Owner,
     dovecot: DovecotInstance,
 ) -> None:
     external = signs_in_as
-    connect(browser, oauth_provider(), settings_form(external, dovecot), oauth_server)
-    account = ExternalAccount.objects.get(user=owner.user)
+    account = connected()
     # The row is moved to another port behind the forms' back (the forms ask to reconnect).
     ExternalAccount.objects.filter(pk=account.pk).update(port=dovecot.pop3s_port, security="tls")
     before = oauth_server.introspections
@@ -325,16 +325,14 @@ def test_connect_is_only_offered_for_the_providers_own_servers(
 
 
 def test_a_connected_account_is_edited_without_a_password_and_a_typed_one_replaces_the_grant(
+    connected: Callable[..., ExternalAccount],
     browser: Client,
-    oauth_provider: Callable[..., OAuthProvider],
     oauth_server: OAuthServer,
     signs_in_as: External,
-    owner: Owner,
     dovecot: DovecotInstance,
 ) -> None:
     external = signs_in_as
-    connect(browser, oauth_provider(), settings_form(external, dovecot), oauth_server)
-    account = ExternalAccount.objects.get(user=owner.user)
+    account = connected()
     form = browser.get(f"{URL}{account.pk}/edit/").content.decode()
     assert "This account signs in with Test provider" in form
 
@@ -356,15 +354,12 @@ def test_a_connected_account_is_edited_without_a_password_and_a_typed_one_replac
 
 
 def test_removing_a_connected_account_revokes_its_grant_at_the_provider(
+    connected: Callable[..., ExternalAccount],
     browser: Client,
-    oauth_provider: Callable[..., OAuthProvider],
     oauth_server: OAuthServer,
     signs_in_as: External,
-    owner: Owner,
-    dovecot: DovecotInstance,
 ) -> None:
-    connect(browser, oauth_provider(), settings_form(signs_in_as, dovecot), oauth_server)
-    account = ExternalAccount.objects.get(user=owner.user)
+    account = connected()
     grant = OAuthGrant.objects.get(account=account)
 
     assert browser.post(f"{URL}{account.pk}/remove/").status_code == 302
