@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.steps import sign_in
 from tests.conftest import MailUser
 from tests.support.celery import CeleryProcess
 from webmail.devstack.dovecot import DovecotInstance
@@ -38,11 +39,7 @@ def test_an_mbox_goes_up_in_chunks_survives_a_cut_and_is_imported(
     path = tmp_path / "Takeout.mbox"
     expected = write_takeout(path, 300, seed=12, broken_every=150, repeat_every=0)
     p, base = page, live_server.url
-    p.goto(f"{base}/login/")
-    p.fill("input[name=email]", owner.email)
-    p.fill("input[name=password]", owner.password)
-    p.click("button[type=submit]")
-    p.wait_for_url(re.compile(r".*/mail/"))
+    sign_in(p, base, owner)
 
     cut: list[str] = []
 

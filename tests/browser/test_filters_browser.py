@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.steps import sign_in
 from tests.conftest import MailUser
 from tests.integration.filters.conftest import active_script, deliver
 from tests.support.mail import append_all, imap_login, make_message
@@ -22,14 +23,6 @@ def filters_on(settings: Any, imap_settings: DovecotInstance) -> DovecotInstance
     settings.WEBMAIL_MANAGESIEVE_PORT = imap_settings.managesieve_port
     settings.WEBMAIL_MANAGESIEVE_SECURITY = "starttls"
     return imap_settings
-
-
-def sign_in(p: Any, base: str, user: MailUser) -> None:
-    p.goto(f"{base}/login/")
-    p.fill("input[name=email]", user.email)
-    p.fill("input[name=password]", user.password)
-    p.click("button[type=submit]")
-    p.wait_for_url(re.compile(r".*/mail/"))
 
 
 def test_create_a_filter_from_a_search(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.browser.steps import sign_in
 from tests.conftest import MailUser
 from tests.integration.imports.support import pop_messages
 from tests.support.celery import CeleryProcess
@@ -38,11 +39,7 @@ def test_the_import_progress_moves_on_the_page_while_the_worker_imports(
     imap_settings.write_messages(external.email, "INBOX", pop_messages(COUNT, seed=70, sizes=(400, 1_500)))
     p, base = page, live_server.url
 
-    p.goto(f"{base}/login/")
-    p.fill("input[name=email]", owner.email)
-    p.fill("input[name=password]", owner.password)
-    p.click("button[type=submit]")
-    p.wait_for_url(re.compile(r".*/mail/"))
+    sign_in(p, base, owner)
 
     p.goto(f"{base}/settings/accounts/add/")
     p.fill("input[name=email]", external.email)

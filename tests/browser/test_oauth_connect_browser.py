@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.steps import assert_fits, script_errors, sign_in
 from tests.conftest import MailUser
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.devstack.oauthserver import OAuthServer
@@ -53,20 +54,10 @@ def test_connect_import_revoke_and_reconnect_in_the_browser(
     tag = f"{size[0]}x{size[1]}"
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     p = context.new_page()
-    errors: list[str] = []
-    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    p.on("pageerror", lambda e: errors.append(str(e)))
+    errors = script_errors(p)
     base = live_server.url
 
-    def fits() -> None:
-        over = p.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert over <= 1, f"{p.url}: {over}px wider than the window"
-
-    p.goto(f"{base}/login/")
-    p.fill("input[name=email]", owner.email)
-    p.fill("input[name=password]", owner.password)
-    p.click("button[type=submit]")
-    p.wait_for_url(re.compile(r".*/mail/"))
+    sign_in(p, base, owner)
     p.goto(f"{base}/settings/accounts/add/")
     p.wait_for_load_state("load")
     p.fill("input[name=email]", external.email)
@@ -74,7 +65,7 @@ def test_connect_import_revoke_and_reconnect_in_the_browser(
     p.check("input[name=security][value=starttls]")
     p.fill("input[name=port]", str(imap_settings.pop3_port))
     p.fill("input[name=username]", external.email)
-    fits()
+    assert_fits(p)
     p.locator("[data-oauth-connect]").scroll_into_view_if_needed()
     p.screenshot(path=str(SHOTS / f"oauth-form-{tag}.png"))
     p.click("text=Connect with Example Mail")  # no password typed: the provider signs in
@@ -85,14 +76,14 @@ def test_connect_import_revoke_and_reconnect_in_the_browser(
     account = ExternalAccount.objects.get(user__username=owner.email)
     assert account.uses_oauth and account.password == ""
     assert p.locator(".pop-oauth", has_text="Example Mail").count() == 1
-    fits()
+    assert_fits(p)
 
     oauth_server.revoke_user(external.email)
     check_until_paused(account.pk)
     p.goto(f"{base}/settings/accounts/")
     p.locator("[data-reconnect]").wait_for(state="visible", timeout=10_000)
     assert p.locator(".import-reconnect").count() == 1
-    fits()
+    assert_fits(p)
     p.screenshot(path=str(SHOTS / f"oauth-reconnect-{tag}.png"), full_page=True)
     p.click("[data-reconnect]")
     p.wait_for_selector("text=Checking for mail now")

@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from tests.browser.compose import add_recipient
+from tests.browser.steps import sign_in
 from tests.conftest import MailUser
 from tests.support.smtpd import SubmissionServer
 from webmail.devstack.dovecot import DovecotInstance
@@ -42,11 +43,7 @@ def test_add_confirm_and_send_as_another_address(
     p = page  # type: ignore[assignment]
     base = live_server.url  # type: ignore[attr-defined]
 
-    p.goto(f"{base}/login/")  # type: ignore[attr-defined]
-    p.fill("input[name=email]", mail_user.email)  # type: ignore[attr-defined]
-    p.fill("input[name=password]", mail_user.password)  # type: ignore[attr-defined]
-    p.click("button[type=submit]")  # type: ignore[attr-defined]
-    p.wait_for_url(re.compile(r".*/mail/"))  # type: ignore[attr-defined]
+    sign_in(p, base, mail_user)
 
     p.goto(f"{base}/settings/identities/")  # type: ignore[attr-defined]
     p.click("a.sendas-add")  # type: ignore[attr-defined]

@@ -9,20 +9,13 @@ from typing import Any
 
 import pytest
 
+from tests.browser.steps import sign_in
 from tests.conftest import MailUser
 from tests.support.mail import append_all, imap_login, make_message
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.mailaccess.acl import Rights
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(p: Any, base: str, user: MailUser) -> None:
-    p.goto(f"{base}/login/")
-    p.fill("input[name=email]", user.email)
-    p.fill("input[name=password]", user.password)
-    p.click("button[type=submit]")
-    p.wait_for_url(re.compile(r".*/mail/"))
 
 
 def acl_of(dovecot: DovecotInstance, user: MailUser, folder: str) -> dict[str, frozenset[str]]:

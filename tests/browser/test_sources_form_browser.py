@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.steps import assert_fits, script_errors, sign_in
 from tests.conftest import MailUser
 from webmail.devstack.dovecot import DovecotInstance
 from webmail.imports.models import ExternalAccount
@@ -31,22 +32,12 @@ def test_adding_an_imap_account_in_the_browser(
     imap_settings.write_messages(external.email, "Work", [b"Subject: hi\nMessage-ID: <w@x>\n\nbody\n"])
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     p = context.new_page()
-    errors: list[str] = []
-    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    p.on("pageerror", lambda e: errors.append(str(e)))
+    errors = script_errors(p)
     base = live_server.url
 
-    def fits() -> None:
-        over = p.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert over <= 1, f"{p.url}: {over}px wider than the window"
-
-    p.goto(f"{base}/login/")
-    p.fill("input[name=email]", owner.email)
-    p.fill("input[name=password]", owner.password)
-    p.click("button[type=submit]")
-    p.wait_for_url(re.compile(r".*/mail/"))
+    sign_in(p, base, owner)
     p.goto(f"{base}/settings/accounts/")
-    fits()
+    assert_fits(p)
     assert p.locator(".archive-form input[type=file]").count() == 1
     p.click(".pop-add")  # the POP3 form first: no folders field
     p.wait_for_url(re.compile(r".*/settings/accounts/add/"))
@@ -64,12 +55,12 @@ def test_adding_an_imap_account_in_the_browser(
     p.fill("input[name=username]", external.email)
     p.fill("input[name=password]", external.password)
     p.fill("textarea[name=folders]", "Work")
-    fits()
+    assert_fits(p)
     p.click("button.primary")
     p.wait_for_selector("text=messages on the server")
     account = ExternalAccount.objects.get(user__username=owner.email)
     assert (account.protocol, account.folders) == ("imap", "Work")
     assert p.locator(".pop-protocol", has_text="IMAP").count() == 1
-    fits()
+    assert_fits(p)
     assert not errors, errors
     context.close()
