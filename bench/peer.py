@@ -31,7 +31,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,56 +58,6 @@ USER_100K, USER_10K, USER_READ = "peer100k@example.test", "peer10k@example.test"
 # (the same messages), so the warm actions' users stay signed in with warm pools.
 SESSION_USERS = {USER_100K: "peer100k-session@example.test", USER_10K: "peer10k-session@example.test"}
 ATTACHMENT_MB = 10
-
-
-# ------------------------------------------------------------------------- the proxy
-
-
-class QuickProxy(TcpProxy):
-    """The counting proxy, acknowledging and forwarding without Nagle or delayed ACKs."""
-
-    def _accept_loop(self) -> None:
-        while self._running:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            for sock in (client, upstream):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._conns += [client, upstream]
-                self.connections += 1
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, from_server: bool) -> None:
-        quickack = getattr(socket, "TCP_QUICKACK", None)
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if quickack is not None:  # Linux resets it after each ACK it sends
-                    with contextlib.suppress(OSError):
-                        src.setsockopt(socket.IPPROTO_TCP, quickack, 1)
-                with self._lock:
-                    if from_server:
-                        self.bytes_from_server += len(data)
-                    else:
-                        self.bytes_to_server += len(data)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
 
 
 # ---------------------------------------------------------------------- HTTP client
@@ -542,7 +491,7 @@ class Action:
     steps: dict[str, Callable[[int], Callable[[], object]]]
 
 
-def _timed(proxy: QuickProxy, step: Callable[[], object], sample: Sample) -> None:
+def _timed(proxy: TcpProxy, step: Callable[[], object], sample: Sample) -> None:
     proxy.reset_counters()
     started = time.perf_counter()
     step()
@@ -586,7 +535,7 @@ def main(argv: list[str]) -> None:
     stack = contextlib.ExitStack()
     try:
         boxes = seed(dovecot, args.runs)
-        proxy = QuickProxy("127.0.0.1", dovecot.imap_port)
+        proxy = TcpProxy("127.0.0.1", dovecot.imap_port, quick=True)
         stack.callback(proxy.close)
         roundcube = Roundcube(proxy.port, dovecot.cert_path)
         roundcube.start()
@@ -640,7 +589,7 @@ def _flush(*cache_urls: str) -> None:
 
 def _measure(
     args: argparse.Namespace,
-    proxy: QuickProxy,
+    proxy: TcpProxy,
     roundcube: Roundcube,
     servers: dict[str, tuple[Product, Product]],
     session_servers: dict[str, Product],
