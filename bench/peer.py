@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import imaplib
 import json
 import os
 import re
@@ -314,9 +315,9 @@ class RoundcubeUser:
     def sign_out(self) -> None:
         self.browser.get(f"/?_task=logout&_token={self.token}")
 
-    def list_page(self) -> None:
+    def list_page(self, page: int = 1) -> None:
         response = self.browser.get(
-            "/?_task=mail&_action=list&_mbox=INBOX&_page=1&_remote=1",
+            f"/?_task=mail&_action=list&_mbox=INBOX&_page={page}&_remote=1",
             headers={"X-Roundcube-Request": self.token, "X-Requested-With": "XMLHttpRequest"},
         )
         assert response.status == 200 and b"add_message_row" in response.body, response.text[:300]
@@ -438,8 +439,8 @@ class ProductUser:
         token = self.browser.cookies.get("csrftoken", "")
         self.browser.post("/logout/", {"csrfmiddlewaretoken": token})
 
-    def list_page(self) -> None:
-        response = self.browser.get("/mail/?folder=INBOX&view=list&page=1")
+    def list_page(self, page: int = 1) -> None:
+        response = self.browser.get(f"/mail/?folder=INBOX&view=list&page={page}")
         assert response.status == 200 and b'class="msg' in response.body, response.status
 
     def open_message(self, uid: int) -> Response:
@@ -479,6 +480,10 @@ class Mailboxes:
     attachment_uids: list[int]
     first_open_uids: list[int]  # newsletters opened once each
     again_uids: list[int]  # newsletters opened twice each
+    # The newest message already read in the new-session mailbox (on page 1): opened as the
+    # click after a new session's first list, it changes no flag, so no later session finds
+    # the Maildir changed (a flag is a file rename, and a changed cur/ is read again whole).
+    session_seen_uid: int = 0
 
 
 def _clone_inbox(dovecot: DovecotInstance, source: str, target: str) -> None:
@@ -517,13 +522,23 @@ def seed(dovecot: DovecotInstance, runs: int) -> Mailboxes:
         items.append((newsletter_message(USER_READ, seed=1000 + n), "", ts + 1))
         items.append((newsletter_message(USER_READ, seed=2000 + n), "", ts + 2))
     dovecot.write_messages(USER_READ, "INBOX", items)
+    session_seen_uid = _newest_seen_uid(dovecot, SESSION_USERS[USER_100K])
     # UIDs follow the file times: have + 1, 2, 3 for run 0, and so on (every older
     # file got its UID when the last invocation's warm-up listed the folder).
     return Mailboxes(
         attachment_uids=[have + n * per_run + 1 for n in range(runs)],
         first_open_uids=[have + n * per_run + 2 for n in range(runs)],
         again_uids=[have + n * per_run + 3 for n in range(runs)],
+        session_seen_uid=session_seen_uid,
     )
+
+
+def _newest_seen_uid(dovecot: DovecotInstance, user: str) -> int:
+    with imaplib.IMAP4("127.0.0.1", dovecot.imap_port) as imap:
+        imap.login(user, PASSWORD)
+        imap.select("INBOX", readonly=True)
+        _typ, data = imap.uid("SEARCH", "SEEN", "UID", "99951:*")
+        return max(int(uid) for uid in data[0].split())
 
 
 # ----------------------------------------------------------------------- measuring
@@ -578,10 +593,16 @@ def main(argv: list[str]) -> None:
     )
     parser.add_argument("--product-dir", default=str(ROOT), help="run the product from this checkout")
     parser.add_argument("--only", default="", help="comma-separated action keys to run")
+    parser.add_argument(
+        "--list-index",
+        action="store_true",
+        help="Dovecot's mailbox list index on (its default; deploy/dovecot.conf turns it off)",
+    )
     args = parser.parse_args(argv)
     ensure_roundcube_installed()
     PEER_VAR.mkdir(parents=True, exist_ok=True)
     dovecot = DovecotInstance.create(PEER_VAR / "dovecot")
+    dovecot.mailbox_list_index = args.list_index
     dovecot.start()
     stack = contextlib.ExitStack()
     try:
@@ -690,6 +711,17 @@ def _measure(
 
         return prepare
 
+    def after_new_session(user: object, click: Callable[[], object]) -> Callable[[int], Callable[[], object]]:
+        def prepare(run: int) -> Callable[[], object]:
+            # Signed in anew and the first list shown (not timed): what is timed is the
+            # click after it, so that the first list cannot just hand its cost on to it.
+            user.sign_out()  # type: ignore[attr-defined]
+            user.sign_in(with_list=False)  # type: ignore[attr-defined]
+            user.list_page()  # type: ignore[attr-defined]
+            return click
+
+        return prepare
+
     def sign_in(user: object) -> Callable[[int], Callable[[], object]]:
         def prepare(run: int) -> Callable[[], object]:
             user.sign_out()  # type: ignore[attr-defined]
@@ -738,6 +770,23 @@ def _measure(
         "list100k-new": row(
             "list page 1, 100k folder (new session)", list_new_session(rc_session[USER_100K]),
             lambda k: list_new_session(ours_session[(k, USER_100K)]) if plain(k) else None,
+        ),
+        "list100k-new-page2": row(
+            "the next click: page 2 (new session, 100k)",
+            after_new_session(rc_session[USER_100K], lambda: rc_session[USER_100K].list_page(2)),
+            lambda k: after_new_session(
+                ours_session[(k, USER_100K)], lambda: ours_session[(k, USER_100K)].list_page(2)
+            ) if plain(k) else None,
+        ),
+        "list100k-new-open": row(
+            "the next click: open a message (new session, 100k)",
+            after_new_session(
+                rc_session[USER_100K], lambda: rc_session[USER_100K].open_message(boxes.session_seen_uid)
+            ),
+            lambda k: after_new_session(
+                ours_session[(k, USER_100K)],
+                lambda: ours_session[(k, USER_100K)].open_message(boxes.session_seen_uid),
+            ) if plain(k) else None,
         ),
         "list10k": row(
             "list page 1, 10k folder (warm)", list_warm(rc[USER_10K]),
