@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import imaplib
 import json
 import os
 import re
@@ -263,9 +264,9 @@ class RoundcubeUser:
     def sign_out(self) -> None:
         self.browser.get(f"/?_task=logout&_token={self.token}")
 
-    def list_page(self) -> None:
+    def list_page(self, page: int = 1) -> None:
         response = self.browser.get(
-            "/?_task=mail&_action=list&_mbox=INBOX&_page=1&_remote=1",
+            f"/?_task=mail&_action=list&_mbox=INBOX&_page={page}&_remote=1",
             headers={"X-Roundcube-Request": self.token, "X-Requested-With": "XMLHttpRequest"},
         )
         assert response.status == 200 and b"add_message_row" in response.body, response.text[:300]
@@ -387,8 +388,8 @@ class ProductUser:
         token = self.browser.cookies.get("csrftoken", "")
         self.browser.post("/logout/", {"csrfmiddlewaretoken": token})
 
-    def list_page(self) -> None:
-        response = self.browser.get("/mail/?folder=INBOX&view=list&page=1")
+    def list_page(self, page: int = 1) -> None:
+        response = self.browser.get(f"/mail/?folder=INBOX&view=list&page={page}")
         assert response.status == 200 and b'class="msg' in response.body, response.status
 
     def open_message(self, uid: int) -> Response:
@@ -428,6 +429,10 @@ class Mailboxes:
     attachment_uids: list[int]
     first_open_uids: list[int]  # newsletters opened once each
     again_uids: list[int]  # newsletters opened twice each
+    # The newest message already read in the new-session mailbox (on page 1): opened as the
+    # click after a new session's first list, it changes no flag, so no later session finds
+    # the Maildir changed (a flag is a file rename, and a changed cur/ is read again whole).
+    session_seen_uid: int = 0
 
 
 def _clone_inbox(dovecot: DovecotInstance, source: str, target: str) -> None:
@@ -466,13 +471,40 @@ def seed(dovecot: DovecotInstance, runs: int) -> Mailboxes:
         items.append((newsletter_message(USER_READ, seed=1000 + n), "", ts + 1))
         items.append((newsletter_message(USER_READ, seed=2000 + n), "", ts + 2))
     dovecot.write_messages(USER_READ, "INBOX", items)
+    session_seen_uid = _newest_seen_uid(dovecot, SESSION_USERS[USER_100K])
     # UIDs follow the file times: have + 1, 2, 3 for run 0, and so on (every older
     # file got its UID when the last invocation's warm-up listed the folder).
     return Mailboxes(
         attachment_uids=[have + n * per_run + 1 for n in range(runs)],
         first_open_uids=[have + n * per_run + 2 for n in range(runs)],
         again_uids=[have + n * per_run + 3 for n in range(runs)],
+        session_seen_uid=session_seen_uid,
     )
+
+
+def _settle(dovecot: DovecotInstance, user: str, uid: int = 1) -> None:
+    """Leave the user's Maildir as a synced one: nothing Dovecot must still sync at a SELECT.
+
+    Dovecot 2.3 writes how far its index log is synced only when a sync changed something,
+    so the cache records a first open or a first listing adds stay "to be synced", and until
+    the next change every new session's SELECT locks and parses the whole dovecot-uidlist
+    (for both webmails). A flag set and cleared is such a change; the lists that follow
+    (two seconds on, past Maildir's one-second doubt about cur/'s time) catch up with it.
+    """
+    with imaplib.IMAP4("127.0.0.1", dovecot.imap_port) as imap:
+        imap.login(user, PASSWORD)
+        imap.select("INBOX")
+        imap.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Flagged)")
+        imap.uid("STORE", str(uid), "-FLAGS.SILENT", "(\\Flagged)")
+    time.sleep(2.1)
+
+
+def _newest_seen_uid(dovecot: DovecotInstance, user: str) -> int:
+    with imaplib.IMAP4("127.0.0.1", dovecot.imap_port) as imap:
+        imap.login(user, PASSWORD)
+        imap.select("INBOX", readonly=True)
+        _typ, data = imap.uid("SEARCH", "SEEN", "UID", "99951:*")
+        return max(int(uid) for uid in data[0].split())
 
 
 # ----------------------------------------------------------------------- measuring
@@ -527,10 +559,16 @@ def main(argv: list[str]) -> None:
     )
     parser.add_argument("--product-dir", default=str(ROOT), help="run the product from this checkout")
     parser.add_argument("--only", default="", help="comma-separated action keys to run")
+    parser.add_argument(
+        "--list-index",
+        action="store_true",
+        help="Dovecot's mailbox list index on (its default; deploy/dovecot.conf turns it off)",
+    )
     args = parser.parse_args(argv)
     ensure_roundcube_installed()
     PEER_VAR.mkdir(parents=True, exist_ok=True)
     dovecot = DovecotInstance.create(PEER_VAR / "dovecot")
+    dovecot.mailbox_list_index = args.list_index
     dovecot.start()
     stack = contextlib.ExitStack()
     try:
@@ -572,7 +610,7 @@ def main(argv: list[str]) -> None:
         for product in started:
             product.start()
             stack.callback(product.stop)
-        _measure(args, proxy, roundcube, servers, session_servers, boxes)
+        _measure(args, proxy, roundcube, servers, session_servers, boxes, dovecot)
     finally:
         stack.close()
         dovecot.stop()
@@ -594,6 +632,7 @@ def _measure(
     servers: dict[str, tuple[Product, Product]],
     session_servers: dict[str, Product],
     boxes: Mailboxes,
+    dovecot: DovecotInstance,
 ) -> None:
     load_before = _load()
     print(f"load average before: {load_before}")
@@ -616,6 +655,16 @@ def _measure(
         user.sign_in()
         for _ in range(3):
             user.list_page()
+    # The message the "open" click opens, opened once (Dovecot caches what it parsed), then
+    # the new-session mailbox left synced, and one untimed new session each to catch up.
+    opening: list[RoundcubeUser | ProductUser] = [rc_session[USER_100K]]
+    opening += [ours_session[(k, USER_100K)] for k in session_servers]
+    for opener in opening:
+        opener.open_message(boxes.session_seen_uid)
+    _settle(dovecot, SESSION_USERS[USER_100K])  # on the oldest message, which no action opens
+    for opener in opening:
+        opener.sign_out()
+        opener.sign_in()
     for kind, pair in servers.items():  # the second server's workers get connections too
         for u in (USER_READ,):
             other = ours[(kind, u)].on(pair[1])
@@ -636,6 +685,19 @@ def _measure(
             user.sign_out()  # type: ignore[attr-defined]
             user.sign_in(with_list=False)  # type: ignore[attr-defined]
             return user.list_page  # type: ignore[attr-defined]
+
+        return prepare
+
+    def after_new_session(
+        user: RoundcubeUser | ProductUser, click: Callable[[], object]
+    ) -> Callable[[int], Callable[[], object]]:
+        def prepare(run: int) -> Callable[[], object]:
+            # Signed in anew and the first list shown (not timed): what is timed is the
+            # click after it, so that the first list cannot just hand its cost on to it.
+            user.sign_out()
+            user.sign_in(with_list=False)
+            user.list_page()
+            return click
 
         return prepare
 
@@ -687,6 +749,23 @@ def _measure(
         "list100k-new": row(
             "list page 1, 100k folder (new session)", list_new_session(rc_session[USER_100K]),
             lambda k: list_new_session(ours_session[(k, USER_100K)]) if plain(k) else None,
+        ),
+        "list100k-new-page2": row(
+            "the next click: page 2 (new session, 100k)",
+            after_new_session(rc_session[USER_100K], lambda: rc_session[USER_100K].list_page(2)),
+            lambda k: after_new_session(
+                ours_session[(k, USER_100K)], lambda: ours_session[(k, USER_100K)].list_page(2)
+            ) if plain(k) else None,
+        ),
+        "list100k-new-open": row(
+            "the next click: open a message (new session, 100k)",
+            after_new_session(
+                rc_session[USER_100K], lambda: rc_session[USER_100K].open_message(boxes.session_seen_uid)
+            ),
+            lambda k: after_new_session(
+                ours_session[(k, USER_100K)],
+                lambda: ours_session[(k, USER_100K)].open_message(boxes.session_seen_uid),
+            ) if plain(k) else None,
         ),
         "list10k": row(
             "list page 1, 10k folder (warm)", list_warm(rc[USER_10K]),

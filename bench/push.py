@@ -355,6 +355,9 @@ def main(argv: list[str]) -> None:
     remove_instance_dir(root / "dovecot")
     web_port, push_port = free_port(), free_port()
     dovecot = DovecotInstance.create(root / "dovecot")
+    # The IDLE-mode part watches every folder with NOTIFY, which Dovecot offers only with its
+    # list index: on here, as where IDLE mode is deployed (README, Dovecot settings).
+    dovecot.mailbox_list_index = True
     dovecot.push_url = f"http://127.0.0.1:{push_port}/push/dovecot/"
     dovecot.push_secret = SECRET
     dovecot.extra_config = "default_process_limit = 3000\ndefault_client_limit = 6000\n"

@@ -29,6 +29,10 @@ def dovecot() -> Iterator[DovecotInstance]:
     # Under /tmp: Dovecot's users must be able to reach the data directory.
     root = Path(tempfile.mkdtemp(prefix="webmail-dovecot-", dir="/tmp"))
     instance = DovecotInstance.create(root)
+    # Dovecot's default, unlike deploy/dovecot.conf: the IDLE-mode push test needs NOTIFY, which
+    # Dovecot offers only with the list index (tests/integration/test_list_index_off.py runs
+    # the deploy's setting).
+    instance.mailbox_list_index = True
     # Mailbox events go to the push service (tests/support/push.py) once a test starts it;
     # until then Dovecot's post is refused at once and delivery goes on.
     instance.push_url = f"http://127.0.0.1:{free_port()}/push/dovecot/"

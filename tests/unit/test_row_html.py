@@ -51,6 +51,7 @@ MESSAGES = [
     _summary(3, flags=frozenset({"\\seen", "\\flagged"}), sender=None, recipients=(), date=None, size=0),
     _summary(4, date=datetime(2001, 2, 3, 4, 5, 6), sender=Address("", "")),  # naive date
     _summary(5, date=NOW - timedelta(minutes=5), size=3 * 1024**3),
+    _summary(6, size=0),  # the size not fetched (list rows do not ask it): the date alone
 ]
 
 

@@ -228,6 +228,9 @@ class DovecotInstance:
     push_secret: str = ""
     # The ports ``create`` picked (not given): picked again if another program took one first.
     picked_ports: tuple[str, ...] = ()
+    # Dovecot's mailbox list index, off as in deploy/dovecot.conf (see the config text's
+    # comment). On, Dovecot offers NOTIFY, which the IDLE-mode push watcher uses.
+    mailbox_list_index: bool = False
 
     @classmethod
     def create(cls, root: Path, ports: dict[str, int] | None = None) -> DovecotInstance:
@@ -753,6 +756,10 @@ mail_plugins = quota acl{self._push_plugins()}
 # $HasAttachment / $HasNoAttachment set at delivery (and when a structure is read
 # anyway): the message list's paperclip comes with FLAGS, without BODYSTRUCTURE.
 mail_attachment_detection_options = add-flags exclude-inlined
+# No mailbox list index (as deploy/dovecot.conf, which says why): with it, Dovecot 2.3 makes
+# every new IMAP session parse the selected Maildir's whole dovecot-uidlist (5 MB for
+# 100,000 messages) once it has listed the folders, just to read the folder's GUID.
+mailbox_list_index = {"yes" if self.mailbox_list_index else "no"}
 
 namespace inbox {{
   inbox = yes

@@ -134,7 +134,7 @@ class MessageSummary:
     sender: Address | None
     recipients: tuple[Address, ...]
     date: datetime | None
-    size: int
+    size: int  # 0: not known (list rows do not ask it, see rows.row_items)
     flags: frozenset[str]
     has_attachments: bool
     preview: str = ""

@@ -101,12 +101,19 @@ def _dates(value: datetime | None, language: str | None, tz: tzinfo, today: date
     if value is None:
         return "", "", ""
     local = timezone.localtime(value, tz) if timezone.is_aware(value) else value
-    return escape(local.isoformat()), escape(maildate_full(value)) + " · ", escape(maildate(value))
+    return escape(local.isoformat()), escape(maildate_full(value)), escape(maildate(value))
 
 
 @lru_cache(maxsize=4096)
 def _size(size: int, language: str | None) -> str:
     return escape(filesizeformat(size))
+
+
+def _date_title(full: str, size: int, language: str | None) -> str:
+    """The date's hover title: the full date, then the size where it is known (0: not fetched)."""
+    if not size:
+        return full
+    return f"{full} · {_size(size, language)}" if full else _size(size, language)
 
 
 def _role(current_folder: Any) -> str:
@@ -244,7 +251,7 @@ def message_row(
 
     iso, full, short = _dates(m.date, w.language, timezone.get_current_timezone(), _today())
     out.append(
-        f'  <td class="date"><time datetime="{iso}" title="{full}{_size(m.size, w.language)}">'
+        f'  <td class="date"><time datetime="{iso}" title="{_date_title(full, m.size, w.language)}">'
         f"{short}</time></td>\n"
     )
 
