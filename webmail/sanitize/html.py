@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from urllib.parse import unquote
 
 import nh3
@@ -180,6 +181,13 @@ def _children(node: LexborNode) -> list[LexborNode]:
     return children
 
 
+#: Attributes whose values only pass 1 writes, checked value by value in pass 2.
+_WRITTEN_NAMES = frozenset({"class", "id", "style"})
+
+#: What pass 1 wrote in the attributes of `_WRITTEN_NAMES`: tag -> name -> values.
+Written = dict[str, dict[str, set[str]]]
+
+
 class _Rewriter:
     """Writes the allowed part of a lexbor tree back out as HTML (pass 1)."""
 
@@ -193,6 +201,7 @@ class _Rewriter:
         # `cid_refs` is a set, filled the first time.
         self._styles: dict[str, tuple[str, int]] = {}
         self._start_tags: dict[tuple[object, ...], tuple[str, int]] = {}
+        self.written: Written = {}  # for pass 2, which keeps only these values
 
     def _style(self, value: str) -> str:
         known = self._styles.get(value)
@@ -239,7 +248,12 @@ class _Rewriter:
                 kept[name] = value
         if tag == "a" and "href" in kept:
             kept.update(policy.FORCED_ATTRIBUTES["a"])
+        self._record(tag, kept)
         return kept
+
+    def _record(self, tag: str, attributes: dict[str, str]) -> None:
+        for name in _WRITTEN_NAMES.intersection(attributes):
+            self.written.setdefault(tag, {}).setdefault(name, set()).add(attributes[name])
 
     def container(self, body: LexborNode | None) -> dict[str, str]:
         """Attributes of the wrapping `<div>`: the mail's `<body>` class and colors."""
@@ -257,6 +271,7 @@ class _Rewriter:
         style = "; ".join(s for s in styles if s)
         if style:
             result["style"] = style
+        self._record("div", result)
         return result
 
     def render(self, body: LexborNode | None) -> str:
@@ -364,44 +379,53 @@ def _style_verified(style: str) -> bool:
     )
 
 
-_FORCED_NAMES = frozenset(name for forced in policy.FORCED_ATTRIBUTES.values() for name in forced)
-_CHECKED_NAMES = _FORCED_NAMES | {"class", "id", "style"}
-
-
-def _verify_attribute(tag: str, name: str, value: str) -> str | None:
-    """Pass 2's check of each attribute nh3's allowlist kept: only pass 1's own values."""
-    if name not in _CHECKED_NAMES:
-        return value  # nh3's allowlist and URL schemes did the rest
-    forced: Mapping[str, str] = policy.FORCED_ATTRIBUTES.get(tag, {})
-    if name in forced:
-        return value if value == forced[name] else None
-    if name in _FORCED_NAMES:
-        return None  # forced elsewhere, never here
+def _written_value_verified(name: str, value: str) -> bool:
+    """Whether a value pass 1 says it wrote looks like its work (prefixed names, our CSS)."""
     if name == "class":
-        ok = all(c.startswith(policy.NAME_PREFIX) or c == policy.CONTAINER_CLASS for c in value.split())
-        return value if ok else None
+        return all(c.startswith(policy.NAME_PREFIX) or c == policy.CONTAINER_CLASS for c in value.split())
     if name == "id":
-        return value if value.startswith(policy.NAME_PREFIX) else None
+        return value.startswith(policy.NAME_PREFIX)
     if name == "style":
         # Long values are checked uncached: the cache is for the short ones mail repeats.
         check = _style_verified if len(value) <= 2048 else _style_verified.__wrapped__
-        return value if check(value) else None
-    return value
+        return check(value)
+    return False
 
 
-@functools.cache
-def _verifier() -> nh3.Cleaner:
-    attributes = {
-        tag: set(policy.allowed_attributes(tag)) | set(policy.FORCED_ATTRIBUTES.get(tag, {}))
-        for tag in policy.ALLOWED_TAGS
-    }
+_VERIFIED_ATTRIBUTES = MappingProxyType(
+    {tag: frozenset(policy.allowed_attributes(tag) - _WRITTEN_NAMES) for tag in policy.ALLOWED_TAGS}
+)
+
+
+def _verifier(written: Written) -> nh3.Cleaner:
+    """Pass 2's cleaner for one message: nh3's allowlists, and exact values for the rest.
+
+    An attribute of `_WRITTEN_NAMES` is kept only if its value, as html5ever reads it,
+    is one that pass 1 reported writing on that tag *and* that passes
+    `_written_value_verified`; a forced attribute only with its forced value. Anything
+    else (a value pass 1 never wrote, one html5ever reads differently, one that
+    fails the check) removes the attribute whole. The check runs once per distinct
+    value, in Python, and the matching in Rust: no callback per attribute.
+    """
+    values: dict[str, dict[str, set[str]]] = {}
+    for tag, names in written.items():
+        if tag not in policy.ALLOWED_TAGS:
+            continue
+        for name, candidates in names.items():
+            if name not in _WRITTEN_NAMES:
+                continue
+            verified = {v for v in candidates if _written_value_verified(name, v)}
+            if verified:
+                values.setdefault(tag, {})[name] = verified
+    for tag, forced in policy.FORCED_ATTRIBUTES.items():
+        values.setdefault(tag, {}).update({name: {value} for name, value in forced.items()})
     return nh3.Cleaner(
         tags=set(policy.ALLOWED_TAGS),
         clean_content_tags=set(policy.DROP_WITH_CONTENT),
-        attributes=attributes,
-        attribute_filter=_verify_attribute,
+        attributes={tag: set(names) for tag, names in _VERIFIED_ATTRIBUTES.items()},
+        tag_attribute_values=values,
         strip_comments=True,
-        link_rel=None,  # pass 1 forced it; `_verify_attribute` checks its value
+        link_rel=None,  # pass 1 forced it; `tag_attribute_values` holds its one value
         url_schemes=set(policy.VERIFY_PROTOCOLS),
     )
 
@@ -425,7 +449,9 @@ def sanitize_html(html: str, *, cid_url: CidResolver, allow_remote: bool) -> San
         for text in _stylesheets(document)
         if (rules := css.sanitize_stylesheet(text, resolve_url=resources.css_url))
     )
-    markup = _verifier().clean(_Rewriter(resources).render(document.body))
+    rewriter = _Rewriter(resources)
+    markup = rewriter.render(document.body)
+    markup = _verifier(rewriter.written).clean(markup)
     style = f"<style>{sheet}</style>" if sheet else ""
     return SanitizedHtml(
         html=style + markup,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from html import unescape
 
 import pytest
 
@@ -394,7 +396,44 @@ KEPT_LINK = '<a href="https://a.example/" target="_blank" rel="noopener noreferr
 def test_pass_two_rejects_what_only_pass_one_may_write(pass1_output: str, expected: str) -> None:
     from webmail.sanitize.html import _verifier
 
-    assert _verifier().clean(pass1_output) == expected
+    # The worst case: a pass 1 bug that wrote these values also reported writing them.
+    assert _verifier(_claimed(pass1_output)).clean(pass1_output) == expected
+
+
+def _claimed(markup: str) -> dict[str, dict[str, set[str]]]:
+    """Every class, id and style value in `markup`, as if pass 1 reported writing it."""
+    written: dict[str, dict[str, set[str]]] = {}
+    for tag, attributes in re.findall(r"<([a-z0-9]+)([^>]*)>", markup):
+        for name, value in re.findall(r'([a-z-]+)="([^"]*)"', attributes):
+            if name in ("class", "id", "style"):
+                written.setdefault(tag, {}).setdefault(name, set()).add(unescape(value))
+    return written
+
+
+@pytest.mark.parametrize(
+    ("pass1_output", "written"),
+    [
+        # Values that would pass the checks, but that pass 1 did not say it wrote.
+        ('<p class="msg-ok">x</p>', {}),
+        ('<p id="msg-ok">x</p>', {"div": {"id": {"msg-ok"}}}),
+        ('<p style="color: red">x</p>', {"p": {"style": {"color: blue"}}}),
+        # Written, but read differently by pass 2's parser.
+        ('<p class="msg-a&#32;&#32;msg-b">x</p>', {"p": {"class": {"msg-a msg-b"}}}),
+    ],
+)
+def test_pass_two_keeps_only_values_pass_one_wrote_on_that_tag(
+    pass1_output: str, written: dict[str, dict[str, set[str]]]
+) -> None:
+    from webmail.sanitize.html import _verifier
+
+    assert _verifier(written).clean(pass1_output) == "<p>x</p>"
+
+
+def test_pass_two_keeps_the_values_pass_one_wrote() -> None:
+    from webmail.sanitize.html import _verifier
+
+    markup = '<div class="mail-body msg-x" id="msg-y" style="color: red"><p class="msg-x">x</p></div>'
+    assert _verifier(_claimed(markup)).clean(markup) == markup
 
 
 def test_a_repeated_remote_image_is_blocked_and_counted_every_time() -> None:
