@@ -213,12 +213,8 @@ class _Rewriter:
         self._styles[value] = (result, self.resources.remote_blocked - before)
         return result
 
-    def start_tag(self, tag: str, attrib: dict[str, str | None]) -> str:
-        key = (tag, *attrib.items())
-        known = self._start_tags.get(key)
-        if known is not None:
-            self.resources.remote_blocked += known[1]
-            return known[0]
+    def _new_start_tag(self, key: tuple[object, ...], tag: str, attrib: dict[str, str | None]) -> str:
+        """Build a start tag not seen yet in this message; remember it under `key`."""
         before = self.resources.remote_blocked
         result = _start_tag(tag, self.attributes(tag, attrib))
         self._start_tags[key] = (result, self.resources.remote_blocked - before)
@@ -276,58 +272,72 @@ class _Rewriter:
 
     def render(self, body: LexborNode | None) -> str:
         out: list[str] = [_start_tag("div", self.container(body))]
-        # Iterative: mail can nest deep. `ends` holds, for each element we are inside
-        # (below <body>), its end tag, or "" where it was unwrapped.
+        # Iterative: mail can nest deep. `parents` holds the elements we are inside
+        # (below <body>), `ends` their end tags, or "" where one was unwrapped. One
+        # loop without calls per node: it runs for every node of the mail.
+        parents: list[LexborNode] = []
         ends: list[str] = []
+        start_tags, resources = self._start_tags, self.resources
+        allowed, dropped, void = policy.ALLOWED_TAGS, policy.DROP_WITH_CONTENT, policy.VOID_TAGS
+        max_elements, max_depth = policy.MAX_ELEMENTS, policy.MAX_NESTING_DEPTH - 2  # <html>, <body>
+        elements = 0
         node = body.child if body is not None else None
         while node is not None:
-            child = self._open(node, out, ends)
+            tag = node.tag
+            child = None
+            if tag == "-text":
+                out.append(_escape_text(node.text_content or ""))
+            elif tag is not None and not tag.startswith("-"):  # not a comment or doctype
+                elements += 1
+                if elements > max_elements:
+                    raise HtmlTooComplex(f"more than {max_elements} elements")
+                if len(ends) >= max_depth:
+                    raise HtmlTooComplex(f"nested deeper than {policy.MAX_NESTING_DEPTH} elements")
+                # Elements of DROP_WITH_CONTENT go whole; so do <svg> and <math>, the only
+                # roots of foreign content.
+                if tag not in dropped:
+                    child = node.child
+                    if tag in allowed:
+                        attrib = node.attributes
+                        key = (tag, *attrib.items())
+                        known = start_tags.get(key)
+                        if known is None:
+                            out.append(self._new_start_tag(key, tag, attrib))  # counted as built
+                        else:
+                            out.append(known[0])
+                            resources.remote_blocked += known[1]  # replayed
+                        if tag in void:
+                            child = None
+                        elif child is None:
+                            out.append(_END_TAGS[tag])
+                        else:
+                            if (
+                                tag == "pre"
+                                and child.tag == "-text"
+                                and (child.text_content or "").startswith("\n")
+                            ):
+                                # A parser drops the newline right after `<pre>`: pass 2's
+                                # will, then the browser's. One more for each keeps the
+                                # mail's leading blank line.
+                                out.append("\n\n")
+                            ends.append(_END_TAGS[tag])
+                    elif child is not None:
+                        ends.append("")  # unwrapped: the content stays
             if child is not None:
+                parents.append(node)
                 node = child
                 continue
             following = node.next
-            while following is None and ends:
+            while following is None and parents:
                 out.append(ends.pop())
-                parent = node.parent
-                assert parent is not None  # `ends` is not empty: we are below <body>
-                node = parent
+                node = parents.pop()
                 following = node.next
             node = following
         out.append("</div>")
         return "".join(out)
 
-    def _open(self, node: LexborNode, out: list[str], ends: list[str]) -> LexborNode | None:
-        """Emit `node`'s start (or its text); return its first child to descend into."""
-        tag = node.tag
-        if tag == "-text":
-            out.append(_escape_text(node.text_content or ""))
-            return None
-        if tag is None or tag.startswith("-"):  # comments, doctype
-            return None
-        self.elements += 1
-        if self.elements > policy.MAX_ELEMENTS:
-            raise HtmlTooComplex(f"more than {policy.MAX_ELEMENTS} elements")
-        if len(ends) + 2 >= policy.MAX_NESTING_DEPTH:  # + <html> and <body>
-            raise HtmlTooComplex(f"nested deeper than {policy.MAX_NESTING_DEPTH} elements")
-        if tag in policy.DROP_WITH_CONTENT:
-            return None  # so are <svg> and <math>, the only roots of foreign content
-        child = node.child
-        if tag not in policy.ALLOWED_TAGS:
-            if child is not None:
-                ends.append("")  # unwrapped: the content stays
-            return child
-        out.append(self.start_tag(tag, node.attributes))
-        if tag in policy.VOID_TAGS:
-            return None
-        if child is None:
-            out.append(f"</{tag}>")
-            return None
-        if tag == "pre" and child.tag == "-text" and (child.text_content or "").startswith("\n"):
-            # A parser drops the newline right after `<pre>`: pass 2's will, then the
-            # browser's. One more for each keeps the mail's leading blank line.
-            out.append("\n\n")
-        ends.append(f"</{tag}>")
-        return child
+
+_END_TAGS = {tag: f"</{tag}>" for tag in policy.ALLOWED_TAGS}
 
 
 def _start_tag(tag: str, attributes: dict[str, str]) -> str:
