@@ -14,6 +14,7 @@ are therefore checked here; bleach's sanitizer then checks the names again (see
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 
 import tinycss2
@@ -160,7 +161,26 @@ def _declarations(tokens: str | Sequence[ast.Node], resolve_url: UrlResolver) ->
 
 def sanitize_declarations(style: str, *, resolve_url: UrlResolver) -> str:
     """Sanitize the value of a ``style`` attribute. Returns "" if nothing is left."""
+    if len(style) <= _CACHED_STYLE_LENGTH and "\\" not in style and "url" not in style.lower():
+        # No `url()` can be read from this text (only an escape could spell one without
+        # the letters), so `resolve_url` is never asked: the result depends on the text
+        # alone. Mail repeats the same inline styles (CSS inliners, templates), in one
+        # message and across messages: each is rebuilt once per process.
+        return _declarations_without_urls(style)
     return _declarations(style, resolve_url)
+
+
+_CACHED_STYLE_LENGTH = 1024  # 4,096 of them: at most 4 MB of keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _declarations_without_urls(style: str) -> str:
+    return _declarations(style, _no_url)
+
+
+def _no_url(url: str) -> None:
+    """The resolver for text with no `url()`: were one ever read, it is left out."""
+    return None
 
 
 # -------------------------------------------------------------------------- selectors

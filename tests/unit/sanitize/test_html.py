@@ -376,6 +376,26 @@ def test_a_repeated_style_with_a_cid_url_is_rewritten_every_time() -> None:
     assert result.cid_refs == frozenset({"photo"})
 
 
+@pytest.mark.parametrize(
+    "style",
+    [
+        "background-image: url(https://t.example/x.png); color: red",
+        "background-image: URL('https://t.example/x.png'); color: red",
+        # An escape spells `url(` without the letters: never served from the shared cache.
+        "background-image: \\75 rl('https://t.example/x.png'); color: red",
+    ],
+)
+def test_a_style_with_a_url_is_rebuilt_for_each_message(style: str) -> None:
+    # Styles are cached across messages only when no url() can be read from them: the
+    # same style must still be blocked for one message and let in for the next.
+    markup = f'<p style="{style}">x</p>'
+    for allow_remote, blocked in ((False, 1), (True, 0), (False, 1)):
+        result = clean(markup, allow_remote=allow_remote)
+        assert result.remote_blocked == blocked
+        assert ("url('https://t.example/x.png')" in result.html) is allow_remote
+        assert "color: red" in result.html
+
+
 KEPT_LINK = '<a href="https://a.example/" target="_blank" rel="noopener noreferrer">x</a>'
 
 
