@@ -188,6 +188,11 @@ _WRITTEN_NAMES = frozenset({"class", "id", "style"})
 Written = dict[str, dict[str, set[str]]]
 
 
+_REWRITTEN_NAMES = frozenset({"class", "id", "style", "href", "src"})
+_REMOTE_BLOCKED = "".join(f' {name}="{value}"' for name, value in policy.FORCED_ATTRIBUTES["img"].items())
+_FORCED_LINK = "".join(f' {name}="{value}"' for name, value in policy.FORCED_ATTRIBUTES["a"].items())
+
+
 class _Rewriter:
     """Writes the allowed part of a lexbor tree back out as HTML (pass 1)."""
 
@@ -214,42 +219,47 @@ class _Rewriter:
         return result
 
     def _new_start_tag(self, key: tuple[object, ...], tag: str, attrib: dict[str, str | None]) -> str:
-        """Build a start tag not seen yet in this message; remember it under `key`."""
-        before = self.resources.remote_blocked
-        result = _start_tag(tag, self.attributes(tag, attrib))
-        self._start_tags[key] = (result, self.resources.remote_blocked - before)
-        return result
+        """Build a start tag not seen yet in this message; remember it under `key`.
 
-    def attributes(self, tag: str, attrib: dict[str, str | None]) -> dict[str, str]:
+        Only the allowed attributes are kept: `class` and `id` prefixed, `style`
+        rebuilt, `href` and `src` checked as URLs (a blocked `src` leaves the
+        `data-remote-blocked` marker), links given their forced `target` and `rel`.
+        """
+        resources = self.resources
+        before = resources.remote_blocked
         allowed = policy.allowed_attributes(tag)
-        kept: dict[str, str] = {}
+        parts = ["<", tag]
+        linked = False
         for name, raw in attrib.items():
             if name not in allowed:  # also every "on*", "xlink:href", ...
                 continue
             value = raw or ""
-            if name == "class":
-                value = " ".join(policy.NAME_PREFIX + c for c in value.split())
-            elif name == "id":
-                value = policy.NAME_PREFIX + value.strip() if value.strip() else ""
-            elif name == "style":
-                value = self._style(value)
-            elif name == "href":
-                value = self.resources.link(value) or ""
-            elif name == "src":
-                src, blocked = self.resources.resource(value)
-                if blocked:
-                    kept["data-remote-blocked"] = ""
-                value = src or ""
-            if value or name not in ("class", "id", "style", "href", "src"):
-                kept[name] = value
-        if tag == "a" and "href" in kept:
-            kept.update(policy.FORCED_ATTRIBUTES["a"])
-        self._record(tag, kept)
-        return kept
-
-    def _record(self, tag: str, attributes: dict[str, str]) -> None:
-        for name in _WRITTEN_NAMES.intersection(attributes):
-            self.written.setdefault(tag, {}).setdefault(name, set()).add(attributes[name])
+            if name in _REWRITTEN_NAMES:
+                if name == "style":
+                    value = self._style(value)
+                elif name == "class":
+                    value = " ".join(policy.NAME_PREFIX + c for c in value.split())
+                elif name == "id":
+                    value = policy.NAME_PREFIX + value.strip() if value.strip() else ""
+                elif name == "href":
+                    value = resources.link(value) or ""
+                    linked = bool(value)
+                else:  # src
+                    value, blocked = resources.resource(value)
+                    if blocked:
+                        parts.append(_REMOTE_BLOCKED)
+                    value = value or ""
+                if not value:
+                    continue
+                if name in _WRITTEN_NAMES:
+                    self.written.setdefault(tag, {}).setdefault(name, set()).add(value)
+            parts.append(f' {name}="{_escape_attribute(value)}"')
+        if linked and tag == "a":
+            parts.append(_FORCED_LINK)
+        parts.append(">")
+        result = "".join(parts)
+        self._start_tags[key] = (result, resources.remote_blocked - before)
+        return result
 
     def container(self, body: LexborNode | None) -> dict[str, str]:
         """Attributes of the wrapping `<div>`: the mail's `<body>` class and colors."""
@@ -267,7 +277,8 @@ class _Rewriter:
         style = "; ".join(s for s in styles if s)
         if style:
             result["style"] = style
-        self._record("div", result)
+        for name in _WRITTEN_NAMES.intersection(result):
+            self.written.setdefault("div", {}).setdefault(name, set()).add(result[name])
         return result
 
     def render(self, body: LexborNode | None) -> str:
