@@ -396,6 +396,22 @@ def test_a_style_with_a_url_is_rebuilt_for_each_message(style: str) -> None:
         assert "color: red" in result.html
 
 
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "p { background-image: url(https://t.example/x.png); color: red }",
+        "p { background-image: \\75 rl('https://t.example/x.png'); color: red }",
+    ],
+)
+def test_a_style_sheet_with_a_url_is_rebuilt_for_each_message(rule: str) -> None:
+    markup = f"<style>{rule}</style><p>x</p>"
+    for allow_remote, blocked in ((False, 1), (True, 0), (False, 1)):
+        result = clean(markup, allow_remote=allow_remote)
+        assert result.remote_blocked == blocked
+        assert ("url('https://t.example/x.png')" in result.html) is allow_remote
+        assert "color: red" in result.html
+
+
 KEPT_LINK = '<a href="https://a.example/" target="_blank" rel="noopener noreferrer">x</a>'
 
 
