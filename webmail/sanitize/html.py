@@ -245,10 +245,10 @@ class _Rewriter:
                     value = resources.link(value) or ""
                     linked = bool(value)
                 else:  # src
-                    value, blocked = resources.resource(value)
+                    src, blocked = resources.resource(value)
                     if blocked:
                         parts.append(_REMOTE_BLOCKED)
-                    value = value or ""
+                    value = src or ""
                 if not value:
                     continue
                 if name in _WRITTEN_NAMES:
