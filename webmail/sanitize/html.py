@@ -188,7 +188,6 @@ _WRITTEN_NAMES = frozenset({"class", "id", "style"})
 Written = dict[str, dict[str, set[str]]]
 
 
-_REWRITTEN_NAMES = frozenset({"class", "id", "style", "href", "src"})
 _REMOTE_BLOCKED = "".join(f' {name}="{value}"' for name, value in policy.FORCED_ATTRIBUTES["img"].items())
 _FORCED_LINK = "".join(f' {name}="{value}"' for name, value in policy.FORCED_ATTRIBUTES["a"].items())
 
@@ -206,6 +205,7 @@ class _Rewriter:
         # `cid_refs` is a set, filled the first time.
         self._styles: dict[str, tuple[str, int]] = {}
         self._start_tags: dict[tuple[object, ...], tuple[str, int]] = {}
+        self._attributes: dict[tuple[str, str, str | None], tuple[str, int]] = {}
         self.written: Written = {}  # for pass 2, which keeps only these values
 
     def _style(self, value: str) -> str:
@@ -221,45 +221,63 @@ class _Rewriter:
     def _new_start_tag(self, key: tuple[object, ...], tag: str, attrib: dict[str, str | None]) -> str:
         """Build a start tag not seen yet in this message; remember it under `key`.
 
-        Only the allowed attributes are kept: `class` and `id` prefixed, `style`
-        rebuilt, `href` and `src` checked as URLs (a blocked `src` leaves the
-        `data-remote-blocked` marker), links given their forced `target` and `rel`.
+        Only the allowed attributes are kept (`_attribute`); `href` and `src` are
+        checked as URLs (a blocked `src` leaves the `data-remote-blocked` marker),
+        links get their forced `target` and `rel`. A tag seen for the first time
+        mostly differs from others by its URL: its other attributes are written once
+        per message (blocked counts replayed, like whole tags).
         """
         resources = self.resources
         before = resources.remote_blocked
-        allowed = policy.allowed_attributes(tag)
+        attributes = self._attributes
         parts = ["<", tag]
         linked = False
         for name, raw in attrib.items():
-            if name not in allowed:  # also every "on*", "xlink:href", ...
-                continue
-            value = raw or ""
-            if name in _REWRITTEN_NAMES:
-                if name == "style":
-                    value = self._style(value)
-                elif name == "class":
-                    value = " ".join(policy.NAME_PREFIX + c for c in value.split())
-                elif name == "id":
-                    value = policy.NAME_PREFIX + value.strip() if value.strip() else ""
-                elif name == "href":
-                    value = resources.link(value) or ""
+            if name == "href" or name == "src":
+                if name not in policy.allowed_attributes(tag):
+                    continue
+                if name == "href":
+                    value = resources.link(raw or "")
                     linked = bool(value)
-                else:  # src
-                    src, blocked = resources.resource(value)
+                else:
+                    value, blocked = resources.resource(raw or "")
                     if blocked:
                         parts.append(_REMOTE_BLOCKED)
-                    value = src or ""
-                if not value:
-                    continue
-                if name in _WRITTEN_NAMES:
-                    self.written.setdefault(tag, {}).setdefault(name, set()).add(value)
-            parts.append(f' {name}="{_escape_attribute(value)}"')
+                if value:
+                    parts.append(f' {name}="{_escape_attribute(value)}"')
+                continue
+            attribute_key = (tag, name, raw)
+            known = attributes.get(attribute_key)
+            if known is None:
+                attribute_before = resources.remote_blocked
+                text = self._attribute(tag, name, raw or "")
+                attributes[attribute_key] = (text, resources.remote_blocked - attribute_before)
+            else:
+                text = known[0]
+                resources.remote_blocked += known[1]
+            parts.append(text)
         if linked and tag == "a":
             parts.append(_FORCED_LINK)
         parts.append(">")
         result = "".join(parts)
         self._start_tags[key] = (result, resources.remote_blocked - before)
         return result
+
+    def _attribute(self, tag: str, name: str, value: str) -> str:
+        """` name="value"` as kept on `tag` (not `href` or `src`), or "" if dropped."""
+        if name not in policy.allowed_attributes(tag):  # also every "on*", "xlink:href", ...
+            return ""
+        if name in _WRITTEN_NAMES:
+            if name == "style":
+                value = self._style(value)
+            elif name == "class":
+                value = " ".join(policy.NAME_PREFIX + c for c in value.split())
+            else:  # id
+                value = policy.NAME_PREFIX + value.strip() if value.strip() else ""
+            if not value:
+                return ""
+            self.written.setdefault(tag, {}).setdefault(name, set()).add(value)
+        return f' {name}="{_escape_attribute(value)}"'
 
     def container(self, body: LexborNode | None) -> dict[str, str]:
         """Attributes of the wrapping `<div>`: the mail's `<body>` class and colors."""
