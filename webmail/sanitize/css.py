@@ -6,10 +6,10 @@ written back by the serializers below. They escape every character that means
 something to HTML (``& < > " '``), so the result can sit in a ``style`` attribute or a
 ``<style>`` element without ever closing it.
 
-`bleach.css_sanitizer.CSSSanitizer` only filters property *names*; it keeps
+A sanitizer that only filters property *names* keeps
 ``background-image: url(javascript:...)`` as long as the property is allowed. Values
-are therefore checked here; bleach's sanitizer then checks the names again (see
-`html._VerifyingCssSanitizer`).
+are therefore checked here; pass 2 then checks the names again (see
+`html._written_value_verified`).
 """
 
 from __future__ import annotations

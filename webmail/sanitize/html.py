@@ -11,9 +11,11 @@ Two passes, each enough on its own for the basics, after a guard:
    checked *after* the parser has decoded entities, `cid:` URLs become part URLs,
    remote images are blocked, and CSS is rebuilt by `css.py`.
 2. nh3 (the Rust sanitizer ammonia, on the html5ever parser) cleans that output again
-   with the same allowlists, and `_verify_attribute` checks the values only pass 1
-   may set (forced link attributes, prefixed classes and ids, CSS property names). A
-   bug in pass 1 therefore still meets another parser and another sanitizer.
+   with the same allowlists, and keeps the attributes only pass 1 may set (forced
+   link attributes, prefixed classes and ids, rebuilt CSS) only with values that
+   pass 1 reported writing and that `_written_value_verified` accepts (see
+   `_verifier`). A bug in pass 1 therefore still meets another parser and another
+   sanitizer.
 
 The mail's `<style>` elements are rebuilt by `css.sanitize_stylesheet`, scoped under
 the container `<div>`, and put in front of the cleaned markup (a sanitizer of HTML
@@ -92,7 +94,7 @@ def _is_part_url(url: str) -> bool:
     """Whether a URL from `cid_url` looks like ours: a path on this site, or http(s).
 
     The Content-ID comes from the mail; this catches a `cid_url` that forgot to
-    quote it. (bleach checks `href`/`src` again, but not CSS `url()`.)
+    quote it. (nh3 checks `href`/`src` again, but not CSS `url()`.)
     """
     if _URL_CONTROL_RE.search(url) or url != url.strip():
         return False
