@@ -79,7 +79,9 @@ def normalize_url(value: str) -> tuple[str, str] | None:
     URLs return None: a mail has no base URL, so they would point into the
     webmail itself. Protocol-relative ones (`//host/x`) count as https.
     """
-    url = _URL_TAB_NEWLINE_RE.sub("", value.strip(_URL_EDGE))
+    url = value.strip(_URL_EDGE)
+    if "\t" in url or "\n" in url or "\r" in url:  # rare: skip the regex call otherwise
+        url = _URL_TAB_NEWLINE_RE.sub("", url)
     if not url or _URL_CONTROL_RE.search(url):
         return None
     if url.startswith("//"):
