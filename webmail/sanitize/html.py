@@ -201,7 +201,6 @@ class _Rewriter:
 
     def __init__(self, resources: _Resources) -> None:
         self.resources = resources
-        self.elements = 0
         # Newsletters repeat the same few `style` values hundreds of times (CSS
         # inliners), and whole start tags too (three in four of the bench
         # newsletter's): each is rebuilt once per message. The count of blocked URLs
