@@ -14,6 +14,7 @@ BENCHMARKS = {
     "peer": "bench.peer",
     "scale": "bench.scale",
     "push": "bench.push",
+    "newsletter": "bench.newsletter",
 }
 
 

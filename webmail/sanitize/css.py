@@ -6,14 +6,15 @@ written back by the serializers below. They escape every character that means
 something to HTML (``& < > " '``), so the result can sit in a ``style`` attribute or a
 ``<style>`` element without ever closing it.
 
-`bleach.css_sanitizer.CSSSanitizer` only filters property *names*; it keeps
+A sanitizer that only filters property *names* keeps
 ``background-image: url(javascript:...)`` as long as the property is allowed. Values
-are therefore checked here; bleach's sanitizer then checks the names again (see
-`html._VerifyingCssSanitizer`).
+are therefore checked here; pass 2 then checks the names again (see
+`html._written_value_verified`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 
 import tinycss2
@@ -160,7 +161,33 @@ def _declarations(tokens: str | Sequence[ast.Node], resolve_url: UrlResolver) ->
 
 def sanitize_declarations(style: str, *, resolve_url: UrlResolver) -> str:
     """Sanitize the value of a ``style`` attribute. Returns "" if nothing is left."""
+    if _without_urls(style, _CACHED_STYLE_LENGTH):
+        # Mail repeats the same inline styles (CSS inliners, templates), in one message
+        # and across messages: each is rebuilt once per process.
+        return _declarations_without_urls(style)
     return _declarations(style, resolve_url)
+
+
+def _without_urls(css: str, limit: int) -> bool:
+    """Whether no `url()` can be read from `css` (which is not too long to cache).
+
+    Only an escape could spell one without the letters. `resolve_url` would then never
+    be asked, and the sanitized text depends on `css` alone: it may be cached.
+    """
+    return len(css) <= limit and "\\" not in css and "url" not in css.lower()
+
+
+_CACHED_STYLE_LENGTH = 1024  # 4,096 of them: at most 4 MB of keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _declarations_without_urls(style: str) -> str:
+    return _declarations(style, _no_url)
+
+
+def _no_url(url: str) -> None:
+    """The resolver for text with no `url()`: were one ever read, it is left out."""
+    return None
 
 
 # -------------------------------------------------------------------------- selectors
@@ -353,6 +380,21 @@ def sanitize_stylesheet(css: str, *, resolve_url: UrlResolver) -> str:
     The result never contains ``<``, so it cannot close the ``<style>`` element it
     is put in.
     """
+    if _without_urls(css, _CACHED_SHEET_LENGTH):
+        # A sender's newsletters carry the same style sheet: rebuilt once per process.
+        return _stylesheet_without_urls(css)
+    return _stylesheet(css, resolve_url)
+
+
+_CACHED_SHEET_LENGTH = 32 * 1024  # 128 of them: at most 4 MB of keys
+
+
+@functools.lru_cache(maxsize=128)
+def _stylesheet_without_urls(css: str) -> str:
+    return _stylesheet(css, _no_url)
+
+
+def _stylesheet(css: str, resolve_url: UrlResolver) -> str:
     parsed = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
     sheet = "\n".join(_rules(parsed, resolve_url, nested=False))
     if "<" in sheet:  # unreachable by construction; refuse rather than trust it

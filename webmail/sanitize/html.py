@@ -11,9 +11,11 @@ Two passes, each enough on its own for the basics, after a guard:
    checked *after* the parser has decoded entities, `cid:` URLs become part URLs,
    remote images are blocked, and CSS is rebuilt by `css.py`.
 2. nh3 (the Rust sanitizer ammonia, on the html5ever parser) cleans that output again
-   with the same allowlists, and `_verify_attribute` checks the values only pass 1
-   may set (forced link attributes, prefixed classes and ids, CSS property names). A
-   bug in pass 1 therefore still meets another parser and another sanitizer.
+   with the same allowlists, and keeps the attributes only pass 1 may set (forced
+   link attributes, prefixed classes and ids, rebuilt CSS) only with values that
+   pass 1 reported writing and that `_written_value_verified` accepts (see
+   `_verifier`). A bug in pass 1 therefore still meets another parser and another
+   sanitizer.
 
 The mail's `<style>` elements are rebuilt by `css.sanitize_stylesheet`, scoped under
 the container `<div>`, and put in front of the cleaned markup (a sanitizer of HTML
@@ -24,8 +26,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from urllib.parse import unquote
 
 import nh3
@@ -76,7 +79,9 @@ def normalize_url(value: str) -> tuple[str, str] | None:
     URLs return None: a mail has no base URL, so they would point into the
     webmail itself. Protocol-relative ones (`//host/x`) count as https.
     """
-    url = _URL_TAB_NEWLINE_RE.sub("", value.strip(_URL_EDGE))
+    url = value.strip(_URL_EDGE)
+    if "\t" in url or "\n" in url or "\r" in url:  # rare: skip the regex call otherwise
+        url = _URL_TAB_NEWLINE_RE.sub("", url)
     if not url or _URL_CONTROL_RE.search(url):
         return None
     if url.startswith("//"):
@@ -91,7 +96,7 @@ def _is_part_url(url: str) -> bool:
     """Whether a URL from `cid_url` looks like ours: a path on this site, or http(s).
 
     The Content-ID comes from the mail; this catches a `cid_url` that forgot to
-    quote it. (bleach checks `href`/`src` again, but not CSS `url()`.)
+    quote it. (nh3 checks `href`/`src` again, but not CSS `url()`.)
     """
     if _URL_CONTROL_RE.search(url) or url != url.strip():
         return False
@@ -180,12 +185,22 @@ def _children(node: LexborNode) -> list[LexborNode]:
     return children
 
 
+#: Attributes whose values only pass 1 writes, checked value by value in pass 2.
+_WRITTEN_NAMES = frozenset({"class", "id", "style"})
+
+#: What pass 1 wrote in the attributes of `_WRITTEN_NAMES`: tag -> name -> values.
+Written = dict[str, dict[str, set[str]]]
+
+
+_REMOTE_BLOCKED = "".join(f' {name}="{value}"' for name, value in policy.FORCED_ATTRIBUTES["img"].items())
+_FORCED_LINK = "".join(f' {name}="{value}"' for name, value in policy.FORCED_ATTRIBUTES["a"].items())
+
+
 class _Rewriter:
     """Writes the allowed part of a lexbor tree back out as HTML (pass 1)."""
 
     def __init__(self, resources: _Resources) -> None:
         self.resources = resources
-        self.elements = 0
         # Newsletters repeat the same few `style` values hundreds of times (CSS
         # inliners), and whole start tags too (three in four of the bench
         # newsletter's): each is rebuilt once per message. The count of blocked URLs
@@ -193,6 +208,8 @@ class _Rewriter:
         # `cid_refs` is a set, filled the first time.
         self._styles: dict[str, tuple[str, int]] = {}
         self._start_tags: dict[tuple[object, ...], tuple[str, int]] = {}
+        self._attributes: dict[tuple[str, str, str | None], tuple[str, int]] = {}
+        self.written: Written = {}  # for pass 2, which keeps only these values
 
     def _style(self, value: str) -> str:
         known = self._styles.get(value)
@@ -204,42 +221,66 @@ class _Rewriter:
         self._styles[value] = (result, self.resources.remote_blocked - before)
         return result
 
-    def start_tag(self, tag: str, attrib: dict[str, str | None]) -> str:
-        key = (tag, *attrib.items())
-        known = self._start_tags.get(key)
-        if known is not None:
-            self.resources.remote_blocked += known[1]
-            return known[0]
-        before = self.resources.remote_blocked
-        result = _start_tag(tag, self.attributes(tag, attrib))
-        self._start_tags[key] = (result, self.resources.remote_blocked - before)
+    def _new_start_tag(self, key: tuple[object, ...], tag: str, attrib: dict[str, str | None]) -> str:
+        """Build a start tag not seen yet in this message; remember it under `key`.
+
+        Only the allowed attributes are kept (`_attribute`); `href` and `src` are
+        checked as URLs (a blocked `src` leaves the `data-remote-blocked` marker),
+        links get their forced `target` and `rel`. A tag seen for the first time
+        mostly differs from others by its URL: its other attributes are written once
+        per message (blocked counts replayed, like whole tags).
+        """
+        resources = self.resources
+        before = resources.remote_blocked
+        attributes = self._attributes
+        parts = ["<", tag]
+        linked = False
+        for name, raw in attrib.items():
+            if name == "href" or name == "src":
+                if name not in policy.allowed_attributes(tag):
+                    continue
+                if name == "href":
+                    value = resources.link(raw or "")
+                    linked = bool(value)
+                else:
+                    value, blocked = resources.resource(raw or "")
+                    if blocked:
+                        parts.append(_REMOTE_BLOCKED)
+                if value:
+                    parts.append(f' {name}="{_escape_attribute(value)}"')
+                continue
+            attribute_key = (tag, name, raw)
+            known = attributes.get(attribute_key)
+            if known is None:
+                attribute_before = resources.remote_blocked
+                text = self._attribute(tag, name, raw or "")
+                attributes[attribute_key] = (text, resources.remote_blocked - attribute_before)
+            else:
+                text = known[0]
+                resources.remote_blocked += known[1]
+            parts.append(text)
+        if linked and tag == "a":
+            parts.append(_FORCED_LINK)
+        parts.append(">")
+        result = "".join(parts)
+        self._start_tags[key] = (result, resources.remote_blocked - before)
         return result
 
-    def attributes(self, tag: str, attrib: dict[str, str | None]) -> dict[str, str]:
-        allowed = policy.allowed_attributes(tag)
-        kept: dict[str, str] = {}
-        for name, raw in attrib.items():
-            if name not in allowed:  # also every "on*", "xlink:href", ...
-                continue
-            value = raw or ""
-            if name == "class":
-                value = " ".join(policy.NAME_PREFIX + c for c in value.split())
-            elif name == "id":
-                value = policy.NAME_PREFIX + value.strip() if value.strip() else ""
-            elif name == "style":
+    def _attribute(self, tag: str, name: str, value: str) -> str:
+        """` name="value"` as kept on `tag` (not `href` or `src`), or "" if dropped."""
+        if name not in policy.allowed_attributes(tag):  # also every "on*", "xlink:href", ...
+            return ""
+        if name in _WRITTEN_NAMES:
+            if name == "style":
                 value = self._style(value)
-            elif name == "href":
-                value = self.resources.link(value) or ""
-            elif name == "src":
-                src, blocked = self.resources.resource(value)
-                if blocked:
-                    kept["data-remote-blocked"] = ""
-                value = src or ""
-            if value or name not in ("class", "id", "style", "href", "src"):
-                kept[name] = value
-        if tag == "a" and "href" in kept:
-            kept.update(policy.FORCED_ATTRIBUTES["a"])
-        return kept
+            elif name == "class":
+                value = " ".join(policy.NAME_PREFIX + c for c in value.split())
+            else:  # id
+                value = policy.NAME_PREFIX + value.strip() if value.strip() else ""
+            if not value:
+                return ""
+            self.written.setdefault(tag, {}).setdefault(name, set()).add(value)
+        return f' {name}="{_escape_attribute(value)}"'
 
     def container(self, body: LexborNode | None) -> dict[str, str]:
         """Attributes of the wrapping `<div>`: the mail's `<body>` class and colors."""
@@ -257,62 +298,78 @@ class _Rewriter:
         style = "; ".join(s for s in styles if s)
         if style:
             result["style"] = style
+        for name in _WRITTEN_NAMES.intersection(result):
+            self.written.setdefault("div", {}).setdefault(name, set()).add(result[name])
         return result
 
     def render(self, body: LexborNode | None) -> str:
         out: list[str] = [_start_tag("div", self.container(body))]
-        # Iterative: mail can nest deep. `ends` holds, for each element we are inside
-        # (below <body>), its end tag, or "" where it was unwrapped.
+        # Iterative: mail can nest deep. `parents` holds the elements we are inside
+        # (below <body>), `ends` their end tags, or "" where one was unwrapped. One
+        # loop without calls per node: it runs for every node of the mail.
+        parents: list[LexborNode] = []
         ends: list[str] = []
+        start_tags, resources = self._start_tags, self.resources
+        allowed, dropped, void = policy.ALLOWED_TAGS, policy.DROP_WITH_CONTENT, policy.VOID_TAGS
+        max_elements, max_depth = policy.MAX_ELEMENTS, policy.MAX_NESTING_DEPTH - 2  # <html>, <body>
+        elements = 0
         node = body.child if body is not None else None
         while node is not None:
-            child = self._open(node, out, ends)
+            tag = node.tag
+            child = None
+            if tag == "-text":
+                out.append(_escape_text(node.text_content or ""))
+            elif tag is not None and not tag.startswith("-"):  # not a comment or doctype
+                elements += 1
+                if elements > max_elements:
+                    raise HtmlTooComplex(f"more than {max_elements} elements")
+                if len(ends) >= max_depth:
+                    raise HtmlTooComplex(f"nested deeper than {policy.MAX_NESTING_DEPTH} elements")
+                # Elements of DROP_WITH_CONTENT go whole; so do <svg> and <math>, the only
+                # roots of foreign content.
+                if tag not in dropped:
+                    child = node.child
+                    if tag in allowed:
+                        attrib = node.attributes
+                        key = (tag, *attrib.items())
+                        known = start_tags.get(key)
+                        if known is None:
+                            out.append(self._new_start_tag(key, tag, attrib))  # counted as built
+                        else:
+                            out.append(known[0])
+                            resources.remote_blocked += known[1]  # replayed
+                        if tag in void:
+                            child = None
+                        elif child is None:
+                            out.append(_END_TAGS[tag])
+                        else:
+                            if (
+                                tag == "pre"
+                                and child.tag == "-text"
+                                and (child.text_content or "").startswith("\n")
+                            ):
+                                # A parser drops the newline right after `<pre>`: pass 2's
+                                # will, then the browser's. One more for each keeps the
+                                # mail's leading blank line.
+                                out.append("\n\n")
+                            ends.append(_END_TAGS[tag])
+                    elif child is not None:
+                        ends.append("")  # unwrapped: the content stays
             if child is not None:
+                parents.append(node)
                 node = child
                 continue
             following = node.next
-            while following is None and ends:
+            while following is None and parents:
                 out.append(ends.pop())
-                parent = node.parent
-                assert parent is not None  # `ends` is not empty: we are below <body>
-                node = parent
+                node = parents.pop()
                 following = node.next
             node = following
         out.append("</div>")
         return "".join(out)
 
-    def _open(self, node: LexborNode, out: list[str], ends: list[str]) -> LexborNode | None:
-        """Emit `node`'s start (or its text); return its first child to descend into."""
-        tag = node.tag
-        if tag == "-text":
-            out.append(_escape_text(node.text_content or ""))
-            return None
-        if tag is None or tag.startswith("-"):  # comments, doctype
-            return None
-        self.elements += 1
-        if self.elements > policy.MAX_ELEMENTS:
-            raise HtmlTooComplex(f"more than {policy.MAX_ELEMENTS} elements")
-        if len(ends) + 2 >= policy.MAX_NESTING_DEPTH:  # + <html> and <body>
-            raise HtmlTooComplex(f"nested deeper than {policy.MAX_NESTING_DEPTH} elements")
-        if tag in policy.DROP_WITH_CONTENT:
-            return None  # so are <svg> and <math>, the only roots of foreign content
-        child = node.child
-        if tag not in policy.ALLOWED_TAGS:
-            if child is not None:
-                ends.append("")  # unwrapped: the content stays
-            return child
-        out.append(self.start_tag(tag, node.attributes))
-        if tag in policy.VOID_TAGS:
-            return None
-        if child is None:
-            out.append(f"</{tag}>")
-            return None
-        if tag == "pre" and child.tag == "-text" and (child.text_content or "").startswith("\n"):
-            # A parser drops the newline right after `<pre>`: pass 2's will, then the
-            # browser's. One more for each keeps the mail's leading blank line.
-            out.append("\n\n")
-        ends.append(f"</{tag}>")
-        return child
+
+_END_TAGS = {tag: f"</{tag}>" for tag in policy.ALLOWED_TAGS}
 
 
 def _start_tag(tag: str, attributes: dict[str, str]) -> str:
@@ -364,44 +421,53 @@ def _style_verified(style: str) -> bool:
     )
 
 
-_FORCED_NAMES = frozenset(name for forced in policy.FORCED_ATTRIBUTES.values() for name in forced)
-_CHECKED_NAMES = _FORCED_NAMES | {"class", "id", "style"}
-
-
-def _verify_attribute(tag: str, name: str, value: str) -> str | None:
-    """Pass 2's check of each attribute nh3's allowlist kept: only pass 1's own values."""
-    if name not in _CHECKED_NAMES:
-        return value  # nh3's allowlist and URL schemes did the rest
-    forced: Mapping[str, str] = policy.FORCED_ATTRIBUTES.get(tag, {})
-    if name in forced:
-        return value if value == forced[name] else None
-    if name in _FORCED_NAMES:
-        return None  # forced elsewhere, never here
+def _written_value_verified(name: str, value: str) -> bool:
+    """Whether a value pass 1 says it wrote looks like its work (prefixed names, our CSS)."""
     if name == "class":
-        ok = all(c.startswith(policy.NAME_PREFIX) or c == policy.CONTAINER_CLASS for c in value.split())
-        return value if ok else None
+        return all(c.startswith(policy.NAME_PREFIX) or c == policy.CONTAINER_CLASS for c in value.split())
     if name == "id":
-        return value if value.startswith(policy.NAME_PREFIX) else None
+        return value.startswith(policy.NAME_PREFIX)
     if name == "style":
         # Long values are checked uncached: the cache is for the short ones mail repeats.
         check = _style_verified if len(value) <= 2048 else _style_verified.__wrapped__
-        return value if check(value) else None
-    return value
+        return check(value)
+    return False
 
 
-@functools.cache
-def _verifier() -> nh3.Cleaner:
-    attributes = {
-        tag: set(policy.allowed_attributes(tag)) | set(policy.FORCED_ATTRIBUTES.get(tag, {}))
-        for tag in policy.ALLOWED_TAGS
-    }
+_VERIFIED_ATTRIBUTES = MappingProxyType(
+    {tag: frozenset(policy.allowed_attributes(tag) - _WRITTEN_NAMES) for tag in policy.ALLOWED_TAGS}
+)
+
+
+def _verifier(written: Written) -> nh3.Cleaner:
+    """Pass 2's cleaner for one message: nh3's allowlists, and exact values for the rest.
+
+    An attribute of `_WRITTEN_NAMES` is kept only if its value, as html5ever reads it,
+    is one that pass 1 reported writing on that tag *and* that passes
+    `_written_value_verified`; a forced attribute only with its forced value. Anything
+    else (a value pass 1 never wrote, one html5ever reads differently, one that
+    fails the check) removes the attribute whole. The check runs once per distinct
+    value, in Python, and the matching in Rust: no callback per attribute.
+    """
+    values: dict[str, dict[str, set[str]]] = {}
+    for tag, names in written.items():
+        if tag not in policy.ALLOWED_TAGS:
+            continue
+        for name, candidates in names.items():
+            if name not in _WRITTEN_NAMES:
+                continue
+            verified = {v for v in candidates if _written_value_verified(name, v)}
+            if verified:
+                values.setdefault(tag, {})[name] = verified
+    for tag, forced in policy.FORCED_ATTRIBUTES.items():
+        values.setdefault(tag, {}).update({name: {value} for name, value in forced.items()})
     return nh3.Cleaner(
         tags=set(policy.ALLOWED_TAGS),
         clean_content_tags=set(policy.DROP_WITH_CONTENT),
-        attributes=attributes,
-        attribute_filter=_verify_attribute,
+        attributes={tag: set(names) for tag, names in _VERIFIED_ATTRIBUTES.items()},
+        tag_attribute_values=values,
         strip_comments=True,
-        link_rel=None,  # pass 1 forced it; `_verify_attribute` checks its value
+        link_rel=None,  # pass 1 forced it; `tag_attribute_values` holds its one value
         url_schemes=set(policy.VERIFY_PROTOCOLS),
     )
 
@@ -425,7 +491,9 @@ def sanitize_html(html: str, *, cid_url: CidResolver, allow_remote: bool) -> San
         for text in _stylesheets(document)
         if (rules := css.sanitize_stylesheet(text, resolve_url=resources.css_url))
     )
-    markup = _verifier().clean(_Rewriter(resources).render(document.body))
+    rewriter = _Rewriter(resources)
+    markup = rewriter.render(document.body)
+    markup = _verifier(rewriter.written).clean(markup)
     style = f"<style>{sheet}</style>" if sheet else ""
     return SanitizedHtml(
         html=style + markup,

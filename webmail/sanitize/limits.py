@@ -320,44 +320,143 @@ class _Model:
         self.pop_to(position)
 
 
+# Start tags the replay loop handles itself, without `_Model.start`: what each does
+# there is exactly what `start` would do for it (tests/unit/sanitize/test_limits.py
+# replays random markup both ways). Cells and rows are most of a newsletter's tags.
+# `_PLAIN_START`: reconstruct, then push (formatting elements: and list) or count (void).
+_PLAIN_START = frozenset("a b big code em font i nobr s small strike strong tt u span img br wbr".split())
+
+
 def check_parse_cost(markup: str) -> None:
     """Raise `HtmlTooComplex` if parsing `markup` would nest or multiply too much."""
-    model = _Model()
-    search, position = _MARKUP_RE.search, 0
-    # Bound once: the model mutates these in place (hot loop, about 1 µs a tag).
-    formatting, counts, start_tag, end_tag = model.formatting, model.counts, model.start, model.end
-    while True:
-        match = search(markup, position)
-        start = match.start() if match is not None else len(markup)
-        if start > position and formatting:
-            last = formatting[-1]
-            # Text reopens closed formatting elements: look at it only if some are.
-            if last is not _MARKER and not last.open and _NOT_WHITE_SPACE_RE.search(markup, position, start):
-                model.reconstruct()
-        if match is None:
+    _replay(markup, _Model())
+
+
+def _replay(markup: str, model: _Model, *, shortcuts: bool = True) -> None:
+    """Run `markup`'s tag stream through `model` (`shortcuts`: inline the common tags)."""
+    position = 0
+    # Bound once: the model mutates these in place (hot loop, under 1 µs a tag).
+    stack, formatting, counts, start_tag, end_tag = (
+        model.stack,
+        model.formatting,
+        model.counts,
+        model.start,
+        model.end,
+    )
+    max_elements, max_depth = policy.MAX_ELEMENTS, policy.MAX_PARSE_DEPTH
+    while True:  # and again after each raw-text element, from its end
+        for match in _MARKUP_RE.finditer(markup, position):
+            start = match.start()
+            if start > position and formatting:
+                last = formatting[-1]
+                # Text reopens closed formatting elements: look at it only if some are.
+                if (
+                    last is not _MARKER
+                    and not last.open
+                    and _NOT_WHITE_SPACE_RE.search(markup, position, start)
+                ):
+                    model.reconstruct()
+            position = match.end()
+            slash, name, attrs = match.group(1, 2, 3)
+            if name is None:
+                continue  # a comment or doctype
+            tag = name.lower()
+            if slash:
+                if shortcuts and stack:
+                    top = stack[-1]
+                    if top.tag == tag:
+                        if tag not in _FORMATTING:  # `end`'s common case: it closes the current node
+                            stack.pop()
+                            top.open = False
+                            counts[tag] -= 1
+                            if tag in _MARKERS:
+                                model.clear_to_marker()
+                            continue
+                        if formatting and formatting[-1] is top:  # `_end_formatting`'s: `<a>text</a>`
+                            del formatting[-1]
+                            key = model.attrs.pop(id(top), None)
+                            if key is not None:
+                                same = model.ark[-1].get(key)
+                                if same and top in same:
+                                    same.remove(top)
+                            stack.pop()
+                            top.open = False
+                            counts[tag] -= 1
+                            continue
+                end_tag(tag)
+                continue
+            if not shortcuts:
+                start_tag(tag, attrs)
+            elif tag in _PLAIN_START:
+                if formatting:
+                    last = formatting[-1]
+                    if last is not _MARKER and not last.open:
+                        model.reconstruct()
+                model.elements += 1
+                if tag not in _VOID:
+                    if model.elements > max_elements or len(stack) >= max_depth:
+                        model.elements -= 1
+                        model.push(tag)  # over a limit: let `push` raise
+                    element = _Element(tag)
+                    stack.append(element)
+                    counts[tag] = counts.get(tag, 0) + 1
+                    if tag in _FORMATTING:
+                        model.add_formatting(element, attrs)
+            elif tag in _CELLS:
+                if counts.get("td") or counts.get("th"):
+                    for index in range(len(stack) - 1, -1, -1):
+                        current = stack[index].tag
+                        if current in _CELLS:
+                            model.pop_to(index)
+                            break
+                        if current in _TABLE_SCOPE:
+                            break
+                if stack and stack[-1].tag == "table":
+                    model.push("tbody")
+                if stack and stack[-1].tag in _SECTIONS:
+                    model.push("tr")
+                model.elements += 1
+                if model.elements > max_elements or len(stack) >= max_depth:
+                    model.elements -= 1
+                    model.push(tag)  # over a limit: let `push` raise
+                stack.append(_Element(tag))
+                counts[tag] = counts.get(tag, 0) + 1
+                formatting.append(_MARKER)  # `add_marker`
+                model.ark.append({})
+            elif tag == "tr":
+                if counts.get("tr"):
+                    for index in range(len(stack) - 1, -1, -1):
+                        current = stack[index].tag
+                        if current == "tr":
+                            model.pop_to(index)
+                            break
+                        if current in _TABLE_SCOPE:
+                            break
+                if stack and stack[-1].tag == "table":
+                    model.push("tbody")
+                model.push(tag)
+            else:
+                start_tag(tag, attrs)
+            if counts.get("svg") or counts.get("math"):  # foreign content
+                if attrs.rstrip().endswith("/") and tag not in _VOID:
+                    model.pop_to(len(stack) - 1)  # `<path/>` in SVG closes itself
+                continue
+            if tag == "plaintext":
+                return  # the rest is text
+            if tag in _RAW_TEXT:
+                # Up to the end tag, whatever it contains; a comment inside a <style> is text.
+                end = _raw_text_end(tag).search(markup, position)
+                if end is None:
+                    return
+                position = end.end()
+                end_tag(tag)
+                break
+        else:
+            if len(markup) > position and formatting:  # the text after the last tag
+                last = formatting[-1]
+                if last is not _MARKER and not last.open and _NOT_WHITE_SPACE_RE.search(markup, position):
+                    model.reconstruct()
             return
-        position = match.end()
-        slash, name, attrs = match.group(1, 2, 3)
-        if name is None:
-            continue  # a comment or doctype
-        tag = name.lower()
-        if slash:
-            end_tag(tag)
-            continue
-        start_tag(tag, attrs)
-        if counts.get("svg") or counts.get("math"):  # foreign content
-            if attrs.rstrip().endswith("/") and tag not in _VOID:
-                model.pop_to(len(model.stack) - 1)  # `<path/>` in SVG closes itself
-            continue
-        if tag == "plaintext":
-            return  # the rest is text
-        if tag in _RAW_TEXT:
-            # Up to the end tag, whatever it contains; a comment inside a <style> is text.
-            end = _raw_text_end(tag).search(markup, position)
-            if end is None:
-                return
-            position = end.end()
-            end_tag(tag)
 
 
 _RAW_END_RES: dict[str, re.Pattern[str]] = {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from html import unescape
 
 import pytest
 
@@ -374,6 +376,42 @@ def test_a_repeated_style_with_a_cid_url_is_rewritten_every_time() -> None:
     assert result.cid_refs == frozenset({"photo"})
 
 
+@pytest.mark.parametrize(
+    "style",
+    [
+        "background-image: url(https://t.example/x.png); color: red",
+        "background-image: URL('https://t.example/x.png'); color: red",
+        # An escape spells `url(` without the letters: never served from the shared cache.
+        "background-image: \\75 rl('https://t.example/x.png'); color: red",
+    ],
+)
+def test_a_style_with_a_url_is_rebuilt_for_each_message(style: str) -> None:
+    # Styles are cached across messages only when no url() can be read from them: the
+    # same style must still be blocked for one message and let in for the next.
+    markup = f'<p style="{style}">x</p>'
+    for allow_remote, blocked in ((False, 1), (True, 0), (False, 1)):
+        result = clean(markup, allow_remote=allow_remote)
+        assert result.remote_blocked == blocked
+        assert ("url('https://t.example/x.png')" in result.html) is allow_remote
+        assert "color: red" in result.html
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "p { background-image: url(https://t.example/x.png); color: red }",
+        "p { background-image: \\75 rl('https://t.example/x.png'); color: red }",
+    ],
+)
+def test_a_style_sheet_with_a_url_is_rebuilt_for_each_message(rule: str) -> None:
+    markup = f"<style>{rule}</style><p>x</p>"
+    for allow_remote, blocked in ((False, 1), (True, 0), (False, 1)):
+        result = clean(markup, allow_remote=allow_remote)
+        assert result.remote_blocked == blocked
+        assert ("url('https://t.example/x.png')" in result.html) is allow_remote
+        assert "color: red" in result.html
+
+
 KEPT_LINK = '<a href="https://a.example/" target="_blank" rel="noopener noreferrer">x</a>'
 
 
@@ -394,7 +432,44 @@ KEPT_LINK = '<a href="https://a.example/" target="_blank" rel="noopener noreferr
 def test_pass_two_rejects_what_only_pass_one_may_write(pass1_output: str, expected: str) -> None:
     from webmail.sanitize.html import _verifier
 
-    assert _verifier().clean(pass1_output) == expected
+    # The worst case: a pass 1 bug that wrote these values also reported writing them.
+    assert _verifier(_claimed(pass1_output)).clean(pass1_output) == expected
+
+
+def _claimed(markup: str) -> dict[str, dict[str, set[str]]]:
+    """Every class, id and style value in `markup`, as if pass 1 reported writing it."""
+    written: dict[str, dict[str, set[str]]] = {}
+    for tag, attributes in re.findall(r"<([a-z0-9]+)([^>]*)>", markup):
+        for name, value in re.findall(r'([a-z-]+)="([^"]*)"', attributes):
+            if name in ("class", "id", "style"):
+                written.setdefault(tag, {}).setdefault(name, set()).add(unescape(value))
+    return written
+
+
+@pytest.mark.parametrize(
+    ("pass1_output", "written"),
+    [
+        # Values that would pass the checks, but that pass 1 did not say it wrote.
+        ('<p class="msg-ok">x</p>', {}),
+        ('<p id="msg-ok">x</p>', {"div": {"id": {"msg-ok"}}}),
+        ('<p style="color: red">x</p>', {"p": {"style": {"color: blue"}}}),
+        # Written, but read differently by pass 2's parser.
+        ('<p class="msg-a&#32;&#32;msg-b">x</p>', {"p": {"class": {"msg-a msg-b"}}}),
+    ],
+)
+def test_pass_two_keeps_only_values_pass_one_wrote_on_that_tag(
+    pass1_output: str, written: dict[str, dict[str, set[str]]]
+) -> None:
+    from webmail.sanitize.html import _verifier
+
+    assert _verifier(written).clean(pass1_output) == "<p>x</p>"
+
+
+def test_pass_two_keeps_the_values_pass_one_wrote() -> None:
+    from webmail.sanitize.html import _verifier
+
+    markup = '<div class="mail-body msg-x" id="msg-y" style="color: red"><p class="msg-x">x</p></div>'
+    assert _verifier(_claimed(markup)).clean(markup) == markup
 
 
 def test_a_repeated_remote_image_is_blocked_and_counted_every_time() -> None:

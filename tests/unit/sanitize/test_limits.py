@@ -7,6 +7,7 @@ parser sees it. Real mail shapes that look similar must still pass.
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -86,3 +87,68 @@ def test_the_parsed_tree_is_held_to_the_exact_nesting_limit() -> None:
     check_parse_cost(html)
     with pytest.raises(HtmlTooComplex):
         sanitize_html(html, cid_url=lambda cid: None, allow_remote=False)
+
+
+def test_plain_start_tags_meet_no_special_case_of_the_model() -> None:
+    # The replay loop handles these itself: only reconstruction, push or count apply.
+    from webmail.sanitize import limits
+
+    special = (
+        (limits._NO_RECONSTRUCT | limits._CLOSES_P | limits._CELLS | limits._SECTIONS | limits._HEADINGS)
+        | limits._MARKERS
+        | {"html", "head", "body", "li", "dd", "dt", "tr", "option", "optgroup", "plaintext"}
+    )
+    assert not limits._PLAIN_START & (special | limits._RAW_TEXT | limits._FOREIGN)
+
+
+_FUZZ_TAGS = (
+    "a b i font span img br div p li ul dl dt dd table tr td th tbody caption "
+    "h1 h2 button select option svg path script style title pre plaintext"
+).split()
+
+
+def _random_markup(rng: random.Random) -> str:
+    parts = []
+    for _ in range(rng.randrange(1, 120)):
+        tag = rng.choice(_FUZZ_TAGS)
+        kind = rng.random()
+        if kind < 0.45:
+            attrs = rng.choice(("", ' class="x"', ' class="y"', " /", ' href="h"'))
+            parts.append(f"<{tag.upper() if rng.random() < 0.1 else tag}{attrs}>")
+        elif kind < 0.85:
+            parts.append(f"</{tag}>")
+        else:
+            parts.append(rng.choice(("text", " ", "<!-- c -->", "<!-->", "</>", "<!doctype html>")))
+    return "".join(parts)
+
+
+def _state(model: object) -> tuple[object, ...]:
+    from webmail.sanitize.limits import _Model
+
+    assert isinstance(model, _Model)
+    return (
+        [e.tag for e in model.stack],
+        {tag: n for tag, n in model.counts.items() if n},
+        [(e.tag, e.open) for e in model.formatting],
+        [{key: len(same) for key, same in level.items() if same} for level in model.ark],
+        model.elements,
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_replay_shortcuts_leave_the_model_as_its_own_methods_do(seed: int) -> None:
+    from webmail.sanitize.limits import _Model, _replay
+
+    rng = random.Random(seed)
+    for _ in range(50):
+        markup = _random_markup(rng)
+        models = [_Model(), _Model()]
+        outcomes = []
+        for model, shortcuts in zip(models, (True, False), strict=True):
+            try:
+                _replay(markup, model, shortcuts=shortcuts)
+                outcomes.append(None)
+            except HtmlTooComplex as error:
+                outcomes.append(str(error))
+        assert outcomes[0] == outcomes[1], markup
+        assert _state(models[0]) == _state(models[1]), markup
