@@ -38,6 +38,7 @@ class ReadingChoices:
 
 
 def _key(user_id: int) -> str:
+    # The id alone: ids are never reused, and a receiver knows only the row's user_id.
     return f"reading:choices:{user_id}"
 
 
