@@ -181,10 +181,8 @@ AXES_VERBOSE = False
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "mailbox:list"
 
-# Sessions: server-side, HttpOnly, SameSite=Lax, idle and absolute expiry. Kept in the
-# database and read through the shared cache (a query less on every request); signing out
-# deletes both, and a session the cache has lost is read from the database again.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions: server-side, HttpOnly, SameSite=Lax, idle and absolute expiry.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("WEBMAIL_SESSION_IDLE_SECONDS", default=2 * 3600)
