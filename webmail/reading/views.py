@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import content_disposition_header
@@ -193,7 +194,8 @@ def body_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
             error.user_message if isinstance(error, MailError) else _("This part of the message is not here.")
         )
         html = f'<p class="notice">{escape(message)}</p>'
-    response = render(request, "reading/mail_body.html", {"body": html}, status=status)
+    # No context processors: the document is the mail's body alone (no request data, no form).
+    response = HttpResponse(loader.render_to_string("reading/mail_body.html", {"body": html}), status=status)
     response["Content-Security-Policy"] = _body_csp(remote)
     response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
     response["Referrer-Policy"] = "no-referrer"
