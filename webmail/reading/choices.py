@@ -38,8 +38,9 @@ class ReadingChoices:
 
 
 def _key(user_id: int) -> str:
-    # The id alone: ids are never reused, and a receiver knows only the row's user_id.
-    return f"reading:choices:{user_id}"
+    # The id alone: ids are never reused, and a receiver knows only the row's user_id. "v1":
+    # the cached value's shape; a new shape takes a new name, never an old pickle.
+    return f"reading:choices:v1:{user_id}"
 
 
 def reading_choices(user: User) -> ReadingChoices:
