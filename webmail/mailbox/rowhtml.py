@@ -15,6 +15,7 @@ Row kinds: a message (``m``), a conversation (``conv``, whose newest message is
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
@@ -24,7 +25,6 @@ from urllib.parse import quote
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
@@ -32,6 +32,12 @@ from webmail.mailaccess.types import MessageSummary
 from webmail.mailbox.uidsets import format_tree
 from webmail.templatetags.icons import icon
 from webmail.templatetags.mailfilters import hue, initial, maildate, maildate_full
+
+
+def escape(text: object) -> str:
+    """Django's ``escape`` without its lazy-string wrapper (a dozen calls a row): the same
+    characters escaped the same way; the row is marked safe once, whole."""
+    return html.escape(str(text))
 
 
 @dataclass(frozen=True)

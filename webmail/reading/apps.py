@@ -7,3 +7,7 @@ class ReadingConfig(AppConfig):
     label = "reading"
     verbose_name = _("Reading")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Connects the receivers that drop a user's cached reading choices on every change.
+        from webmail.reading import choices  # noqa: F401

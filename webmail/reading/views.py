@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import content_disposition_header
@@ -25,8 +26,9 @@ from webmail.mailaccess.session import MailSession, Rights, UserMailbox
 from webmail.mailaccess.types import FolderRole
 from webmail.mailbox.uidsets import MAX_TREE_TEXT, parse_tree
 from webmail.messages.choose import attachment_name
+from webmail.reading.choices import reading_choices, trusts_sender
 from webmail.reading.conversation import open_conversation
-from webmail.reading.models import Preferences, TrustedSender
+from webmail.reading.models import TrustedSender
 from webmail.reading.reader import OpenedMessage, html_cache_key, open_message
 
 BODY_CACHE_SECONDS = 120
@@ -69,11 +71,11 @@ def _target(request: HttpRequest) -> tuple[str, int]:
 def message_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
     """Opening marks the message read (unless the user turned that off): the one GET that writes."""
     folder, uid = _target(request)
-    prefs = Preferences.for_user(request.user)
+    prefs = reading_choices(request.user)
     wants_remote = request.GET.get("remote") == "1"
 
     def trusted(sender: str) -> bool:
-        return TrustedSender.objects.filter(user=request.user, email=sender).exists()
+        return trusts_sender(request.user, prefs, sender)
 
     def load(mail: MailSession) -> tuple[OpenedMessage, Rights]:
         opened = open_message(
@@ -123,10 +125,10 @@ def conversation_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpRes
     if not request.htmx or len(tree_text) > MAX_TREE_TEXT:
         # A page of its own is the newest message's; a link too long is not a conversation we drew.
         return redirect(f"{reverse('reading:message')}?{urlencode({'folder': folder, 'uid': uid})}")
-    prefs = Preferences.for_user(request.user)
+    prefs = reading_choices(request.user)
 
     def trusted(sender: str) -> bool:
-        return TrustedSender.objects.filter(user=request.user, email=sender).exists()
+        return trusts_sender(request.user, prefs, sender)
 
     items = mailbox.read(
         lambda mail: open_conversation(
@@ -192,7 +194,8 @@ def body_view(request: SignedInRequest, mailbox: UserMailbox) -> HttpResponse:
             error.user_message if isinstance(error, MailError) else _("This part of the message is not here.")
         )
         html = f'<p class="notice">{escape(message)}</p>'
-    response = render(request, "reading/mail_body.html", {"body": html}, status=status)
+    # No context processors: the document is the mail's body alone (no request data, no form).
+    response = HttpResponse(loader.render_to_string("reading/mail_body.html", {"body": html}), status=status)
     response["Content-Security-Policy"] = _body_csp(remote)
     response["X-Frame-Options"] = "SAMEORIGIN"  # only our own reading pane may frame it
     response["Referrer-Policy"] = "no-referrer"
@@ -210,7 +213,7 @@ def _body_html(request: SignedInRequest, mailbox: UserMailbox, remote: bool) -> 
         cached = cache.get(html_cache_key(scope, folder, uidvalidity, uid, section, remote))
         if cached is not None:
             return str(cached[0])
-    prefs = Preferences.for_user(request.user)
+    prefs = reading_choices(request.user)
 
     def load(mail: MailSession) -> OpenedMessage:
         return open_message(
