@@ -263,7 +263,8 @@ elif env.str("REDIS_URL", default=""):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            # Django's file cache, minus the compression (webmail/filecache.py).
+            "BACKEND": "webmail.filecache.StoredFileCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
