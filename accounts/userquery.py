@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    columns: tuple[Any, ...]  # the selected expressions, for their converters
+    converted: tuple[tuple[int, Any], ...]  # (index, expression) of the columns with converters
     user_columns: slice
     user_attnames: tuple[str, ...]
     account_columns: slice
@@ -38,6 +38,11 @@ class _Compiled:
 
 def _pk_param(alias: str, user_id: object) -> Any:
     return get_user_model()._meta.pk.get_db_prep_value(user_id, connections[alias])
+
+
+def _converters(column: Any, connection: Any) -> list[Any]:
+    """The column's converters, as the ORM's compiler lists them (this thread's connection)."""
+    return list(connection.ops.get_db_converters(column)) + list(column.get_db_converters(connection))
 
 
 @cache
@@ -58,7 +63,7 @@ def _compiled(alias: str, vendor: str) -> _Compiled:
     account_attnames = tuple(s[0].target.attname for s in select[account_columns])
     return _Compiled(
         sql=sql,
-        columns=tuple(s[0] for s in select),
+        converted=tuple((i, s[0]) for i, s in enumerate(select) if _converters(s[0], compiler.connection)),
         user_columns=user_columns,
         user_attnames=tuple(s[0].target.attname for s in select[user_columns]),
         account_columns=account_columns,
@@ -81,8 +86,8 @@ def user_with_account(user_id: object) -> User | None:
     if found is None:
         return None
     row = list(found)
-    for i, column in enumerate(compiled.columns):
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+    for i, column in compiled.converted:
+        for convert in _converters(column, connection):
             row[i] = convert(row[i], column, connection)
     user = get_user_model().from_db(alias, compiled.user_attnames, row[compiled.user_columns])
     # As Django's RelatedPopulator does for select_related (a LEFT JOIN: NULLs for no account).
