@@ -44,3 +44,11 @@ def test_expiry_touch_and_incr_still_work(tmp_path: Path) -> None:
     assert cache.get("short") == BODY
     cache.set("n", 1, 60)
     assert cache.incr("n") == 2 and cache.get("n") == 2
+
+
+def test_still_culled_when_full(tmp_path: Path) -> None:
+    cache = StoredFileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 6, "CULL_FREQUENCY": 2}})
+    for n in range(20):
+        cache.set(f"k{n}", n, 60)
+        assert len(list(tmp_path.glob("*.djcache"))) <= 6
+    assert cache.get("k19") == 19
