@@ -128,8 +128,6 @@ TEMPLATES = [
             ],
             # Faster {% url %} and {% querystring %}, same output (webmail/templatetags/fastbuiltins.py).
             "builtins": ["webmail.templatetags.fastbuiltins"],
-            # Django's i18n tags, {% translate "constant" %} remembered (webmail/templatetags/fasti18n.py).
-            "libraries": {"i18n": "webmail.templatetags.fasti18n"},
         },
     },
 ]
