@@ -182,7 +182,8 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "mailbox:list"
 
 # Sessions: server-side, HttpOnly, SameSite=Lax, idle and absolute expiry.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database sessions, read with a query compiled once (accounts/sessionstore.py).
+SESSION_ENGINE = "accounts.sessionstore"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("WEBMAIL_SESSION_IDLE_SECONDS", default=2 * 3600)
@@ -263,7 +264,8 @@ elif env.str("REDIS_URL", default=""):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            # Django's file cache, minus the compression (webmail/filecache.py).
+            "BACKEND": "webmail.filecache.StoredFileCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }

@@ -22,7 +22,13 @@ ICONS = {"icons": "webmail.templatetags.icons"}
 DJANGO = Engine(libraries=ICONS)
 OURS = Engine(builtins=["webmail.templatetags.fastbuiltins"], libraries=ICONS)
 
-QUERIES = ["", "folder=INBOX&uid=7", "a=1&a=2&b=%C3%A9t%C3%A9&c=", "uid=3&remote=1&tree=1.2.3"]
+QUERIES = [
+    "",
+    "folder=INBOX&uid=7",
+    "a=1&a=2&b=%C3%A9t%C3%A9&c=",
+    "uid=3&remote=1&tree=1.2.3",
+    "q=a+b%2Bc&%C3%A9=1&uid=7&uid=8&folder=x%26y",
+]
 QUERYSTRINGS = [
     "{% querystring %}",
     "{% querystring folder=folder uid=uid remote=None tree=None %}",
@@ -30,6 +36,7 @@ QUERYSTRINGS = [
     "{% querystring a=many %}",
     "{% querystring b=None c=None a=None %}",
     "{% querystring other folder=folder %}",
+    "{% querystring uid=uid a=empty b=pair q='+ & /' %}",
 ]
 URLS = [
     "{% url 'mailbox:list' %}",
@@ -42,7 +49,14 @@ URLS = [
 
 def _render(engine: Engine, source: str, query: str, **extra: Any) -> str:
     request = RequestFactory().get(f"/mail/?{query}")
-    context = {"folder": "Lists/été & co", "uid": 42, "many": ["x", "y&z"], "name": "accounts:logout"}
+    context = {
+        "folder": "Lists/été & co",
+        "uid": 42,
+        "many": ["x", "y&z"],
+        "empty": [],
+        "pair": ("1", "é ü"),
+        "name": "accounts:logout",
+    }
     context.update(extra)
     return engine.from_string(source).render(RequestContext(request, context))
 

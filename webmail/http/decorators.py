@@ -29,12 +29,12 @@ def mailbox_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if password_unreadable(request.session):
+        password = load_password(request.session)  # decrypted once: None when absent or unreadable
+        if password is None and password_unreadable(request.session):
             # The credentials key changed since sign-in: start over instead of failing every page.
             logout(request)
             messages.info(request, _("Your session can no longer be read. Please sign in again."))
             return redirect_to_login(request.get_full_path())
-        password = load_password(request.session)
         account = getattr(request.user, "mail_account", None)
         if password is None or account is None:
             logout(request)
