@@ -11,6 +11,7 @@ Writing, creating, deleting and the async path stay Django's.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -20,6 +21,7 @@ from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils import timezone
 
+logger = logging.getLogger(__name__)
 _KEY = Session._meta.get_field("session_key")
 _EXPIRES = Session._meta.get_field("expire_date")
 
@@ -30,8 +32,17 @@ def _params(alias: str, key: str, now: datetime) -> list[Any]:
 
 
 @cache
-def _load_sql(alias: str, vendor: str) -> str:
-    """The ORM's own SQL for a live session's data (``vendor`` keys it: a test may swap databases)."""
+def _load_sql(alias: str, vendor: str) -> str | None:
+    """The ORM's own SQL for a live session's data (``vendor`` keys it: a test may swap databases);
+    None, once logged, if a Django release compiles it otherwise: then Django's own load runs."""
+    try:
+        return _compile_load(alias)
+    except Exception:
+        logger.warning("Session query not compiled ahead; Django's own session load is used", exc_info=True)
+        return None
+
+
+def _compile_load(alias: str) -> str:
     key, now = "k" * 32, timezone.now()
     query = Session.objects.using(alias).filter(session_key=key).filter(expire_date__gt=now)
     sql, params = query.values_list("session_data").query.get_compiler(using=alias).as_sql()
@@ -42,16 +53,19 @@ def _load_sql(alias: str, vendor: str) -> str:
 
 class SessionStore(DatabaseSessionStore):
     def load(self) -> dict[str, Any]:
-        data = self._live_session_data()
+        alias = router.db_for_read(self.model)
+        sql = _load_sql(alias, connections[alias].vendor)
+        if sql is None:
+            return super().load()
+        data = self._live_session_data(alias, sql)
         return self.decode(data) if data is not None else {}
 
-    def _live_session_data(self) -> str | None:
+    def _live_session_data(self, alias: str, sql: str) -> str | None:
         key = self.session_key
         if key:
-            alias = router.db_for_read(self.model)
             connection = connections[alias]
             with connection.cursor() as cursor:
-                cursor.execute(_load_sql(alias, connection.vendor), _params(alias, key, timezone.now()))
+                cursor.execute(sql, _params(alias, key, timezone.now()))
                 row = cursor.fetchone()
             if row is not None:
                 return str(row[0])

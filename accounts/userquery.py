@@ -11,6 +11,7 @@ from its columns, the account joined to it as Django's related populator joins i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,9 @@ from django.db import connections, router
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,17 @@ def _converters(column: Any, connection: Any) -> list[Any]:
 
 
 @cache
-def _compiled(alias: str, vendor: str) -> _Compiled:
-    """``vendor`` keys it with ``alias``: a test may point the alias at another database."""
+def _compiled(alias: str, vendor: str) -> _Compiled | None:
+    """``vendor`` keys it with ``alias``: a test may point the alias at another database. None,
+    once logged, if a Django release compiles the query otherwise: then the ORM runs it."""
+    try:
+        return _compile(alias)
+    except Exception:
+        logger.warning("User query not compiled ahead; the ORM's query is used", exc_info=True)
+        return None
+
+
+def _compile(alias: str) -> _Compiled:
     query = get_user_model().objects.using(alias).select_related("mail_account").filter(pk=1).query
     compiler = query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
@@ -75,11 +88,21 @@ def _compiled(alias: str, vendor: str) -> _Compiled:
     )
 
 
+def _user_by_orm(user_id: Any) -> User | None:
+    user_model = get_user_model()
+    try:
+        return user_model.objects.select_related("mail_account").get(pk=user_id)
+    except user_model.DoesNotExist:
+        return None
+
+
 def user_with_account(user_id: object) -> User | None:
     """The user with this id, its ``mail_account`` already loaded (or known absent)."""
     alias = router.db_for_read(get_user_model())
     connection = connections[alias]
     compiled = _compiled(alias, connection.vendor)
+    if compiled is None:
+        return _user_by_orm(user_id)
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, [_pk_param(alias, user_id)])
         found = cursor.fetchone()

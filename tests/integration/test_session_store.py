@@ -56,3 +56,23 @@ def test_save_and_reload_through_the_request_cycle() -> None:
     again["b"] = 2
     again.save()
     assert SessionStore(store.session_key).load() == {"a": 1, "b": 2}
+
+
+def test_a_django_that_compiles_the_query_otherwise_falls_back_to_its_own_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from accounts import sessionstore
+
+    def changed_shape(alias: str) -> str:
+        raise RuntimeError("unexpected parameters in the compiled session query")
+
+    django_store = DjangoStore()
+    django_store["user"] = "kept"
+    django_store.create()
+    sessionstore._load_sql.cache_clear()
+    monkeypatch.setattr(sessionstore, "_compile_load", changed_shape)
+    try:
+        assert SessionStore(django_store.session_key).load() == {"user": "kept"}
+        assert SessionStore("x" * 32).load() == {}
+    finally:
+        sessionstore._load_sql.cache_clear()

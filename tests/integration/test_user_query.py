@@ -65,3 +65,24 @@ def test_a_string_id_from_the_session_is_read_as_the_orm_reads_it() -> None:
     MailAccount.objects.create(user=user, email="s@example.test", is_mailbox_user=True)
     got = user_with_account(str(user.pk))
     assert got is not None and got.pk == user.pk
+
+
+def test_a_django_that_compiles_the_query_otherwise_falls_back_to_the_orm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from accounts import userquery
+
+    def changed_shape(alias: str) -> Any:
+        raise KeyError("related_klass_infos")  # as a Django release with other compiler internals
+
+    user = User.objects.create_user("f@example.test", "f@example.test")
+    MailAccount.objects.create(user=user, email="f@example.test", is_mailbox_user=True, imap_password="pw")
+    userquery._compiled.cache_clear()
+    monkeypatch.setattr(userquery, "_compile", changed_shape)
+    try:
+        got = user_with_account(user.pk)
+        assert got is not None and got.mail_account.imap_password == "pw"
+        assert user_with_account(10**9) is None
+        assert ImapBackend().get_user(user.pk) == user
+    finally:
+        userquery._compiled.cache_clear()
