@@ -23,8 +23,7 @@ pool closes it.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -39,6 +38,7 @@ from webmail.messages.parts import build_part_tree
 from webmail.messages.preview import server_preview_is_wrong
 
 from .connection import ImapConnection
+from .headerlines import raw_items
 from .imap import mark_unusable
 from .message import repair_previews
 from .types import MessageSummary
@@ -112,7 +112,9 @@ def _preview_wrong(item: dict[bytes, Any]) -> bool:
     preview = item.get(b"PREVIEW")
     if isinstance(preview, tuple):
         preview = preview[-1]
-    return bool(preview) and server_preview_is_wrong(decode_header_value(preview))
+    if not preview:
+        return False
+    return server_preview_is_wrong(_text(preview))
 
 
 def _repair_previews(
@@ -148,9 +150,6 @@ def _structures(client: ImapConnection, uids: list[int]) -> dict[int, Any]:
     return {uid: item[b"BODYSTRUCTURE"] for uid, item in data.items() if item.get(b"BODYSTRUCTURE")}
 
 
-_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
-
-
 def _section(item: dict[bytes, Any], name: bytes) -> bytes:
     """The bytes of a fetched header section; servers echo the key with or without the <0>."""
     for key, value in item.items():
@@ -167,7 +166,7 @@ def _fields(raw: bytes, *, truncated: bool) -> dict[str, list[str]]:
     """
     fields: dict[str, list[str]] = {}
     last = ""
-    for name, value in _PARSER.parsebytes(raw).raw_items():
+    for name, value in raw_items(raw):
         last = name.lower()
         fields.setdefault(last, []).append(value)
     if truncated and last in ("from", "to", "cc", "bcc"):
@@ -195,16 +194,63 @@ def _addresses(value: str) -> list[Address]:
     return decode_address_list(value)
 
 
+# A page is shown again and again (back from a message, a refresh, the next poll), and
+# senders, subjects and dates repeat across pages: what a row decodes is kept per process,
+# by the raw value (decoding is a function of it alone). Long values are decoded each time,
+# so the caches stay small (a few MB per process at most).
+_CACHED_CHARS = 512
+_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_text(value: str | bytes) -> str:
+    return decode_header_value(value)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_addresses(value: str) -> tuple[Address, ...]:
+    return tuple(_addresses(value))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_date(value: str) -> datetime | None:
+    return decode_date(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str | bytes) and len(value) <= _CACHED_CHARS:
+        return _cached_text(value)
+    return decode_header_value(value)
+
+
+def _address_list(value: str) -> tuple[Address, ...]:
+    return _cached_addresses(value) if len(value) <= _CACHED_CHARS else tuple(_addresses(value))
+
+
+def _date(value: str) -> datetime | None:
+    return _cached_date(value) if len(value) <= _CACHED_CHARS else decode_date(value)
+
+
+def _preview(item: dict[bytes, Any]) -> str:
+    """The server's preview, decoded (all of it: a wrong charset shows anywhere in it)."""
+    preview = item.get(b"PREVIEW") or b""
+    if isinstance(preview, tuple):  # some servers answer (FUZZY "text")
+        preview = preview[-1] or b""
+    return _text(preview)
+
+
 def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) -> MessageSummary:
     """Turn one FETCH result into a MessageSummary; tolerant of odd servers and mail."""
     head_raw = _section(item, _HEAD)
     head = _fields(head_raw, truncated=len(head_raw) >= HEAD_CAP)
     rcpt_raw = _section(item, _RECIPIENTS)
     rcpt = _fields(rcpt_raw, truncated=len(rcpt_raw) >= RECIPIENTS_CAP)
-    subject = decode_header_value(head["subject"][0]) if "subject" in head else ""
-    senders = _addresses(head["from"][0]) if "from" in head else []
-    recipients = [a for key in ("to", "cc", "bcc") for value in rcpt.get(key, []) for a in _addresses(value)]
-    date = decode_date(head["date"][0]) if "date" in head else None
+    subject = _text(head["subject"][0]) if "subject" in head else ""
+    senders = _address_list(head["from"][0]) if "from" in head else ()
+    recipients = [
+        a for key in ("to", "cc", "bcc") for value in rcpt.get(key, []) for a in _address_list(value)
+    ]
+    date = _date(head["date"][0]) if "date" in head else None
     if date is None:
         internal = item.get(b"INTERNALDATE")
         if isinstance(internal, datetime):
@@ -213,9 +259,6 @@ def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) ->
         (f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)).lower()
         for f in item.get(b"FLAGS", ())
     )
-    preview = item.get(b"PREVIEW") or b""
-    if isinstance(preview, tuple):  # some servers answer (FUZZY "text")
-        preview = preview[-1] or b""
     return MessageSummary(
         uid=uid,
         subject=subject[:1000],
@@ -225,7 +268,7 @@ def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) ->
         size=int(item.get(b"RFC822.SIZE", 0) or 0),
         flags=flags,
         has_attachments=has_attachment,
-        preview=decode_header_value(preview)[:PREVIEW_CHARS],
+        preview=_preview(item)[:PREVIEW_CHARS],
     )
 
 
