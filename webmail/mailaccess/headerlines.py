@@ -1,15 +1,16 @@
 """Header fields of a fetched ``HEADER.FIELDS`` block, as email's parser reads them, quicker.
 
 A list row reads two small header blocks per message. ``email.parser.BytesHeaderParser``
-(compat32) builds a feed parser, a message object and a text stream for each, several
+(compat32) builds a feed parser, a message object and a text buffer for each, several
 times the cost of reading a few lines. This is the same reading, step for step, for the
-headers part only (the part a ``HEADER.FIELDS`` answer has): bytes decoded as ASCII with
-8-bit bytes kept as surrogate escapes, lines ended by CRLF, CR or LF (kept in the value),
-header lines kept while they look like one (``headerRE``), continuation lines joined to
-their field, compat32's value (leading blanks of the first line and trailing
-line ends dropped), and the feed parser's odd cases: a first line that continues nothing
-is dropped, a ``From `` line (a Unix envelope line) is dropped, and so is a line that
-begins with a colon, which also ends the field before it.
+headers part only (all a ``HEADER.FIELDS`` answer has): bytes decoded as ASCII with 8-bit
+bytes kept as surrogate escapes; lines ended by CRLF, CR or LF, their ends kept in the
+value; header lines taken while they look like one (``headerRE``), continuation lines
+joined to their field; compat32's value (the first line's leading blanks and the last
+line end dropped); and the feed parser's odd cases: a continuation of nothing is dropped,
+a ``From `` line (a Unix envelope line) is dropped, and so is a line that begins with a
+colon, which also ends the field before it (tests/unit/test_header_lines.py compares the
+two on random blocks).
 """
 
 from __future__ import annotations
