@@ -11,7 +11,10 @@ imapclient would (``%``, control characters outside a quoted string, a quote
 glued to an atom, an unclosed bracket, quote or list, ENVELOPE, a key that is
 not an atom, an odd number of items...) makes it return None, and the caller
 parses the same answer with imapclient, which then says what it always said,
-errors included.
+errors included. One such message sends the whole answer (the page) to
+imapclient: slower, never different. tests/unit/test_fetch_parser.py compares
+the two readers on random and odd answers, tests/integration/test_rows_quick_reader.py
+on Dovecot's answer for odd mail.
 
 imaplib hands over an answer as a list of records: a line, or a
 ``(line ending in {n}, the literal)`` pair whose literal belongs to any
