@@ -114,7 +114,8 @@ def _preview_wrong(item: dict[bytes, Any]) -> bool:
         preview = preview[-1]
     if not preview:
         return False
-    return server_preview_is_wrong(_text(preview))
+    text = _text(preview)
+    return _cached_wrong(text) if len(text) <= _CACHED_CHARS else server_preview_is_wrong(text)
 
 
 def _repair_previews(
@@ -215,6 +216,11 @@ def _cached_addresses(value: str) -> tuple[Address, ...]:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _cached_date(value: str) -> datetime | None:
     return decode_date(value)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_wrong(preview: str) -> bool:
+    return server_preview_is_wrong(preview)
 
 
 def _text(value: Any) -> str:

@@ -424,7 +424,8 @@ def reads_as_mojibake(text: str) -> bool:
     sample = text[:_MESS_SAMPLE]
     if "\ufffd" in sample or _C1_CONTROLS.search(sample):
         return True
-    return _letter_share(sample) >= 0.3 and _mess(sample) >= _MESS_LIMIT and not sample.isascii()
+    # ASCII text cannot be mojibake: said first, as it is the quick test (previews of a list page).
+    return not sample.isascii() and _letter_share(sample) >= 0.3 and _mess(sample) >= _MESS_LIMIT
 
 
 def _letter_share(text: str) -> float:
