@@ -126,7 +126,7 @@ def test_odd_rows_read_quickly_say_what_the_full_parsers_say(
         select(client, "INBOX")
         uids = list(client.search(["ALL"]))
         assert len(uids) == len(ODD)
-        for cache in (rows._cached_text, rows._cached_addresses, rows._cached_date, rows._cached_wrong):
+        for cache in rows.CACHES:
             cache.cache_clear()
         cold = rows.fetch_summaries(client, uids)
         warm = rows.fetch_summaries(client, uids)

@@ -201,6 +201,7 @@ def _addresses(value: str) -> list[Address]:
 # so the caches stay small (a few MB per process at most).
 _CACHED_CHARS = 512
 _CACHE_SIZE = 4096
+_BLOCK_CACHE_SIZE = 1024  # header blocks of up to HEAD_CAP bytes: 20 pages of 50 rows
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
@@ -245,18 +246,34 @@ def _preview(item: dict[bytes, Any]) -> str:
     return _text(preview)
 
 
+def _head(raw: bytes) -> tuple[str, Address | None, datetime | None]:
+    """Subject, sender and Date of the capped Date/From/Subject block."""
+    head = _fields(raw, truncated=len(raw) >= HEAD_CAP)
+    subject = _text(head["subject"][0]) if "subject" in head else ""
+    senders = _address_list(head["from"][0]) if "from" in head else ()
+    date = _date(head["date"][0]) if "date" in head else None
+    return subject, senders[0] if senders else None, date
+
+
+def _recipients(raw: bytes) -> tuple[Address, ...]:
+    """To, then Cc, then Bcc, of the capped To/Cc/Bcc block."""
+    rcpt = _fields(raw, truncated=len(raw) >= RECIPIENTS_CAP)
+    values = [value for key in ("to", "cc", "bcc") for value in rcpt.get(key, ())]
+    return tuple(address for value in values for address in _address_list(value))
+
+
+# Whole blocks too, for the page shown again: one look-up per block instead of reading its lines.
+_cached_head = functools.lru_cache(maxsize=_BLOCK_CACHE_SIZE)(_head)
+_cached_recipients = functools.lru_cache(maxsize=_BLOCK_CACHE_SIZE)(_recipients)
+CACHES = (_cached_text, _cached_addresses, _cached_date, _cached_wrong, _cached_head, _cached_recipients)
+
+
 def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) -> MessageSummary:
     """Turn one FETCH result into a MessageSummary; tolerant of odd servers and mail."""
     head_raw = _section(item, _HEAD)
-    head = _fields(head_raw, truncated=len(head_raw) >= HEAD_CAP)
+    subject, sender, date = (_cached_head if len(head_raw) <= HEAD_CAP else _head)(head_raw)
     rcpt_raw = _section(item, _RECIPIENTS)
-    rcpt = _fields(rcpt_raw, truncated=len(rcpt_raw) >= RECIPIENTS_CAP)
-    subject = _text(head["subject"][0]) if "subject" in head else ""
-    senders = _address_list(head["from"][0]) if "from" in head else ()
-    recipients = [
-        a for key in ("to", "cc", "bcc") for value in rcpt.get(key, []) for a in _address_list(value)
-    ]
-    date = _date(head["date"][0]) if "date" in head else None
+    recipients = (_cached_recipients if len(rcpt_raw) <= RECIPIENTS_CAP else _recipients)(rcpt_raw)
     if date is None:
         internal = item.get(b"INTERNALDATE")
         if isinstance(internal, datetime):
@@ -268,8 +285,8 @@ def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) ->
     return MessageSummary(
         uid=uid,
         subject=subject[:1000],
-        sender=senders[0] if senders else None,
-        recipients=tuple(recipients),
+        sender=sender,
+        recipients=recipients,
         date=date,
         size=int(item.get(b"RFC822.SIZE", 0) or 0),
         flags=flags,
