@@ -29,6 +29,8 @@ import imapclient
 import imapclient.imapclient
 from imapclient.response_parser import parse_fetch_response
 
+from .fetchparse import parse_fetch
+
 if TYPE_CHECKING:
     from .selection import Selected
 
@@ -93,7 +95,10 @@ class ImapConnection(imapclient.IMAPClient):
         typ, answer = self._imap._command_complete("FETCH", tag)
         self._checkok("fetch", typ, answer)
         typ, answer = self._imap._untagged_response(typ, answer, "FETCH")
-        by_seq = parse_fetch_response(answer, self.normalise_times, uid_is_key=False)
+        # The quick reader, or imapclient's when the answer is anything but plain (see fetchparse).
+        by_seq = parse_fetch(answer, self.normalise_times)
+        if by_seq is None:
+            by_seq = parse_fetch_response(answer, self.normalise_times, uid_is_key=False)
         by_uid: defaultdict[int, dict[bytes, Any]] = defaultdict(dict)
         for item in by_seq.values():
             uid = item.pop(b"UID", None)

@@ -23,8 +23,7 @@ pool closes it.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -39,6 +38,7 @@ from webmail.messages.parts import build_part_tree
 from webmail.messages.preview import server_preview_is_wrong
 
 from .connection import ImapConnection
+from .headerlines import raw_items
 from .imap import mark_unusable
 from .message import repair_previews
 from .types import MessageSummary
@@ -112,7 +112,10 @@ def _preview_wrong(item: dict[bytes, Any]) -> bool:
     preview = item.get(b"PREVIEW")
     if isinstance(preview, tuple):
         preview = preview[-1]
-    return bool(preview) and server_preview_is_wrong(decode_header_value(preview))
+    if not preview:
+        return False
+    text = _text(preview)
+    return _cached_wrong(text) if len(text) <= _CACHED_CHARS else server_preview_is_wrong(text)
 
 
 def _repair_previews(
@@ -148,9 +151,6 @@ def _structures(client: ImapConnection, uids: list[int]) -> dict[int, Any]:
     return {uid: item[b"BODYSTRUCTURE"] for uid, item in data.items() if item.get(b"BODYSTRUCTURE")}
 
 
-_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
-
-
 def _section(item: dict[bytes, Any], name: bytes) -> bytes:
     """The bytes of a fetched header section; servers echo the key with or without the <0>."""
     for key, value in item.items():
@@ -167,7 +167,7 @@ def _fields(raw: bytes, *, truncated: bool) -> dict[str, list[str]]:
     """
     fields: dict[str, list[str]] = {}
     last = ""
-    for name, value in _PARSER.parsebytes(raw).raw_items():
+    for name, value in raw_items(raw):
         last = name.lower()
         fields.setdefault(last, []).append(value)
     if truncated and last in ("from", "to", "cc", "bcc"):
@@ -195,16 +195,92 @@ def _addresses(value: str) -> list[Address]:
     return decode_address_list(value)
 
 
+# A page is shown again and again (back from a message, a refresh, the next poll), and
+# senders, subjects and dates repeat across pages: what a row decodes is kept per process,
+# by the raw value (decoding is a function of it alone). Long values are decoded each time,
+# so the caches stay small (a few MB per process at most).
+_CACHED_CHARS = 512
+_CACHE_SIZE = 4096
+_BLOCK_CACHE_SIZE = 1024  # header blocks of up to HEAD_CAP bytes: 20 pages of 50 rows
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_text(value: str | bytes) -> str:
+    return decode_header_value(value)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_addresses(value: str) -> tuple[Address, ...]:
+    return tuple(_addresses(value))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_date(value: str) -> datetime | None:
+    return decode_date(value)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_wrong(preview: str) -> bool:
+    return server_preview_is_wrong(preview)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str | bytes) and len(value) <= _CACHED_CHARS:
+        return _cached_text(value)
+    return decode_header_value(value)
+
+
+def _address_list(value: str) -> tuple[Address, ...]:
+    return _cached_addresses(value) if len(value) <= _CACHED_CHARS else tuple(_addresses(value))
+
+
+def _date(value: str) -> datetime | None:
+    return _cached_date(value) if len(value) <= _CACHED_CHARS else decode_date(value)
+
+
+def _preview(item: dict[bytes, Any]) -> str:
+    """The server's preview, decoded (all of it: a wrong charset shows anywhere in it)."""
+    preview = item.get(b"PREVIEW") or b""
+    if isinstance(preview, tuple):  # some servers answer (FUZZY "text")
+        preview = preview[-1] or b""
+    return _text(preview)
+
+
+def _head(raw: bytes) -> tuple[str, Address | None, datetime | None]:
+    """Subject, sender and Date of the capped Date/From/Subject block."""
+    head = _fields(raw, truncated=len(raw) >= HEAD_CAP)
+    subject = _text(head["subject"][0]) if "subject" in head else ""
+    senders = _address_list(head["from"][0]) if "from" in head else ()
+    date = _date(head["date"][0]) if "date" in head else None
+    return subject, senders[0] if senders else None, date
+
+
+def _recipients(raw: bytes) -> tuple[Address, ...]:
+    """To, then Cc, then Bcc, of the capped To/Cc/Bcc block."""
+    rcpt = _fields(raw, truncated=len(raw) >= RECIPIENTS_CAP)
+    values = [value for key in ("to", "cc", "bcc") for value in rcpt.get(key, ())]
+    return tuple(address for value in values for address in _address_list(value))
+
+
+# Whole blocks too, for the page shown again: one look-up per block instead of reading its lines.
+_cached_head = functools.lru_cache(maxsize=_BLOCK_CACHE_SIZE)(_head)
+_cached_recipients = functools.lru_cache(maxsize=_BLOCK_CACHE_SIZE)(_recipients)
+CACHES = (  # every one of them, for a test that starts cold
+    _cached_text,
+    _cached_addresses,
+    _cached_date,
+    _cached_wrong,
+    _cached_head,
+    _cached_recipients,
+)
+
+
 def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) -> MessageSummary:
     """Turn one FETCH result into a MessageSummary; tolerant of odd servers and mail."""
     head_raw = _section(item, _HEAD)
-    head = _fields(head_raw, truncated=len(head_raw) >= HEAD_CAP)
+    subject, sender, date = (_cached_head if len(head_raw) <= HEAD_CAP else _head)(head_raw)
     rcpt_raw = _section(item, _RECIPIENTS)
-    rcpt = _fields(rcpt_raw, truncated=len(rcpt_raw) >= RECIPIENTS_CAP)
-    subject = decode_header_value(head["subject"][0]) if "subject" in head else ""
-    senders = _addresses(head["from"][0]) if "from" in head else []
-    recipients = [a for key in ("to", "cc", "bcc") for value in rcpt.get(key, []) for a in _addresses(value)]
-    date = decode_date(head["date"][0]) if "date" in head else None
+    recipients = (_cached_recipients if len(rcpt_raw) <= RECIPIENTS_CAP else _recipients)(rcpt_raw)
     if date is None:
         internal = item.get(b"INTERNALDATE")
         if isinstance(internal, datetime):
@@ -213,19 +289,16 @@ def summarize(uid: int, item: dict[bytes, Any], has_attachment: bool = False) ->
         (f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)).lower()
         for f in item.get(b"FLAGS", ())
     )
-    preview = item.get(b"PREVIEW") or b""
-    if isinstance(preview, tuple):  # some servers answer (FUZZY "text")
-        preview = preview[-1] or b""
     return MessageSummary(
         uid=uid,
         subject=subject[:1000],
-        sender=senders[0] if senders else None,
-        recipients=tuple(recipients),
+        sender=sender,
+        recipients=recipients,
         date=date,
         size=int(item.get(b"RFC822.SIZE", 0) or 0),
         flags=flags,
         has_attachments=has_attachment,
-        preview=decode_header_value(preview)[:PREVIEW_CHARS],
+        preview=_preview(item)[:PREVIEW_CHARS],
     )
 
 

@@ -424,7 +424,8 @@ def reads_as_mojibake(text: str) -> bool:
     sample = text[:_MESS_SAMPLE]
     if "\ufffd" in sample or _C1_CONTROLS.search(sample):
         return True
-    return _letter_share(sample) >= 0.3 and _mess(sample) >= _MESS_LIMIT and not sample.isascii()
+    # ASCII text cannot be mojibake: said first, as it is the quick test (previews of a list page).
+    return not sample.isascii() and _letter_share(sample) >= 0.3 and _mess(sample) >= _MESS_LIMIT
 
 
 def _letter_share(text: str) -> float:
@@ -441,11 +442,14 @@ _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL_RUN = re.compile(r"[\x00-\x1f\x7f \t]+")
 
 
+_SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")  # an 8-bit byte in a str, as surrogateescape keeps it
+
+
 def _to_text(raw: Any) -> str:
     if isinstance(raw, bytes | bytearray | memoryview):
         return decode_text(bytes(raw), None)
     text = raw if isinstance(raw, str) else str(raw)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if not text.isascii() and _SURROGATE_ESCAPE.search(text):
         # A str holding surrogate-escaped 8-bit bytes (email's compat32).
         return decode_text(text.encode("utf-8", "surrogateescape"), None)
     return text
