@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,7 +18,9 @@ from tests.conftest import MailUser
 from tests.support.mail import dated, make_message
 from webmail.devstack.dovecot import DovecotInstance, remove_instance_dir
 from webmail.devstack.tcpproxy import TcpProxy
+from webmail.mailaccess.imap import open_connection
 from webmail.mailaccess.session import get_pool
+from webmail.mailaccess.types import Endpoint, Security
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -158,3 +161,16 @@ def test_server_at_its_connection_limit_is_busy_not_a_wrong_password(
         for imap in held:
             imap.logout()
         proxy.close()
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+def test_commands_go_out_at_once_without_waiting_for_a_delayed_ack(
+    dovecot: DovecotInstance, security: str
+) -> None:
+    port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
+    endpoint = Endpoint("127.0.0.1", port, Security(security), ca_file=str(dovecot.cert_path))
+    client = open_connection(endpoint)
+    try:
+        assert client._imap.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        client.shutdown()
