@@ -87,6 +87,7 @@ _NO_RECONSTRUCT = (_CLOSES_P - {"xmp"}) | frozenset(
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 _SECTIONS = frozenset({"tbody", "thead", "tfoot"})
 _CELLS = frozenset({"td", "th"})
+_ROW = frozenset({"tr"})
 _FOREIGN = frozenset({"svg", "math"})
 
 
@@ -404,13 +405,7 @@ def _replay(markup: str, model: _Model, *, shortcuts: bool = True) -> None:
                         model.add_formatting(element, attrs)
             elif tag in _CELLS:
                 if counts.get("td") or counts.get("th"):
-                    for index in range(len(stack) - 1, -1, -1):
-                        current = stack[index].tag
-                        if current in _CELLS:
-                            model.pop_to(index)
-                            break
-                        if current in _TABLE_SCOPE:
-                            break
+                    _close_in_table(model, stack, _CELLS)
                 if stack and stack[-1].tag == "table":
                     model.push("tbody")
                 if stack and stack[-1].tag in _SECTIONS:
@@ -425,13 +420,7 @@ def _replay(markup: str, model: _Model, *, shortcuts: bool = True) -> None:
                 model.ark.append({})
             elif tag == "tr":
                 if counts.get("tr"):
-                    for index in range(len(stack) - 1, -1, -1):
-                        current = stack[index].tag
-                        if current == "tr":
-                            model.pop_to(index)
-                            break
-                        if current in _TABLE_SCOPE:
-                            break
+                    _close_in_table(model, stack, _ROW)
                 if stack and stack[-1].tag == "table":
                     model.push("tbody")
                 model.push(tag)
@@ -460,6 +449,17 @@ def _replay(markup: str, model: _Model, *, shortcuts: bool = True) -> None:
 
 
 _RAW_END_RES: dict[str, re.Pattern[str]] = {}
+
+
+def _close_in_table(model: _Model, stack: list[_Element], closing: frozenset[str]) -> None:
+    """A new cell or row closes the open one, unless a table boundary comes first."""
+    for index in range(len(stack) - 1, -1, -1):
+        current = stack[index].tag
+        if current in closing:
+            model.pop_to(index)
+            return
+        if current in _TABLE_SCOPE:
+            return
 
 
 def _raw_text_end(tag: str) -> re.Pattern[str]:
