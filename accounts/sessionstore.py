@@ -11,7 +11,6 @@ Writing, creating, deleting and the async path stay Django's.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -21,7 +20,8 @@ from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from .precompiled import compiled_or_none
+
 _KEY = Session._meta.get_field("session_key")
 _EXPIRES = Session._meta.get_field("expire_date")
 
@@ -35,11 +35,7 @@ def _params(alias: str, key: str, now: datetime) -> list[Any]:
 def _load_sql(alias: str, vendor: str) -> str | None:
     """The ORM's own SQL for a live session's data (``vendor`` keys it: a test may swap databases);
     None, once logged, if a Django release compiles it otherwise: then Django's own load runs."""
-    try:
-        return _compile_load(alias)
-    except Exception:
-        logger.warning("Session query not compiled ahead; Django's own session load is used", exc_info=True)
-        return None
+    return compiled_or_none(_compile_load, alias, "session query")
 
 
 def _compile_load(alias: str) -> str:

@@ -11,7 +11,6 @@ from its columns, the account joined to it as Django's related populator joins i
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -19,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 
+from .precompiled import compiled_or_none
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,7 @@ def _converters(column: Any, connection: Any) -> list[Any]:
 def _compiled(alias: str, vendor: str) -> _Compiled | None:
     """``vendor`` keys it with ``alias``: a test may point the alias at another database. None,
     once logged, if a Django release compiles the query otherwise: then the ORM runs it."""
-    try:
-        return _compile(alias)
-    except Exception:
-        logger.warning("User query not compiled ahead; the ORM's query is used", exc_info=True)
-        return None
+    return compiled_or_none(_compile, alias, "user query")
 
 
 def _compile(alias: str) -> _Compiled:
