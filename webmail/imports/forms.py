@@ -66,7 +66,12 @@ class ExternalAccountForm(forms.ModelForm):
         chosen = self.fields["protocol"]
         assert isinstance(chosen, forms.ChoiceField)
         chosen.required = False  # a form without it (older pages, scripts) adds a POP3 account
-        chosen.choices = list(ExternalAccount.Protocol.choices)
+        # Archives come in by upload, never as a server to fetch from.
+        chosen.choices = [
+            (value, label)
+            for value, label in ExternalAccount.Protocol.choices
+            if value != ExternalAccount.Protocol.ARCHIVE
+        ]
         if adding and protocol in ExternalAccount.Protocol.values:
             self.initial["protocol"] = protocol
             if protocol == ExternalAccount.Protocol.IMAP:

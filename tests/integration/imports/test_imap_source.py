@@ -212,3 +212,27 @@ def test_keys_are_bounded_and_name_the_folder() -> None:
     assert message_key("Work/2025", 7, 42) == "7:42:Work/2025"
     long = message_key("x" * 400, 7, 42)
     assert len(long) <= 255 and long.startswith("7:42:#")
+
+
+def test_the_settings_form_offers_pop3_and_imap_never_archives(
+    login: Callable[[MailUser], Client], owner: Owner, external: External, dovecot: DovecotInstance
+) -> None:
+    browser = login(owner.mail)
+    page = browser.get("/settings/accounts/add/").content.decode()
+    assert 'name="protocol" value="pop3"' in page and 'name="protocol" value="imap"' in page
+    assert 'value="archive"' not in page  # archives come in by upload
+    form = {
+        "email": external.email,
+        "protocol": "archive",
+        "host": "127.0.0.1",
+        "port": dovecot.pop3_port,
+        "security": "starttls",
+        "username": external.email,
+        "password": external.password,
+        "target": "inbox",
+        "interval_minutes": 15,
+    }
+    refused = browser.post("/settings/accounts/add/", form)
+    assert refused.status_code == 200
+    assert "Select a valid choice" in refused.content.decode()
+    assert not ExternalAccount.objects.filter(user=owner.user).exists()
