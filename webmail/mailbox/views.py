@@ -144,6 +144,11 @@ def folder_rights(mail: MailSession, folders: list[Folder], folder: str) -> Righ
     return Rights.everything()
 
 
+NO_SEARCH = dict.fromkeys(
+    ["q", "from", "to", "subject", "body", "since", "before", "attachment", "unread", "flagged"], ""
+)
+
+
 def _context(folders: list[Folder], listing: MessagePage, rights: Rights | None = None) -> dict[str, object]:
     current = next((f for f in folders if f.name == listing.folder), None)
     unread_inbox = next((f.unseen for f in folders if f.name.upper() == "INBOX"), None)
@@ -158,6 +163,12 @@ def _context(folders: list[Folder], listing: MessagePage, rights: Rights | None 
         "conversation_url": message_url(listing.folder, role, "conversation"),
         "unread_inbox": unread_inbox or 0,
         "rights": rights or Rights.everything(),
+        # What the search page (mailbox/search.py) sets, blank here: a missing name costs
+        # the template engine an exception and a log call each time a page asks for it.
+        "search": NO_SEARCH,
+        "searching": False,
+        "search_scope": "",
+        "back_url": "",
     }
 
 

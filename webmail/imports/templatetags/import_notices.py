@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from ..models import ExternalAccount
+from ..paused import awaiting_reconnect
 
 register = template.Library()
 
@@ -17,5 +17,4 @@ def reconnect_notice(context: template.Context) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"accounts": []}
-    paused = ExternalAccount.objects.filter(user=user, paused_reason=ExternalAccount.Paused.OAUTH)
-    return {"accounts": list(paused.only("pk", "email")[:3])}
+    return {"accounts": awaiting_reconnect(user.pk)}
