@@ -140,3 +140,17 @@ def test_a_change_of_settings_forgets_every_body() -> None:
 
 def test_the_helper_render_escapes_as_the_page_does() -> None:
     assert render("{% fragment v=v %}{{ v }}{% endfragment %}", v="<b>") == "&lt;b&gt;"
+
+
+def test_what_a_tag_keeps_is_bounded_in_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fragments, "MAX_CHARS", 800)
+    template = ENGINE.from_string("{% load fragments %}{% fragment n=n %}{{ n }}{% endfragment %}")
+    (node,) = template.nodelist.get_nodes_by_type(fragments.FragmentNode)
+    for n in range(50):
+        text = str(n) * 90  # 90-180 characters: kept, until they add up past the budget
+        assert template.render(Context({"n": text})) == text
+        assert node.chars == sum(map(len, node.rendered.values())) <= 800
+    assert node.rendered, "bodies under an eighth of the budget are kept"
+    big = "x" * 101  # over an eighth: rendered every time, never kept
+    assert template.render(Context({"n": big})) == big
+    assert all(value != big for value in node.rendered.values())

@@ -14,8 +14,8 @@ such as a Folder; a request's QueryDict), so the key says all they hold.
 
 Unlike Django's ``{% cache %}``, nothing goes through a cache backend (a round trip to
 Redis would cost more than most fragments take to render) and nothing expires: a body is
-a function of its key. Each tag keeps at most ``MAX_VARIANTS``; all are dropped when a test
-changes settings.
+a function of its key. Each tag keeps at most ``MAX_VARIANTS`` bodies and ``MAX_CHARS``
+characters; all are dropped when a test changes settings.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ from django.utils.translation import get_language
 register = template.Library()
 
 MAX_VARIANTS = 256  # per tag: languages times the few values a fragment is keyed on
+# Per tag, in characters: a folder tree of hundreds of folders, kept for as many people,
+# would otherwise hold tens of MB. A body over an eighth of this is rendered, not kept.
+MAX_CHARS = 2_000_000
 _PLAIN = (str, int, bool, type(None))
 _nodes: weakref.WeakSet[FragmentNode] = weakref.WeakSet()  # templates parsed anew (DEBUG) go
 
@@ -49,6 +52,7 @@ class FragmentNode(template.Node):
         self.nodelist = nodelist
         self.values = values
         self.rendered: dict[tuple[object, ...], SafeString] = {}
+        self.chars = 0  # kept in `rendered`
         _nodes.add(self)
 
     def render(self, context: Context) -> str:
@@ -61,10 +65,20 @@ class FragmentNode(template.Node):
             )
             own.template = context.template  # for {% include %} inside the body
             html = mark_safe(self.nodelist.render(own))  # noqa: S308 - the body's own escaped output
-            if len(self.rendered) >= MAX_VARIANTS:
-                self.rendered.clear()
-            self.rendered[key] = html
+            self.keep(key, html)
         return html
+
+    def keep(self, key: tuple[object, ...], html: SafeString) -> None:
+        if len(html) > MAX_CHARS // 8:
+            return
+        if len(self.rendered) >= MAX_VARIANTS or self.chars + len(html) > MAX_CHARS:
+            self.forget()
+        self.rendered[key] = html
+        self.chars += len(html)
+
+    def forget(self) -> None:
+        self.rendered.clear()
+        self.chars = 0
 
 
 def _frozen(value: object) -> object:
@@ -118,4 +132,4 @@ def fragment(parser: Parser, token: Token) -> FragmentNode:
 def _forget_fragments(**kwargs: Any) -> None:
     # Static and URL prefixes, languages, template options: any may change what a body says.
     for node in list(_nodes):
-        node.rendered.clear()
+        node.forget()
