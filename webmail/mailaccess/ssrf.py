@@ -74,6 +74,10 @@ def is_public(ip: IPAddress) -> bool:
     that IPv4 address is: 2002:7f00:1:: can reach 127.0.0.1 through a relay.
     """
     ip = _normalise(ip)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:
+        # 6to4 reaches exactly its IPv4 address through a relay: that address decides. Python
+        # releases disagree on 2002::/16 itself (3.11.2 calls it private, 3.11.7 global).
+        return is_public(ip.sixtofour)
     if not (ip.is_global and not ip.is_multicast and not ip.is_reserved):
         return False
     if isinstance(ip, ipaddress.IPv6Address):
