@@ -14,6 +14,7 @@ from django.http import QueryDict
 from django.template import Context, Engine, TemplateSyntaxError
 from django.test import override_settings
 from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
 from webmail.templatetags import fragments
@@ -154,3 +155,24 @@ def test_what_a_tag_keeps_is_bounded_in_size(monkeypatch: pytest.MonkeyPatch) ->
     big = "x" * 101  # over an eighth: rendered every time, never kept
     assert template.render(Context({"n": big})) == big
     assert all(value != big for value in node.rendered.values())
+
+
+def test_a_querys_encoding_is_part_of_its_key() -> None:
+    # The same pairs, read from a request that declared latin-1: its links encode otherwise,
+    # and must never be served to the next person's page.
+    template = ENGINE.from_string(
+        "{% load fragments %}{% fragment query=q %}{% querystring query %}{% endfragment %}"
+    )
+    utf8 = QueryDict("folder=Entw%C3%BCrfe")
+    latin1 = QueryDict("folder=Entw%FCrfe", encoding="latin-1")
+    assert utf8["folder"] == latin1["folder"] == "Entwürfe"
+    assert template.render(Context({"q": latin1})) == "?folder=Entw%FCrfe"
+    assert template.render(Context({"q": utf8})) == "?folder=Entw%C3%BCrfe"
+
+
+def test_values_that_compare_equal_but_render_differently_are_told_apart() -> None:
+    template = ENGINE.from_string("{% load fragments %}{% fragment v=v %}{{ v }}{% endfragment %}")
+    assert template.render(Context({"v": mark_safe("<b>")})) == "<b>"
+    assert template.render(Context({"v": "<b>"})) == "&lt;b&gt;"
+    assert template.render(Context({"v": True})) == "True"
+    assert template.render(Context({"v": 1})) == "1"

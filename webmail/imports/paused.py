@@ -21,7 +21,7 @@ from .models import ExternalAccount
 if TYPE_CHECKING:
     from django.db.models.query import _QuerySet
 
-SHOWN = 3  # the notice names at most this many
+SHOWN = 3  # the notice names at most this many, in the model's order (by address)
 _PROBE_USER = 0  # stands for the user's id while compiling
 
 
@@ -35,7 +35,6 @@ def _queryset(alias: str, user_id: int) -> _QuerySet[ExternalAccount, tuple[int,
     return (
         ExternalAccount.objects.using(alias)
         .filter(user_id=user_id, paused_reason=ExternalAccount.Paused.OAUTH)
-        .order_by("pk")
         .values_list("pk", "email")[:SHOWN]
     )
 

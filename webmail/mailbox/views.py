@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -144,9 +145,8 @@ def folder_rights(mail: MailSession, folders: list[Folder], folder: str) -> Righ
     return Rights.everything()
 
 
-NO_SEARCH = dict.fromkeys(
-    ["q", "from", "to", "subject", "body", "since", "before", "attachment", "unread", "flagged"], ""
-)
+_SEARCH_FIELDS = ["q", "from", "to", "subject", "body", "since", "before", "attachment", "unread", "flagged"]
+NO_SEARCH = MappingProxyType(dict.fromkeys(_SEARCH_FIELDS, ""))  # one for every page: read-only
 
 
 def _context(folders: list[Folder], listing: MessagePage, rights: Rights | None = None) -> dict[str, object]:

@@ -83,12 +83,15 @@ class FragmentNode(template.Node):
 
 def _frozen(value: object) -> object:
     """The value as a key that holds all of it; a value that could hold more is refused."""
-    if isinstance(value, _PLAIN):
+    if type(value) is str:
         return value
+    if isinstance(value, _PLAIN):  # typed: True is 1 as a key, and a SafeString escapes differently
+        return (type(value), value)
     if isinstance(value, Promise):  # a lazy translation: its text in the key's language
         return str(value)
     if isinstance(value, QueryDict):  # a request's query, for {% querystring query ... %} in the body
-        return (QueryDict, tuple((name, tuple(values)) for name, values in value.lists()))
+        pairs = tuple((name, tuple(values)) for name, values in value.lists())
+        return (QueryDict, value.encoding, pairs)  # {% querystring %} encodes with it
     if isinstance(value, (tuple, list)):
         return tuple(map(_frozen, value))
     if isinstance(value, frozenset):

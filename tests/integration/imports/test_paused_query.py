@@ -1,7 +1,7 @@
 """The app bar's "reconnect" notice reads what the ORM reads (webmail/imports/paused.py).
 
 Its query is compiled once and run on every page: only the user's own accounts paused for
-a withdrawn grant, at most three, in the order they were added; and if a Django release
+a withdrawn grant, at most three, in the model's order (by address); and if a Django release
 compiles the query otherwise, the ORM's own query answers the same.
 """
 
@@ -26,7 +26,7 @@ def _account(user: User, email: str, reason: str) -> ExternalAccount:
 
 
 def _orm(user: User) -> list[PausedAccount]:
-    rows = ExternalAccount.objects.filter(user=user, paused_reason=OAUTH).order_by("pk")[:SHOWN]
+    rows = ExternalAccount.objects.filter(user=user, paused_reason=OAUTH)[:SHOWN]  # the model's order
     return [PausedAccount(a.pk, a.email) for a in rows]
 
 
@@ -36,7 +36,7 @@ def people() -> tuple[User, User]:
     bob = User.objects.create_user("bob@example.test", "bob@example.test")
     _account(alice, "a-ok@example.org", ExternalAccount.Paused.NO)
     _account(alice, "a-user@example.org", ExternalAccount.Paused.USER)
-    for n in range(SHOWN + 1):
+    for n in reversed(range(SHOWN + 1)):  # added last to first: the notice goes by address
         _account(alice, f"a-grant{n}@example.org", OAUTH)
     _account(bob, "b-grant@example.org", OAUTH)
     return alice, bob
