@@ -183,19 +183,9 @@ def test_the_settings_form_adds_an_imap_account_after_testing_it_and_names_a_mis
     browser = login(owner.mail)
     page = browser.get("/settings/accounts/add/?protocol=imap").content.decode()
     assert 'value="993"' in page and "IMAP server" in page
-    form = {
-        "email": external.email,
-        "protocol": "imap",
-        "host": "127.0.0.1",
-        "port": dovecot.imap_port,
-        "security": "starttls",
-        "username": external.email,
-        "password": external.password,
-        "leave_copy": "on",
-        "target": "label",
-        "folders": "Nowhere",
-        "interval_minutes": 15,
-    }
+    form = _account_form(
+        external, "imap", dovecot.imap_port, leave_copy="on", target="label", folders="Nowhere"
+    )
     refused = browser.post("/settings/accounts/add/", form)
     assert refused.status_code == 200
     assert "The server has no folder named “Nowhere”" in refused.content.decode()
@@ -221,18 +211,23 @@ def test_the_settings_form_offers_pop3_and_imap_never_archives(
     page = browser.get("/settings/accounts/add/").content.decode()
     assert 'name="protocol" value="pop3"' in page and 'name="protocol" value="imap"' in page
     assert 'value="archive"' not in page  # archives come in by upload
-    form = {
-        "email": external.email,
-        "protocol": "archive",
-        "host": "127.0.0.1",
-        "port": dovecot.pop3_port,
-        "security": "starttls",
-        "username": external.email,
-        "password": external.password,
-        "target": "inbox",
-        "interval_minutes": 15,
-    }
+    form = _account_form(external, "archive", dovecot.pop3_port, target="inbox")
     refused = browser.post("/settings/accounts/add/", form)
     assert refused.status_code == 200
     assert "Select a valid choice" in refused.content.decode()
     assert not ExternalAccount.objects.filter(user=owner.user).exists()
+
+
+def _account_form(external: External, protocol: str, port: int, **fields: object) -> dict[str, object]:
+    """The add-account form as a person fills it in for ``external``, plus ``fields``."""
+    return {
+        "email": external.email,
+        "protocol": protocol,
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "starttls",
+        "username": external.email,
+        "password": external.password,
+        "interval_minutes": 15,
+        **fields,
+    }
