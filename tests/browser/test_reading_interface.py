@@ -105,13 +105,16 @@ def test_html_mail_is_as_tall_as_its_content(
     assert "/mail/message/body/" in frame.url
     # Measured once the pane's layout has settled: on a loaded machine the first reading can be
     # taken while the pane is still narrow (every line wrapped), and is then corrected.
+    # Settled means unchanged for 1.5 s: the frame's reload after a width change (reading.js,
+    # 250 ms debounce, then the body fetched again) takes longer than one poll under load.
     deadline = time.monotonic() + 15
-    last = (-1.0, -1.0)
+    last, same = (-1.0, -1.0), 0
     while True:
         page.wait_for_timeout(300)
         content = frame.evaluate("document.documentElement.scrollHeight")
         height = frame_element.evaluate("e => e.getBoundingClientRect().height")
-        if ((content, height) == last and abs(height - content) <= 2) or time.monotonic() > deadline:
+        same = same + 1 if (content, height) == last else 0
+        if (same >= 5 and abs(height - content) <= 2) or time.monotonic() > deadline:
             break
         last = (content, height)
     assert abs(height - content) <= 2, (height, content)  # no blank gap, no cut
